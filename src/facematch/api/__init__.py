@@ -1,0 +1,1 @@
+"""The HTTP shell: the v2 contract over the pipeline."""

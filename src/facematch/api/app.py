@@ -1,0 +1,239 @@
+"""The FastAPI application: the v2 ``face_matching`` contract.
+
+Request flow: authenticate (errorCode 5) -> check ``type1``/``format_type``
+against the request (6) -> quota pre-check (4) -> read the two images (1 or 2)
+-> decode, detect, embed, compare on a bounded worker pool (3 when a face is
+missing) -> consume one request of quota atomically (4 if another request took
+the last one meanwhile) -> the envelope. Only this module and ``envelope``
+know about HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
+
+from facematch.api import envelope
+from facematch.api.auth import Authenticator
+from facematch.errors import (FaceMatchError, FormatTypeError, NoContentError, QuotaExceededError,
+                              ServiceUnavailableError, UrlUnavailableError)
+from facematch.imaging.base64_input import decode_base64_image
+from facematch.imaging.decode import decode_image
+from facematch.imaging.fetch import Resolver, UrlFetcher, system_resolver
+from facematch.models.bundle import ModelPool
+from facematch.pipeline import CARD, PORTRAIT, MatcherConfig, MatchResult, analyze, compare
+from facematch.scoring import Calibration
+from facematch.settings import Settings
+from facematch.store import KeyStore, open_store
+
+log = logging.getLogger("facematch.api")
+PATH = "/api/v2/ekyc/face_matching"
+TYPE1_VALUES = (CARD, PORTRAIT)
+FORMAT_TYPES = ("url", "file", "base64")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: KeyStore
+    auth: Authenticator
+    pool: ModelPool
+    calibration: Calibration
+    fetcher: UrlFetcher
+    executor: ThreadPoolExecutor
+    config: MatcherConfig
+    inflight: int = 0
+
+
+class _BodyTooLarge(NoContentError):
+    http_status = 413
+
+
+def create_app(settings: Settings | None = None, *, store: KeyStore | None = None, pool: ModelPool | None = None,
+               transport: httpx.AsyncBaseTransport | None = None, resolver: Resolver = system_resolver) -> FastAPI:
+    """Build the app. Tests inject a store, a model pool, an httpx transport
+    and a DNS resolver; by default everything comes from ``settings``."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        key_store = store or open_store(settings.resolved_database_url())
+        model_pool = pool or await anyio.to_thread.run_sync(lambda: ModelPool.load(settings.workers))
+        client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
+        executor = ThreadPoolExecutor(model_pool.size, thread_name_prefix="facematch-match")
+        app.state.services = Services(
+            settings=settings, store=key_store, auth=Authenticator(key_store), pool=model_pool,
+            calibration=Calibration.load(settings.match.calibration_file),
+            fetcher=UrlFetcher.from_settings(settings, client, resolver), executor=executor, config=MatcherConfig())
+        try:
+            yield
+        finally:
+            await client.aclose()
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="facematch", version="2", lifespan=lifespan,
+                  description="Face matching for eKYC: an ID card (CMND/CCCD) photo against a live portrait.")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        svc: Services = request.app.state.services
+        try:
+            await anyio.to_thread.run_sync(svc.store.ping)
+        except ServiceUnavailableError:
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready", "calibration": svc.calibration.version})
+
+    @app.api_route(PATH, methods=["GET", "POST"])
+    async def face_matching(request: Request) -> JSONResponse:
+        svc: Services = request.app.state.services
+        request_id = uuid.uuid4().hex
+        started = time.perf_counter()
+        result: MatchResult | None = None
+        try:
+            result = await _handle(request, svc)
+            body, status = envelope.success(result, request_id), 200
+        except FaceMatchError as exc:
+            body, status = envelope.failure(exc, request_id), exc.http_status
+        except Exception:  # noqa: BLE001 - never leak a traceback to the client
+            log.exception("unhandled error", extra={"request_id": request_id})
+            exc = ServiceUnavailableError("internal")
+            body, status = envelope.failure(exc, request_id), 500
+        headers = {"X-Request-ID": request_id}
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="facematch"'
+        if status in (429, 503) and body["errorCode"] != "4":
+            headers["Retry-After"] = "1"
+        log.info("request", extra={"request_id": request_id, "fields": {
+            "method": request.method, "status": status, "errorCode": body["errorCode"],
+            "invalidCode": body["data"].get("invalidCode", ""),
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+            "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()}}})
+        if svc.settings.legacy_http_200:
+            status = 200
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    return app
+
+
+async def _handle(request: Request, svc: Services) -> MatchResult:
+    api_key = await anyio.to_thread.run_sync(svc.auth.authenticate, request.headers.get("authorization"))
+    type1, mode = _request_mode(request)
+    if not await anyio.to_thread.run_sync(svc.store.has_quota, api_key):
+        raise QuotaExceededError("quota")
+    raw1, raw2 = await _read_images(request, svc, mode)
+    decode_error = UrlUnavailableError if mode == "url" else NoContentError
+    result = await _run_limited(svc, _match_bytes, svc, raw1, raw2, type1, decode_error)
+    if not await anyio.to_thread.run_sync(svc.store.consume, api_key):
+        raise QuotaExceededError("quota_race")
+    return result
+
+
+def _request_mode(request: Request) -> tuple[str, str]:
+    """``type1`` and the input mode; errorCode 6 when they disagree with the request."""
+    q = request.query_params
+    type1 = q.get("type1", CARD).strip().lower() or CARD
+    if type1 not in TYPE1_VALUES:
+        raise FormatTypeError("type1")
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    actual = "url" if request.method == "GET" else {
+        "multipart/form-data": "file", "application/json": "base64"}.get(ctype, "unknown")
+    declared = q.get("format_type", "").strip().lower() or actual
+    if declared not in FORMAT_TYPES or declared != actual:
+        raise FormatTypeError("format_type")
+    return type1, declared
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLarge("body_too_large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge("body_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_images(request: Request, svc: Services, mode: str) -> tuple[bytes, bytes]:
+    limits = svc.settings.limits
+    if mode == "url":
+        urls = [request.query_params.getlist(name) for name in ("img1", "img2")]
+        if any(len(u) != 1 or not u[0].strip() for u in urls):
+            raise UrlUnavailableError("missing_url")
+        raw1, raw2 = await asyncio.gather(svc.fetcher.fetch(urls[0][0].strip()), svc.fetcher.fetch(urls[1][0].strip()))
+        return raw1, raw2
+    body = await _read_body(request, limits.max_body_bytes)
+    if mode == "file":
+        request._body = body  # starlette parses the form from the body we already hold
+        try:
+            form = await request.form(max_files=4, max_fields=16)
+        except Exception:  # noqa: BLE001 - malformed multipart of any kind
+            raise NoContentError("bad_multipart") from None
+        out = []
+        for name in ("img1", "img2"):
+            items = form.getlist(name)
+            if len(items) != 1 or not isinstance(items[0], UploadFile):
+                raise NoContentError(f"{name}_missing")
+            data = await items[0].read(limits.max_image_bytes + 1)
+            if not data:
+                raise NoContentError(f"{name}_empty")
+            if len(data) > limits.max_image_bytes:
+                raise NoContentError(f"{name}_too_large")
+            out.append(data)
+        await form.close()
+        return out[0], out[1]
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise NoContentError("bad_json") from None
+    if not isinstance(doc, dict):
+        raise NoContentError("bad_json")
+    return (decode_base64_image(doc.get("img1"), max_bytes=limits.max_image_bytes),
+            decode_base64_image(doc.get("img2"), max_bytes=limits.max_image_bytes))
+
+
+async def _run_limited(svc: Services, fn, *args):
+    """Run CPU-bound work on the fixed pool; refuse (503) when the queue is full
+    or the work does not finish within the request deadline."""
+    if svc.inflight >= svc.pool.size + svc.settings.queue_limit:
+        raise ServiceUnavailableError("overloaded")
+    svc.inflight += 1
+    try:
+        future = asyncio.get_running_loop().run_in_executor(svc.executor, fn, *args)
+        try:
+            return await asyncio.wait_for(future, svc.settings.request_deadline_s)
+        except TimeoutError:
+            raise ServiceUnavailableError("deadline") from None
+    finally:
+        svc.inflight -= 1
+
+
+def _match_bytes(svc: Services, raw1: bytes, raw2: bytes, type1: str, decode_error: type[FaceMatchError]) -> MatchResult:
+    limits = svc.settings.limits
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    img1 = decode_image(raw1, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels, error=decode_error)
+    img2 = decode_image(raw2, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels, error=decode_error)
+    timings["decode"] = (time.perf_counter() - t0) * 1000
+    with svc.pool.bundle() as bundle:
+        a = analyze(bundle, img1, "img1", CARD if type1 == CARD else PORTRAIT, svc.config)
+        b = analyze(bundle, img2, "img2", PORTRAIT, svc.config)
+    return compare(a, b, svc.calibration, timings)

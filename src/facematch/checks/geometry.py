@@ -1,0 +1,61 @@
+"""Checks on where and how large the faces are: several faces (6), face too
+small (11), face too close to the margin (12)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from facematch.checks import Finding
+
+
+@dataclass(frozen=True)
+class GeometryLimits:
+    #: A second face counts when its box is at least this fraction of the
+    #: largest face's width (smaller ones are background people or printed
+    #: pictures far smaller than the subject).
+    other_face_min_relative_width: float = 0.35
+    #: Minimum distance between the eye centres, in pixels. ICAO asks ~90 px
+    #: for passport photos; the embedder works on a 150 px chip where the eyes
+    #: are ~40 px apart, so below these limits detail is invented by upsampling.
+    min_eye_distance_portrait: float = 40.0
+    min_eye_distance_card: float = 20.0
+    #: A face box closer to a border than this fraction of the face's width
+    #: (or crossing it) is too close to the margin.
+    min_margin_fraction: float = 0.05
+
+
+def several_faces(boxes: list[tuple[float, float, float, float]], image: str, limits: GeometryLimits) -> list[Finding]:
+    if len(boxes) < 2:
+        return []
+    widths = [b[2] - b[0] for b in boxes]
+    largest = max(widths)
+    ratio = sorted(widths, reverse=True)[1] / largest
+    others = sum(1 for w in widths if w >= limits.other_face_min_relative_width * largest) - 1
+    if others < 1:
+        return []
+    return [Finding(6, "several_faces", image, value=ratio, limit=limits.other_face_min_relative_width)]
+
+
+def eye_distance(landmarks5: np.ndarray) -> float:
+    """Distance between the two eye centres, from dlib's 5 points."""
+    right = landmarks5[0:2].mean(axis=0)
+    left = landmarks5[2:4].mean(axis=0)
+    return float(np.linalg.norm(right - left))
+
+
+def face_too_small(landmarks5: np.ndarray, image: str, is_card: bool, limits: GeometryLimits) -> list[Finding]:
+    limit = limits.min_eye_distance_card if is_card else limits.min_eye_distance_portrait
+    value = eye_distance(landmarks5)
+    return [Finding(11, "face_too_small", image, value=value, limit=limit)] if value < limit else []
+
+
+def face_near_margin(box: tuple[float, float, float, float], shape: tuple[int, ...], image: str,
+                     limits: GeometryLimits) -> list[Finding]:
+    h, w = shape[:2]
+    x1, y1, x2, y2 = box
+    margin = min(x1, y1, w - x2, h - y2) / max(x2 - x1, 1e-6)
+    if margin < limits.min_margin_fraction:
+        return [Finding(12, "face_near_margin", image, value=margin, limit=limits.min_margin_fraction)]
+    return []

@@ -1,0 +1,178 @@
+"""The ``facematch`` command: serve | keys | match.
+
+Exit codes of ``match`` follow the v2 errorCode (0 success, 1 no content, 3 no
+face); 2 is also argparse's usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from facematch.settings import Settings
+
+
+def _settings(args) -> Settings:
+    if getattr(args, "data_dir", None):
+        os.environ["FACEMATCH_DATA_DIR"] = str(args.data_dir)
+    return Settings()
+
+
+def _store(args):
+    from facematch.store import open_store
+
+    return open_store(_settings(args).resolved_database_url())
+
+
+def _quota(text: str) -> int | None:
+    if text.lower() in ("unlimited", "none", "-1"):
+        return None
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("quota must be >= 0 or 'unlimited'")
+    return value
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from facematch import logs
+    from facematch.api.app import create_app
+
+    settings = _settings(args)
+    logs.configure(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = _store(args)
+    if settings.demo_key and store.count() == 0:
+        info, secret = store.create_key(quota=args.demo_quota, label="demo")
+        print("=" * 64, file=sys.stderr)
+        print("facematch: created a demo API key (shown once; stored hashed)", file=sys.stderr)
+        print(f"  api_key    = {info.api_key}", file=sys.stderr)
+        print(f"  api_secret = {secret}", file=sys.stderr)
+        print(f"  quota      = {info.quota} requests", file=sys.stderr)
+        print("=" * 64, file=sys.stderr, flush=True)
+    print(f"facematch: serving http://{args.host}:{args.port}/api/v2/ekyc/face_matching "
+          f"(database {settings.resolved_database_url().split('@')[-1]})", file=sys.stderr, flush=True)
+    uvicorn.run(create_app(settings, store=store), host=args.host, port=args.port, log_config=None,
+                timeout_graceful_shutdown=5)
+    return 0
+
+
+def cmd_keys(args) -> int:
+    store = _store(args)
+    if args.keys_cmd == "create":
+        info, secret = store.create_key(quota=args.quota, label=args.label)
+        if args.json:
+            print(json.dumps({**info.as_dict(), "api_secret": secret}))
+        else:
+            print(f"api_key    {info.api_key}\napi_secret {secret}\nquota      {info.quota}\n"
+                  "The secret is shown only now; it is stored hashed.")
+        return 0
+    if args.keys_cmd == "list":
+        keys = store.list_keys()
+        if args.json:
+            print(json.dumps([k.as_dict() for k in keys]))
+        else:
+            print(f"{'api_key':28} {'label':12} {'quota':>10} {'used':>8} {'revoked':>8}  created_at")
+            for k in keys:
+                quota = "unlimited" if k.quota is None else k.quota
+                print(f"{k.api_key:28} {k.label[:12]:12} {quota:>10} {k.used:>8} {str(k.revoked):>8}  {k.created_at}")
+        return 0
+    if args.keys_cmd == "quota":
+        ok = store.set_quota(args.api_key, args.quota)
+    else:
+        ok = store.revoke(args.api_key)
+    if not ok:
+        print(f"no such key: {args.api_key}", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+def cmd_match(args) -> int:
+    from facematch.api import envelope
+    from facematch.errors import FaceMatchError
+    from facematch.imaging.decode import decode_image
+    from facematch.models.bundle import ModelBundle
+    from facematch.pipeline import match
+    from facematch.scoring import Calibration
+
+    settings = _settings(args)
+    limits = settings.limits
+    try:
+        images = [decode_image(Path(p).read_bytes(), max_bytes=limits.max_image_bytes,
+                               max_pixels=limits.max_image_pixels) for p in (args.img1, args.img2)]
+        result = match(ModelBundle.load(), images[0], images[1], args.type1, Calibration.load(settings.match.calibration_file))
+        doc = envelope.success(result, "local")
+        code = 0
+    except FileNotFoundError as exc:
+        print(f"no such file: {exc.filename}", file=sys.stderr)
+        return 1
+    except FaceMatchError as exc:
+        doc = envelope.failure(exc, "local")
+        code = exc.error_code
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        d = doc["data"]
+        print(f"{doc['errorMessage']} (errorCode {doc['errorCode']})")
+        if code == 0:
+            verdict = {"1": "same person", "0": "uncertain: review", "-1": "different people"}[d["match"]]
+            print(f"matching {d['matching']} % -> {verdict} (distance {d['distance']}, calibration {d['calibration']})")
+        for n in (1, 2):
+            if d.get(f"face{n}_score"):
+                print(f"face{n}: score {d[f'face{n}_score']}, box {d[f'face{n}_box']}")
+        if d.get("invalidCode") not in ("", "0"):
+            print(f"warning {d['invalidCode']}: {d['invalidMessage']}")
+        for w in d.get("warnings", []):
+            print(f"  - [{w['code']}] {w['message']} ({w['check']} on {w['image']}: {w['value']} vs limit {w['limit']})")
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facematch", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", type=Path, help="directory of the SQLite database (default ./data)")
+    serve.add_argument("--demo-quota", type=_quota, default=1000, help="quota of the demo key created at first start")
+    serve.set_defaults(func=cmd_serve)
+
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_cmd", required=True)
+    create = keys_sub.add_parser("create", help="create a key and print its secret (once)")
+    create.add_argument("--quota", type=_quota, default=None, help="requests allowed (default unlimited)")
+    create.add_argument("--label", default="")
+    create.add_argument("--json", action="store_true")
+    lst = keys_sub.add_parser("list", help="list keys with quota and usage")
+    lst.add_argument("--json", action="store_true")
+    quota = keys_sub.add_parser("quota", help="set a key's quota")
+    quota.add_argument("api_key")
+    quota.add_argument("quota", type=_quota)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("api_key")
+    for p in (create, lst, quota, revoke):
+        p.add_argument("--data-dir", type=Path)
+    keys.set_defaults(func=cmd_keys)
+
+    m = sub.add_parser("match", help="match two image files locally, without a server")
+    m.add_argument("img1", help="the ID card photo (or a portrait with --type1 portrait)")
+    m.add_argument("img2", help="the portrait")
+    m.add_argument("--type1", choices=("card", "portrait"), default="card")
+    m.add_argument("--json", action="store_true", help="print the v2 envelope")
+    m.set_defaults(func=cmd_match)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

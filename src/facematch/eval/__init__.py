@@ -1,0 +1,1 @@
+"""Evaluation: pair lists -> embeddings -> scores -> ROC, EER, TAR@FAR, calibration."""

@@ -1,0 +1,64 @@
+"""The explicit model registry: builds every model once, warms it up, and
+hands out one bundle per worker thread (none of the models is thread-safe)."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from facematch.models import weights
+from facematch.models.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
+from facematch.models.detector import FaceDetector
+from facematch.models.dlib_models import DlibEmbedder, Landmarks5
+
+
+@dataclass
+class ModelBundle:
+    detector: FaceDetector
+    landmarks: Landmarks5
+    embedder: DlibEmbedder
+
+    @classmethod
+    def load(cls, *, verify: bool = False, mirror: bool = False) -> "ModelBundle":
+        locate = (lambda w: w.verified_path()) if verify else (lambda w: w.path())
+        bundle = cls(
+            detector=FaceDetector(
+                BlazeFace(locate(weights.BLAZEFACE_SHORT), SHORT_RANGE),
+                BlazeFace(locate(weights.BLAZEFACE_FULL), FULL_RANGE),
+            ),
+            landmarks=Landmarks5(locate(weights.DLIB_LANDMARKS_5)),
+            embedder=DlibEmbedder(locate(weights.DLIB_RESNET), mirror=mirror),
+        )
+        bundle.warm_up()
+        return bundle
+
+    def warm_up(self) -> None:
+        blank = np.full((160, 160, 3), 127, dtype=np.uint8)
+        self.detector.detect(blank)
+        self.embedder.embed_chip(np.full((150, 150, 3), 127, dtype=np.uint8))
+
+
+class ModelPool:
+    """A fixed set of bundles; ``with pool.bundle() as b:`` borrows one."""
+
+    def __init__(self, bundles: list[ModelBundle]) -> None:
+        self._free: queue.Queue[ModelBundle] = queue.Queue()
+        for b in bundles:
+            self._free.put(b)
+        self.size = len(bundles)
+
+    @classmethod
+    def load(cls, size: int, **kwargs) -> "ModelPool":
+        return cls([ModelBundle.load(**kwargs) for _ in range(size)])
+
+    @contextlib.contextmanager
+    def bundle(self) -> Iterator[ModelBundle]:
+        b = self._free.get()
+        try:
+            yield b
+        finally:
+            self._free.put(b)

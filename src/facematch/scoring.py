@@ -1,0 +1,64 @@
+"""Embedding distance -> calibrated matching percent, and the v2 decision.
+
+The map is a monotone piecewise-linear function through knots stored in a
+versioned JSON file (``facematch/data/calibration.json`` by default) that
+records the model, data, date and command that produced it. The contract's
+thresholds are on the percent: match above 75, review in [65, 75], else no.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+MATCH_ABOVE = 75.0
+REVIEW_FROM = 65.0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    version: str
+    distances: tuple[float, ...]  # increasing
+    percents: tuple[float, ...]  # decreasing
+    provenance: dict
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Calibration":
+        if path is None:
+            text = resources.files("facematch.data").joinpath("calibration.json").read_text()
+        else:
+            text = Path(path).read_text()
+        doc = json.loads(text)
+        d, p = zip(*doc["knots"])
+        cal = cls(doc["version"], tuple(map(float, d)), tuple(map(float, p)),
+                  {k: v for k, v in doc.items() if k not in ("knots", "version")})
+        cal.validate()
+        return cal
+
+    def validate(self) -> None:
+        d, p = np.array(self.distances), np.array(self.percents)
+        if len(d) < 2 or np.any(np.diff(d) <= 0) or np.any(np.diff(p) > 0):
+            raise ValueError(f"calibration {self.version}: knots must have increasing distance and non-increasing percent")
+        if p.max() > 100 or p.min() < 0:
+            raise ValueError(f"calibration {self.version}: percents must lie in [0, 100]")
+
+    def percent(self, distance: float) -> float:
+        return float(np.interp(distance, self.distances, self.percents))
+
+    def distance_at(self, percent: float) -> float:
+        """The distance where the map crosses ``percent`` (inverse, for docs and eval)."""
+        return float(np.interp(-percent, [-p for p in self.percents], self.distances))
+
+
+def decision(matching: float) -> int:
+    """1 if matching > 75 %, 0 if in [65 %, 75 %], else -1 (on the value rounded as reported)."""
+    m = round(matching, 2)
+    if m > MATCH_ABOVE:
+        return 1
+    if m >= REVIEW_FROM:
+        return 0
+    return -1

@@ -1,0 +1,1 @@
+"""Synthetic test data: ID cards, their virtual photographs and attack variants."""
