@@ -187,19 +187,11 @@ async def _read_images(request: Request, svc: Services, mode: str) -> tuple[byte
             form = await request.form(max_files=4, max_fields=16)
         except Exception:  # noqa: BLE001 - malformed multipart of any kind
             raise NoContentError("bad_multipart") from None
-        out = []
-        for name in ("img1", "img2"):
-            items = form.getlist(name)
-            if len(items) != 1 or not isinstance(items[0], UploadFile):
-                raise NoContentError(f"{name}_missing")
-            data = await items[0].read(limits.max_image_bytes + 1)
-            if not data:
-                raise NoContentError(f"{name}_empty")
-            if len(data) > limits.max_image_bytes:
-                raise NoContentError(f"{name}_too_large")
-            out.append(data)
-        await form.close()
-        return out[0], out[1]
+        try:
+            return await _read_upload(form, "img1", limits.max_image_bytes), await _read_upload(
+                form, "img2", limits.max_image_bytes)
+        finally:
+            await form.close()
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -208,6 +200,18 @@ async def _read_images(request: Request, svc: Services, mode: str) -> tuple[byte
         raise NoContentError("bad_json")
     return (decode_base64_image(doc.get("img1"), max_bytes=limits.max_image_bytes),
             decode_base64_image(doc.get("img2"), max_bytes=limits.max_image_bytes))
+
+
+async def _read_upload(form, name: str, max_bytes: int) -> bytes:
+    items = form.getlist(name)
+    if len(items) != 1 or not isinstance(items[0], UploadFile):
+        raise NoContentError(f"{name}_missing")
+    data = await items[0].read(max_bytes + 1)
+    if not data:
+        raise NoContentError(f"{name}_empty")
+    if len(data) > max_bytes:
+        raise NoContentError(f"{name}_too_large")
+    return data
 
 
 async def _run_limited(svc: Services, fn, *args):

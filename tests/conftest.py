@@ -1,0 +1,61 @@
+"""Shared fixtures. Test images are generated or come from scikit-image
+(public-domain NASA astronaut portrait, the 'camera' man); never from ../shared."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def astronaut_selfie(astronaut) -> np.ndarray:
+    """The same person in a different photo: mirrored, rescaled, brighter, on a larger canvas."""
+    import cv2
+
+    face = cv2.resize(np.ascontiguousarray(astronaut[:, ::-1]), (700, 700))
+    face = np.clip(face.astype(np.int16) + 12, 0, 255).astype(np.uint8)
+    canvas = np.full((960, 1280, 3), (70, 90, 110), dtype=np.uint8)
+    canvas[130:830, 290:990] = face
+    return canvas
+
+
+@pytest.fixture(scope="session")
+def cameraman() -> np.ndarray:
+    from skimage import data
+
+    return np.ascontiguousarray(np.repeat(data.camera()[:, :, None], 3, axis=2))
+
+
+@pytest.fixture(scope="session")
+def no_face() -> np.ndarray:
+    """A generated scene with no face: gradients and shapes."""
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:480, 0:640]
+    img = np.stack([(x / 640 * 255), (y / 480 * 255), np.full_like(x, 128.0)], axis=2)
+    img += rng.normal(0, 8, img.shape)
+    img[100:220, 80:300] = (200, 40, 40)
+    img[260:420, 380:560] = (30, 160, 60)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def model_pool():
+    from facematch.models.bundle import ModelPool
+
+    return ModelPool.load(2)
