@@ -28,6 +28,8 @@ class Detection:
     box: tuple[float, float, float, float]
     score: float
     keypoints: np.ndarray  # (6, 2) float32
+    #: The face mesh run on this detection during verification (``facemesh.Mesh``), if any.
+    mesh: object = None
 
     @property
     def width(self) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 from facematch.models import weights
 from facematch.models.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
 from facematch.models.detector import FaceDetector
+from facematch.models.facemesh import FaceMesh
 from facematch.models.dlib_models import DlibEmbedder, Landmarks5
 
 
@@ -29,6 +30,7 @@ class ModelBundle:
             detector=FaceDetector(
                 BlazeFace(locate(weights.BLAZEFACE_SHORT), SHORT_RANGE),
                 BlazeFace(locate(weights.BLAZEFACE_FULL), FULL_RANGE),
+                FaceMesh(locate(weights.FACE_MESH)),
             ),
             landmarks=Landmarks5(locate(weights.DLIB_LANDMARKS_5)),
             embedder=DlibEmbedder(locate(weights.DLIB_RESNET), mirror=mirror),

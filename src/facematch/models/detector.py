@@ -13,33 +13,83 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+import dataclasses
+
 from facematch.models.blazeface import BlazeFace, Detection, _iou
+from facematch.models.facemesh import FaceMesh
 
 
 class FaceDetector:
-    def __init__(self, short: BlazeFace, full: BlazeFace, *, min_score: float = 0.5) -> None:
+    def __init__(self, short: BlazeFace, full: BlazeFace, mesh: FaceMesh, *, min_score: float = 0.5,
+                 candidate_score: float = 0.5, min_presence: float = 0.5, sure_score: float = 0.7) -> None:
         self.short = short
         self.full = full
+        self.mesh = mesh
+        #: A verified detection is kept when the face mesh's face-presence
+        #: probability reaches ``min_presence``, or when BlazeFace itself is
+        #: sure (``sure_score``): masks and sunglasses lower the mesh's
+        #: presence score, while textures that fool BlazeFace (cups, pizza,
+        #: laptops, printed patterns) score below 0.7 on it and near 0 on the mesh.
+        self.min_presence = min_presence
+        self.sure_score = sure_score
+        #: Score a face must reach on its close-up crop to be reported.
         self.min_score = min_score
+        #: Score a candidate needs on the whole image (or tile) to be verified:
+        #: 0.3 let textures on synthetic cards through verification, so it equals min_score.
+        self.candidate_score = candidate_score
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
-        """All faces found, largest first, boxes in pixels of ``rgb``."""
+        """All faces found, largest first, boxes in pixels of ``rgb``.
+
+        Every candidate is verified on a close-up crop around it (the
+        short-range model at its best scale): false positives on textures
+        (a card's guilloche, an emblem) lose their score there, and small
+        faces get a sharper box and keypoints.
+        """
         for stage in (self._whole, self._padded, self._tiled):
-            found = stage(rgb)
+            found = [r for r in (self._refine(rgb, d) for d in stage(rgb)) if r is not None]
             if found:
-                return sorted(found, key=lambda d: d.width * d.height, reverse=True)
+                return sorted(merge(found), key=lambda d: d.width * d.height, reverse=True)
         return []
+
+    def _refine(self, rgb: np.ndarray, det: Detection) -> Detection | None:
+        h, w = rgb.shape[:2]
+        side = 2.2 * max(det.width, det.height)
+        cx, cy = (det.box[0] + det.box[2]) / 2, (det.box[1] + det.box[3]) / 2
+        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+        x1, y1 = x0 + int(round(side)), y0 + int(round(side))
+        crop = rgb[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+        if crop.size == 0:
+            return None
+        crop = cv2.copyMakeBorder(crop, max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w),
+                                  cv2.BORDER_CONSTANT, value=(128, 128, 128))
+        candidates = [d.shifted(x0, y0) for d in self.short.detect(crop, self.min_score)]
+        if not candidates:
+            return None
+        ious = _iou(np.array(det.box), np.array([c.box for c in candidates]))
+        best = int(np.argmax(ious))
+        if ious[best] <= 0.3:
+            return None
+        refined = candidates[best]
+        mesh = self.mesh(rgb, refined)
+        if mesh.face_score < self.min_presence and refined.score < self.sure_score:
+            return None
+        return dataclasses.replace(refined, mesh=mesh)
 
     def _whole(self, rgb: np.ndarray) -> list[Detection]:
         # Both ranges: short-range is sharper on near faces, full-range sees
-        # faces down to ~1/20 of the frame. Merge, preferring the better score.
-        return merge(self.short.detect(rgb, self.min_score) + self.full.detect(rgb, self.min_score))
+        # faces down to ~1/20 of the frame. The full-range model runs on square
+        # windows so that a wide or tall image is not shrunk by letter-boxing.
+        found = self.short.detect(rgb, self.candidate_score)
+        for x, y, side in square_windows(rgb.shape[1], rgb.shape[0]):
+            found += [d.shifted(x, y) for d in self.full.detect(rgb[y:y + side, x:x + side], self.candidate_score)]
+        return merge(found)
 
     def _padded(self, rgb: np.ndarray) -> list[Detection]:
         h, w = rgb.shape[:2]
         py, px = int(h * 0.3), int(w * 0.3)
         padded = cv2.copyMakeBorder(rgb, py, py, px, px, cv2.BORDER_CONSTANT, value=(128, 128, 128))
-        return [d.shifted(-px, -py) for d in self.short.detect(padded, self.min_score)]
+        return [d.shifted(-px, -py) for d in self.short.detect(padded, self.candidate_score)]
 
     def _tiled(self, rgb: np.ndarray) -> list[Detection]:
         h, w = rgb.shape[:2]
@@ -51,9 +101,20 @@ class FaceDetector:
         for y in range(0, max(1, h - side + 1), step):
             for x in range(0, max(1, w - side + 1), step):
                 tile = rgb[y:y + side, x:x + side]
-                found += [d.shifted(x, y) for d in self.full.detect(tile, self.min_score)]
-                found += [d.shifted(x, y) for d in self.short.detect(tile, self.min_score)]
+                found += [d.shifted(x, y) for d in self.full.detect(tile, self.candidate_score)]
+                found += [d.shifted(x, y) for d in self.short.detect(tile, self.candidate_score)]
         return merge(found)
+
+
+def square_windows(w: int, h: int, max_aspect: float = 1.34) -> list[tuple[int, int, int]]:
+    """``(x, y, side)`` squares covering a ``w`` x ``h`` image; the whole image
+    (letter-boxed) when it is close to square."""
+    side = min(w, h)
+    if max(w, h) / side <= max_aspect:
+        return [(0, 0, max(w, h))]
+    n = int(np.ceil((max(w, h) - side) / (side * 0.75))) + 1
+    starts = np.linspace(0, max(w, h) - side, n).round().astype(int)
+    return [(int(s), 0, side) if w > h else (0, int(s), side) for s in starts]
 
 
 def merge(dets: list[Detection], iou: float = 0.3) -> list[Detection]:

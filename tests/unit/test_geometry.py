@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import numpy as np
+
+from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too_small, several_faces
+from facematch.checks.policy import pick
+from facematch.checks import Finding
+
+LIM = GeometryLimits()
+
+
+def eyes(distance: float) -> np.ndarray:
+    return np.array([[100 + distance + 5, 100], [100 + distance - 5, 100], [95, 100], [105, 100], [100 + distance / 2, 130]],
+                    dtype=np.float32)
+
+
+def test_face_too_small_uses_eye_distance():
+    assert face_too_small(eyes(39), "img2", False, LIM)[0].code == 11
+    assert face_too_small(eyes(41), "img2", False, LIM) == []
+    assert face_too_small(eyes(21), "img1", True, LIM) == []
+    f = face_too_small(eyes(19), "img1", True, LIM)[0]
+    assert f.value == 19 and f.limit == LIM.min_eye_distance_card
+
+
+def test_margin():
+    shape = (1000, 1000, 3)
+    assert face_near_margin((100, 100, 300, 300), shape, "img2", LIM) == []
+    assert face_near_margin((5, 100, 205, 300), shape, "img2", LIM)[0].code == 12   # 5 px < 5 % of 200
+    assert face_near_margin((700, 700, 1010, 990), shape, "img2", LIM)[0].value < 0  # crosses the border
+
+
+def test_several_faces_ignores_tiny_background_faces():
+    assert several_faces([(0, 0, 100, 100)], "img2", LIM) == []
+    assert several_faces([(0, 0, 100, 100), (200, 0, 220, 20)], "img2", LIM) == []
+    assert several_faces([(0, 0, 100, 100), (200, 0, 280, 80)], "img2", LIM)[0].code == 6
+
+
+def test_policy_fraud_before_quality():
+    findings = [Finding(12, "m", "img2"), Finding(6, "s", "img2"), Finding(10, "r", "img1")]
+    assert pick(findings) == 10
+    assert pick([]) == 0
