@@ -1,0 +1,187 @@
+"""Latency of one match request at a time, end to end over loopback, for each
+input mode; the per-stage breakdown in-process; and the peer
+(face_recognition with its defaults) on the same two images.
+
+    .venv/bin/python benchmarks/latency.py [--requests 40] [--out benchmarks/results/latency.json]
+
+Starts `facematch serve` on a free loopback port with a temporary data dir,
+serves the two images from a loopback HTTP server for the URL mode (allowed
+with FACEMATCH_URL_ALLOWLIST=127.0.0.1), and writes JSON with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.server
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from inputs import card_and_selfie  # noqa: E402
+from machine import describe  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stage_breakdown(card: bytes, selfie: bytes, n: int) -> dict:
+    from facematch.imaging.decode import decode_image
+    from facematch.models.bundle import ModelBundle
+    from facematch.pipeline import CARD, PORTRAIT, analyze, compare
+    from facematch.scoring import Calibration
+
+    bundle, cal = ModelBundle.load(), Calibration.load()
+    rows = []
+    for i in range(n + 3):
+        t0 = time.perf_counter()
+        a = decode_image(card, max_bytes=1 << 26, max_pixels=1 << 26)
+        b = decode_image(selfie, max_bytes=1 << 26, max_pixels=1 << 26)
+        t_decode = (time.perf_counter() - t0) * 1000
+        r = compare(analyze(bundle, a, "img1", CARD), analyze(bundle, b, "img2", PORTRAIT), cal, {"decode": t_decode})
+        total = (time.perf_counter() - t0) * 1000
+        if i >= 3:
+            rows.append({**r.timings, "total": total})
+    stages: dict[str, float] = {}
+    for key in rows[0]:
+        stages[key] = round(statistics.median(r.get(key, 0.0) for r in rows), 2)
+    # Sum per stage over both images.
+    merged: dict[str, float] = {}
+    for key, v in stages.items():
+        name = key.split(".", 1)[-1]
+        merged[name] = round(merged.get(name, 0.0) + v, 2)
+    return {"per_image": stages, "per_request": merged, "matching": round(r.matching, 2)}
+
+
+def peer(card: bytes, selfie: bytes, n: int) -> dict | None:
+    try:
+        import face_recognition
+    except Exception:  # noqa: BLE001
+        return None
+    import io
+
+    times = []
+    for i in range(n + 1):
+        t0 = time.perf_counter()
+        encs = []
+        for data in (card, selfie):
+            img = face_recognition.load_image_file(io.BytesIO(data))
+            boxes = face_recognition.face_locations(img)
+            encs.append(face_recognition.face_encodings(img, boxes)[:1])
+        if i:
+            times.append((time.perf_counter() - t0) * 1000)
+    found = all(len(e) for e in encs)
+    return {"system": "face_recognition 1.3.0 defaults (face_locations + face_encodings, each image)",
+            "median_ms": round(statistics.median(times), 1), "runs": n, "faces_found_in_both": found,
+            "distance": round(float(np.linalg.norm(encs[0][0] - encs[1][0])), 4) if found else None}
+
+
+def serve_files(files: dict[str, bytes]) -> tuple[http.server.ThreadingHTTPServer, int]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = files.get(self.path)
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+def end_to_end(card: bytes, selfie: bytes, n: int, extra_env: dict[str, str]) -> dict:
+    port = free_port()
+    data_dir = tempfile.mkdtemp(prefix="fm-bench-")
+    env = {**os.environ, "FACEMATCH_URL_ALLOWLIST": "127.0.0.1", **extra_env}
+    proc = subprocess.Popen([sys.executable, "-m", "facematch.cli", "serve", "--port", str(port), "--data-dir", data_dir,
+                             "--demo-quota", "unlimited"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            env=env)
+    log = ""
+    while "Uvicorn running" not in log and proc.poll() is None:
+        log += proc.stderr.readline()
+    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # drain
+    auth = (re.search(r"api_key\s+= (\S+)", log).group(1), re.search(r"api_secret = (\S+)", log).group(1))
+    files_server, files_port = serve_files({"/card.jpg": card, "/selfie.jpg": selfie})
+    url = f"http://127.0.0.1:{port}/api/v2/ekyc/face_matching"
+    b64 = {"img1": base64.encodebytes(card).decode(), "img2": base64.encodebytes(selfie).decode()}
+    modes = {
+        "file": lambda c: c.post(f"{url}?type1=card&format_type=file", auth=auth,
+                                 files={"img1": ("card.jpg", card), "img2": ("selfie.jpg", selfie)}),
+        "base64": lambda c: c.post(f"{url}?type1=card&format_type=base64", auth=auth, json=b64),
+        "url": lambda c: c.get(url, auth=auth, params={
+            "img1": f"http://127.0.0.1:{files_port}/card.jpg", "img2": f"http://127.0.0.1:{files_port}/selfie.jpg",
+            "type1": "card", "format_type": "url"}),
+    }
+    out = {}
+    try:
+        with httpx.Client(timeout=60) as c:
+            for mode, send in modes.items():
+                times = []
+                for i in range(n + 5):
+                    t0 = time.perf_counter()
+                    r = send(c)
+                    dt = (time.perf_counter() - t0) * 1000
+                    body = r.json()
+                    assert body["errorCode"] == "0", body
+                    if i >= 5:
+                        times.append(dt)
+                out[mode] = {"median_ms": round(statistics.median(times), 1), "p95_ms": round(pct(times, 95), 1),
+                             "min_ms": round(min(times), 1), "requests": n, "matching": body["data"]["matching"],
+                             "invalidCode": body["data"]["invalidCode"]}
+                print(f"{mode:7s} median {out[mode]['median_ms']:7.1f} ms  p95 {out[mode]['p95_ms']:7.1f} ms", flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        files_server.shutdown()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=40)
+    ap.add_argument("--peer-runs", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/latency.json"))
+    args = ap.parse_args()
+    card, selfie = card_and_selfie()
+    result = {"machine": describe(), "inputs": {"card": "1600x1200 JPEG q90 (synthetic card photo)",
+                                               "selfie": "1280x960 JPEG q90 (synthetic selfie)",
+                                               "card_bytes": len(card), "selfie_bytes": len(selfie)},
+              "command": "python " + " ".join(sys.argv)}
+    result["stages_ms"] = stage_breakdown(card, selfie, args.requests)
+    print("stages (median ms, per request):", result["stages_ms"]["per_request"], flush=True)
+    result["end_to_end"] = end_to_end(card, selfie, args.requests, {})
+    result["peer"] = peer(card, selfie, args.peer_runs)
+    if result["peer"]:
+        print("peer median", result["peer"]["median_ms"], "ms", flush=True)
+        result["peer"]["ratio_vs_file_mode"] = round(result["peer"]["median_ms"] / result["end_to_end"]["file"]["median_ms"], 2)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
