@@ -148,38 +148,61 @@ def cmd_eval(args) -> int:
     return 0 if doc["pairs"] else 1
 
 
+_EPILOG = """examples:
+  facematch serve --host 0.0.0.0 --port 8000
+  facematch keys create --quota 1000 --label partner-a
+  facematch match card.jpg selfie.jpg --json
+  facematch eval pairs.txt --root DIR --out OUT
+
+configuration: FACEMATCH_* environment variables (docs/configuration.md), e.g.
+FACEMATCH_DATABASE_URL=postgresql://... to keep keys and quotas in PostgreSQL.
+`facematch COMMAND --help` describes each command."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="facematch", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="facematch", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Self-hostable face matching for eKYC (the v2 face_matching contract): an ID card photo "
+                    "against a live portrait.",
+        epilog=_EPILOG)
     sub = parser.add_subparsers(dest="cmd", required=True)
 
-    serve = sub.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve = sub.add_parser("serve", help="run the HTTP service",
+                           description="Serve /api/v2/ekyc/face_matching, the demo page (/demo/), /docs, "
+                                       "/healthz, /readyz and /metrics. Configured by FACEMATCH_* environment "
+                                       "variables (docs/configuration.md).")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0: all)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     serve.add_argument("--data-dir", type=Path, help="directory of the SQLite database (default ./data)")
     serve.add_argument("--demo-quota", type=_quota, default=1000, help="quota of the demo key created at first start")
     serve.set_defaults(func=cmd_serve)
 
-    keys = sub.add_parser("keys", help="manage API keys")
+    keys = sub.add_parser("keys", help="manage API keys",
+                          description="API keys and quotas, in the database of FACEMATCH_DATABASE_URL (default: "
+                                      "SQLite in the data directory). Exit code 1 for an unknown key.")
     keys_sub = keys.add_subparsers(dest="keys_cmd", required=True)
     create = keys_sub.add_parser("create", help="create a key and print its secret (once)")
     create.add_argument("--quota", type=_quota, default=None, help="requests allowed (default unlimited)")
-    create.add_argument("--label", default="")
-    create.add_argument("--json", action="store_true")
+    create.add_argument("--label", default="", help="free text to recognise the key by")
+    create.add_argument("--json", action="store_true", help="print the key, its secret and quota as JSON")
     lst = keys_sub.add_parser("list", help="list keys with quota and usage")
-    lst.add_argument("--json", action="store_true")
+    lst.add_argument("--json", action="store_true", help="print a JSON list")
     quota = keys_sub.add_parser("quota", help="set a key's quota")
     quota.add_argument("api_key")
-    quota.add_argument("quota", type=_quota)
+    quota.add_argument("quota", type=_quota, help="requests allowed in total (used ones included), or 'unlimited'")
     revoke = keys_sub.add_parser("revoke", help="revoke a key")
     revoke.add_argument("api_key")
     for p in (create, lst, quota, revoke):
-        p.add_argument("--data-dir", type=Path)
+        p.add_argument("--data-dir", type=Path, help="directory of the SQLite database (default ./data)")
     keys.set_defaults(func=cmd_keys)
 
-    m = sub.add_parser("match", help="match two image files locally, without a server")
+    m = sub.add_parser("match", help="match two image files locally, without a server",
+                       description="Run the matcher in this process (no server, no key) and print a summary, or "
+                                   "with --json the same v2 envelope the HTTP API answers. Exit code: the "
+                                   "errorCode (0 matched, 1 unreadable image or no such file, 3 no face).")
     m.add_argument("img1", help="the ID card photo (or a portrait with --type1 portrait)")
     m.add_argument("img2", help="the portrait")
-    m.add_argument("--type1", choices=("card", "portrait"), default="card")
+    m.add_argument("--type1", choices=("card", "portrait"), default="card", help="what img1 is (default card)")
     m.add_argument("--json", action="store_true", help="print the v2 envelope")
     m.set_defaults(func=cmd_match)
 
