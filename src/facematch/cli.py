@@ -56,8 +56,15 @@ def cmd_serve(args) -> int:
         print("=" * 64, file=sys.stderr, flush=True)
     print(f"facematch: serving http://{args.host}:{args.port}/api/v2/ekyc/face_matching "
           f"(database {settings.resolved_database_url().split('@')[-1]})", file=sys.stderr, flush=True)
-    uvicorn.run(create_app(settings, store=store), host=args.host, port=args.port, log_config=None,
-                timeout_graceful_shutdown=5)
+    if args.processes > 1:
+        # Each process loads its own models and opens the same database; dlib
+        # holds the GIL while it embeds, so processes, not threads, use the cores.
+        os.environ["FACEMATCH_DATA_DIR"] = str(settings.data_dir)
+        uvicorn.run("facematch.api.app:create_app", factory=True, workers=args.processes, host=args.host,
+                    port=args.port, log_config=None, timeout_graceful_shutdown=5)
+    else:
+        uvicorn.run(create_app(settings, store=store), host=args.host, port=args.port, log_config=None,
+                    timeout_graceful_shutdown=5)
     return 0
 
 
@@ -175,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     serve.add_argument("--data-dir", type=Path, help="directory of the SQLite database (default ./data)")
     serve.add_argument("--demo-quota", type=_quota, default=1000, help="quota of the demo key created at first start")
+    serve.add_argument("--processes", type=int, default=1,
+                       help="worker processes (default 1); each holds FACEMATCH_WORKERS matching threads and its own models")
     serve.set_defaults(func=cmd_serve)
 
     keys = sub.add_parser("keys", help="manage API keys",
