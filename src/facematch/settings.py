@@ -51,7 +51,12 @@ class Settings(BaseSettings):
     admin_secret: SecretStr = Field(SecretStr(""), description="Secret for admin operations; required outside development.")
     workers: int = Field(2, description="Threads doing CPU-bound matching work in one process.")
     queue_limit: int = Field(16, description="Requests allowed to wait for a matching thread before 503.")
-    request_deadline_s: float = Field(30.0, description="A request still waiting for a thread after this gets 503.")
+    request_deadline_s: float = Field(
+        30.0, description="Longest a request may take to send its images, fetch its URLs, wait and match; 503 after it.")
+    auth_fail_limit: int = Field(
+        20, description="Failed authentications per client address (IPv6: per /64) within auth_fail_window_s "
+                        "before further attempts get 429 with Retry-After; 0 turns the limit off.")
+    auth_fail_window_s: float = Field(60.0, description="The window of auth_fail_limit, in seconds.")
     log_level: str = Field("INFO", description="Python logging level.")
     limits: LimitSettings = Field(default_factory=LimitSettings)
     url_fetch: UrlFetchSettings = Field(default_factory=UrlFetchSettings)
@@ -66,8 +71,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
-        if self.env == "production" and len(self.admin_secret.get_secret_value()) < 16:
-            raise ValueError("FACEMATCH_ADMIN_SECRET must be set (16+ characters) when FACEMATCH_ENV=production")
+        # Any environment but development (a typo such as "prod" included).
+        if self.env != "development" and len(self.admin_secret.get_secret_value().strip()) < 16:
+            raise ValueError("FACEMATCH_ADMIN_SECRET must be set (16+ characters) unless FACEMATCH_ENV=development")
         return self
 
     def allowlist_networks(self) -> tuple[list[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:

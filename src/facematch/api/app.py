@@ -23,10 +23,13 @@ import anyio
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from python_multipart.multipart import parse_options_header
 from starlette.datastructures import UploadFile
 
-from facematch.api import envelope
+from facematch import web
+from facematch.api import envelope, metrics, openapi
 from facematch.api.auth import Authenticator
+from facematch.api.ratelimit import Admission, FailedAuthLimiter, guarded_authenticate
 from facematch.errors import (FaceMatchError, FormatTypeError, NoContentError, QuotaExceededError,
                               ServiceUnavailableError, UrlUnavailableError)
 from facematch.imaging.base64_input import decode_base64_image
@@ -54,7 +57,8 @@ class Services:
     fetcher: UrlFetcher
     executor: ThreadPoolExecutor
     config: MatcherConfig
-    inflight: int = 0
+    auth_limiter: FailedAuthLimiter
+    admission: Admission  # requests past the door: pool threads + queue_limit
 
 
 class _BodyTooLarge(NoContentError):
@@ -76,15 +80,22 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         app.state.services = Services(
             settings=settings, store=key_store, auth=Authenticator(key_store), pool=model_pool,
             calibration=Calibration.load(settings.match.calibration_file),
-            fetcher=UrlFetcher.from_settings(settings, client, resolver), executor=executor, config=MatcherConfig())
+            fetcher=UrlFetcher.from_settings(settings, client, resolver), executor=executor, config=MatcherConfig(),
+            auth_limiter=FailedAuthLimiter(settings.auth_fail_limit, settings.auth_fail_window_s),
+            admission=Admission(model_pool.size + settings.queue_limit))
         try:
             yield
         finally:
             await client.aclose()
             executor.shutdown(wait=False, cancel_futures=True)
+            if store is None and hasattr(key_store, "close"):
+                key_store.close()  # pooled database connections of a store this app opened
 
     app = FastAPI(title="facematch", version="2", lifespan=lifespan,
                   description="Face matching for eKYC: an ID card (CMND/CCCD) photo against a live portrait.")
+    metrics.install(app)  # GET /metrics
+    openapi.install(app, PATH)  # the three input modes, described by hand
+    web.install(app)  # the demo page at /demo/ ("/" redirects there)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
@@ -99,17 +110,20 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         return JSONResponse({"status": "ready", "calibration": svc.calibration.version})
 
-    @app.api_route(PATH, methods=["GET", "POST"])
+    # In /openapi.json through api/openapi.py (one operation per method).
+    @app.api_route(PATH, methods=["GET", "POST"], include_in_schema=False)
     async def face_matching(request: Request) -> JSONResponse:
         svc: Services = request.app.state.services
         request_id = uuid.uuid4().hex
         started = time.perf_counter()
         result: MatchResult | None = None
+        retry_after = 1
         try:
             result = await _handle(request, svc)
             body, status = envelope.success(result, request_id), 200
         except FaceMatchError as exc:
             body, status = envelope.failure(exc, request_id), exc.http_status
+            retry_after = getattr(exc, "retry_after", 1)
         except Exception:  # noqa: BLE001 - never leak a traceback to the client
             log.exception("unhandled error", extra={"request_id": request_id})
             exc = ServiceUnavailableError("internal")
@@ -118,12 +132,13 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         if status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="facematch"'
         if status in (429, 503) and body["errorCode"] != "4":
-            headers["Retry-After"] = "1"
+            headers["Retry-After"] = str(retry_after)
         log.info("request", extra={"request_id": request_id, "fields": {
             "method": request.method, "status": status, "errorCode": body["errorCode"],
             "invalidCode": body["data"].get("invalidCode", ""),
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()}}})
+        metrics.observe(request, body, status, result, time.perf_counter() - started)
         if svc.settings.legacy_http_200:
             status = 200
         return JSONResponse(body, status_code=status, headers=headers)
@@ -132,13 +147,21 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
 
 
 async def _handle(request: Request, svc: Services) -> MatchResult:
-    api_key = await anyio.to_thread.run_sync(svc.auth.authenticate, request.headers.get("authorization"))
+    api_key = await guarded_authenticate(svc.auth_limiter, svc.auth.authenticate, request.headers.get("authorization"),
+                                         request.client.host if request.client else None)
     type1, mode = _request_mode(request)
     if not await anyio.to_thread.run_sync(svc.store.has_quota, api_key):
         raise QuotaExceededError("quota")
-    raw1, raw2 = await _read_images(request, svc, mode)
     decode_error = UrlUnavailableError if mode == "url" else NoContentError
-    result = await _run_limited(svc, _match_bytes, svc, raw1, raw2, type1, decode_error)
+    # Admission before any body is read or URL fetched (503 when full); one
+    # deadline over reading, fetching, queueing and matching (503 past it).
+    with svc.admission.slot() as slot:
+        try:
+            async with asyncio.timeout(svc.settings.request_deadline_s):
+                raw1, raw2 = await _read_images(request, svc, mode)
+                result = await _run_limited(svc, slot, _match_bytes, svc, raw1, raw2, type1, decode_error)
+        except TimeoutError:
+            raise ServiceUnavailableError("deadline") from None
     if not await anyio.to_thread.run_sync(svc.store.consume, api_key):
         raise QuotaExceededError("quota_race")
     return result
@@ -178,10 +201,18 @@ async def _read_images(request: Request, svc: Services, mode: str) -> tuple[byte
         urls = [request.query_params.getlist(name) for name in ("img1", "img2")]
         if any(len(u) != 1 or not u[0].strip() for u in urls):
             raise UrlUnavailableError("missing_url")
-        raw1, raw2 = await asyncio.gather(svc.fetcher.fetch(urls[0][0].strip()), svc.fetcher.fetch(urls[1][0].strip()))
+        fetches = [asyncio.ensure_future(svc.fetcher.fetch(u[0].strip())) for u in urls]
+        try:
+            raw1, raw2 = await asyncio.gather(*fetches)
+        finally:  # when one fails, gather leaves the other downloading: stop it, let it close
+            for f in fetches:
+                f.cancel()
+            await asyncio.gather(*fetches, return_exceptions=True)
         return raw1, raw2
     body = await _read_body(request, limits.max_body_bytes)
     if mode == "file":
+        if not _multipart_closed(request.headers.get("content-type", ""), body):
+            raise NoContentError("bad_multipart")
         request._body = body  # starlette parses the form from the body we already hold
         try:
             form = await request.form(max_files=4, max_fields=16)
@@ -194,12 +225,22 @@ async def _read_images(request: Request, svc: Services, mode: str) -> tuple[byte
             await form.close()
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deeply nested JSON
         raise NoContentError("bad_json") from None
     if not isinstance(doc, dict):
         raise NoContentError("bad_json")
     return (decode_base64_image(doc.get("img1"), max_bytes=limits.max_image_bytes),
             decode_base64_image(doc.get("img2"), max_bytes=limits.max_image_bytes))
+
+
+def _multipart_closed(content_type: str, body: bytes) -> bool:
+    """The body holds its closing delimiter. (starlette parses an unterminated
+    last part without error and never closes that part's temporary file.)"""
+    boundary = parse_options_header(content_type)[1].get(b"boundary")
+    if not boundary:
+        return False
+    close = b"--" + boundary + b"--"
+    return body.startswith(close) or b"\r\n" + close in body
 
 
 async def _read_upload(form, name: str, max_bytes: int) -> bytes:
@@ -214,20 +255,14 @@ async def _read_upload(form, name: str, max_bytes: int) -> bytes:
     return data
 
 
-async def _run_limited(svc: Services, fn, *args):
-    """Run CPU-bound work on the fixed pool; refuse (503) when the queue is full
-    or the work does not finish within the request deadline."""
-    if svc.inflight >= svc.pool.size + svc.settings.queue_limit:
-        raise ServiceUnavailableError("overloaded")
-    svc.inflight += 1
-    try:
-        future = asyncio.get_running_loop().run_in_executor(svc.executor, fn, *args)
-        try:
-            return await asyncio.wait_for(future, svc.settings.request_deadline_s)
-        except TimeoutError:
-            raise ServiceUnavailableError("deadline") from None
-    finally:
-        svc.inflight -= 1
+async def _run_limited(svc: Services, slot, fn, *args):
+    """Run CPU-bound work on the fixed pool. The request's admission ``slot``
+    stays taken until the work has finished, even if the request gave up (a
+    thread cannot be interrupted); work still queued when its request gives
+    up (deadline, client gone) is cancelled and never runs."""
+    future = svc.executor.submit(fn, *args)
+    slot.hold_until(future)
+    return await asyncio.wrap_future(future)
 
 
 def _match_bytes(svc: Services, raw1: bytes, raw2: bytes, type1: str, decode_error: type[FaceMatchError]) -> MatchResult:

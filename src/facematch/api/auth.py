@@ -17,7 +17,7 @@ import secrets
 import threading
 import time
 
-from facematch.errors import AuthError
+from facematch.errors import AuthError, ServiceUnavailableError
 from facematch.store import KeyStore, verify_secret
 
 
@@ -35,9 +35,14 @@ def parse_basic(header: str | None) -> tuple[str, str]:
 
 
 class Authenticator:
-    def __init__(self, store: KeyStore, *, cache_ttl_s: float = 300.0) -> None:
+    def __init__(self, store: KeyStore, *, cache_ttl_s: float = 300.0, max_concurrent_kdf: int = 4,
+                 kdf_wait_s: float = 5.0) -> None:
         self.store = store
         self.cache_ttl_s = cache_ttl_s
+        # Each scrypt check takes 16 MiB and ~40 ms of CPU: a flood of bad
+        # credentials may not run more than a few at once (503 past the wait).
+        self._kdf_slots = threading.BoundedSemaphore(max_concurrent_kdf)
+        self.kdf_wait_s = kdf_wait_s
         self._pepper = secrets.token_bytes(32)
         self._cache: dict[str, tuple[bytes, float]] = {}
         self._lock = threading.Lock()
@@ -55,7 +60,13 @@ class Authenticator:
             cached = self._cache.get(api_key)
         if stored is not None and cached and cached[1] > now and hmac.compare_digest(cached[0], mac):
             return api_key
-        if not verify_secret(secret, stored):
+        if not self._kdf_slots.acquire(timeout=self.kdf_wait_s):
+            raise ServiceUnavailableError("auth_busy")
+        try:
+            ok = verify_secret(secret, stored)
+        finally:
+            self._kdf_slots.release()
+        if not ok:
             raise AuthError("bad_credentials")
         with self._lock:
             if len(self._cache) > 10_000:

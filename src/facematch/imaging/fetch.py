@@ -48,6 +48,11 @@ if TYPE_CHECKING:
 __all__ = ["Resolver", "UrlFetcher", "system_resolver"]
 
 logger = logging.getLogger(__name__)
+# httpx logs every request line at INFO, query string included: these URLs are
+# the client's (pre-signed ones carry credentials) and must not reach the logs.
+for _name in ("httpx", "httpcore"):
+    if logging.getLogger(_name).level < logging.WARNING:
+        logging.getLogger(_name).setLevel(logging.WARNING)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -216,6 +221,11 @@ def _parse_url(url: str) -> _Target:
                 raise UrlUnavailableError("invalid") from None
             if len(host) > 253 or not _HOSTNAME.match(host):
                 raise UrlUnavailableError("invalid")
+            # IDNA maps full-width digits and ideographic dots ("１２７。0。0。1")
+            # to ASCII: what comes out may be an address after all (as in WHATWG).
+            ip = _parse_ipv4_host(host)
+            if ip is not None:
+                host = str(ip)
 
     effective_port = port if port is not None else _DEFAULT_PORTS[scheme]
     host_for_header = f"[{host}]" if isinstance(ip, ipaddress.IPv6Address) else host

@@ -1,0 +1,184 @@
+"""Back-pressure for the HTTP service: a failed-authentication limit per client
+address, and admission control for the matching work.
+
+``FailedAuthLimiter``: after ``max_failures`` failed authentications from one
+client address within ``window_s`` seconds, that address gets HTTP 429 with a
+``Retry-After`` (seconds until its oldest counted failure leaves the window)
+before any secret is hashed, so guessing secrets and burning scrypt CPU are
+both capped. IPv6 clients are counted per /64 (one subscriber usually holds a
+whole /64). The address is the TCP peer (``request.client``): behind a reverse
+proxy every client shares the proxy's address, so set the limit there instead.
+Memory is bounded: at most ``max_clients`` addresses are tracked.
+
+``Admission``: a request takes a slot before its body is read or its URLs are
+fetched, and gives it back only when its matching work has *finished* on the
+thread pool (a request that timed out cannot free a thread that is still busy
+with its work). When every slot is taken the request gets 503 with
+``Retry-After`` at once, so memory and queueing stay bounded under any load.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import ipaddress
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import anyio
+
+from facematch.errors import AuthError, FaceMatchError, ServiceUnavailableError
+
+__all__ = ["Admission", "FailedAuthLimiter", "RateLimitedError", "client_address", "guarded_authenticate"]
+
+
+class RateLimitedError(FaceMatchError):
+    """Too many failed authentications from one address: HTTP 429 + Retry-After.
+
+    Not a v2 code (like 503): an old client sees an unknown errorCode and a 429.
+    """
+
+    error_code = 429
+    message = "Too many failed authentication attempts"
+    http_status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("auth_rate_limited")
+        self.retry_after = max(1, int(retry_after))
+
+
+def client_address(host: str | None) -> str:
+    """The key a client is counted under: its IPv4 address, its IPv6 /64."""
+    if not host:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
+
+
+class FailedAuthLimiter:
+    def __init__(self, max_failures: int, window_s: float, *, max_clients: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self.max_clients = max_clients
+        self._clock = clock
+        self._failures: dict[str, collections.deque[float]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_failures > 0 and self.window_s > 0
+
+    def check(self, client: str) -> None:
+        """Raise ``RateLimitedError`` if ``client`` is over the limit now."""
+        if not self.enabled:
+            return
+        now = self._clock()
+        with self._lock:
+            times = self._failures.get(client)
+            if times is None or len(times) < self.max_failures:
+                return
+            age = now - times[0]
+            if age >= self.window_s:
+                return
+        raise RateLimitedError(math.ceil(self.window_s - age))
+
+    def record_failure(self, client: str) -> None:
+        if not self.enabled:
+            return
+        now = self._clock()
+        with self._lock:
+            times = self._failures.get(client)
+            if times is None:
+                if len(self._failures) >= self.max_clients:
+                    self._prune(now)
+                times = self._failures[client] = collections.deque(maxlen=self.max_failures)
+            times.append(now)
+
+    def _prune(self, now: float) -> None:
+        """Forget clients with no failure inside the window; if that is not
+        enough, the longest-tracked ones. Called with the lock held."""
+        for client in [c for c, t in self._failures.items() if now - t[-1] >= self.window_s]:
+            del self._failures[client]
+        while len(self._failures) >= self.max_clients:
+            del self._failures[next(iter(self._failures))]
+
+    def tracked(self) -> int:
+        with self._lock:
+            return len(self._failures)
+
+
+async def guarded_authenticate(limiter: FailedAuthLimiter, authenticate: Callable[[str | None], str],
+                               authorization: str | None, peer: str | None) -> str:
+    """``authenticate(authorization)`` on a worker thread, refused up front for
+    an address over the failure limit; each ``AuthError`` counts one failure."""
+    client = client_address(peer)
+    limiter.check(client)
+    try:
+        return await anyio.to_thread.run_sync(authenticate, authorization)
+    except AuthError:
+        limiter.record_failure(client)
+        raise
+
+
+class Admission:
+    """At most ``limit`` requests between "about to read the images" and "their
+    matching work is done"."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._taken = 0
+        self._lock = threading.Lock()
+
+    @property
+    def taken(self) -> int:
+        with self._lock:
+            return self._taken
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[_Slot]:
+        """A slot for the ``with`` block; 503 ``overloaded`` when none is free.
+        ``slot.hold_until(future)`` keeps it past the block until ``future`` is done."""
+        with self._lock:
+            if self._taken >= self.limit:
+                raise ServiceUnavailableError("overloaded")
+            self._taken += 1
+        s = _Slot(self)
+        try:
+            yield s
+        finally:
+            if s.future is None:
+                s.release()
+
+    def _give_back(self) -> None:
+        with self._lock:
+            self._taken -= 1
+
+
+class _Slot:
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
+        self._released = False
+        self._lock = threading.Lock()
+        self.future: concurrent.futures.Future | None = None
+
+    def hold_until(self, future: concurrent.futures.Future) -> None:
+        self.future = future
+        future.add_done_callback(lambda _f: self.release())
+
+    def release(self) -> None:
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        self._admission._give_back()
