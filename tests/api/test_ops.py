@@ -68,7 +68,7 @@ def test_metrics_count_requests_stages_and_quota_rejections(client, store, astro
 
 def test_metrics_are_per_app(make_client, key, astronaut, astronaut_selfie):
     a, b = make_client(), make_client()
-    a.post(f"{PATH}?format_type=file", auth=key, files=files(astronaut, astronaut_selfie))
+    a.post(f"{PATH}?type1=portrait&format_type=file", auth=key, files=files(astronaut, astronaut_selfie))
     assert value(metric_samples(a), "facematch_requests_total", mode="file", error_code="0", invalid_code="0",
                  status="200") == 1
     assert value(metric_samples(b), "facematch_requests_total", mode="file", error_code="0", invalid_code="0",

@@ -243,7 +243,11 @@ def test_docs_client_example_runs(make_client, key, tmp_path, monkeypatch, capsy
     monkeypatch.setenv("EKYC_API_KEY", key[0])
     monkeypatch.setenv("EKYC_API_SECRET", key[1])
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "card.jpg").write_bytes(jpeg(astronaut))
+    from facematch.synth import cards
+
+    rng = np.random.default_rng(5)
+    card, _ = cards.render_card(astronaut[0:300, 113:338], rng)
+    (tmp_path / "card.jpg").write_bytes(jpeg(cards.photograph(card, rng)))
     (tmp_path / "selfie.jpg").write_bytes(jpeg(astronaut_selfie))
     for code in blocks:
         exec(compile(code, "docs/api.md", "exec"), {"__name__": "__docs__"})  # noqa: S102

@@ -24,7 +24,7 @@ def roc(scores: np.ndarray, labels: np.ndarray) -> Roc:
     order = np.argsort(-scores, kind="mergesort")
     s, y = scores[order], labels[order]
     # Thresholds at each distinct score: accept when score >= threshold.
-    distinct = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
+    distinct = np.r_[np.nonzero(s[1:] != s[:-1])[0], len(s) - 1]
     tp = np.cumsum(y)[distinct]
     fp = np.cumsum(~y)[distinct]
     return Roc(far=np.r_[0.0, fp / max(1, (~y).sum())], tar=np.r_[0.0, tp / max(1, y.sum())],

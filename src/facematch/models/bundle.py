@@ -24,7 +24,7 @@ class ModelBundle:
     embedder: DlibEmbedder
 
     @classmethod
-    def load(cls, *, verify: bool = False, mirror: bool = False) -> "ModelBundle":
+    def load(cls, *, verify: bool = False, mirror: bool = True) -> "ModelBundle":
         locate = (lambda w: w.verified_path()) if verify else (lambda w: w.path())
         bundle = cls(
             detector=FaceDetector(

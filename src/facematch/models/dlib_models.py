@@ -48,23 +48,31 @@ def shape_points(shape: dlib.full_object_detection) -> np.ndarray:
 
 class DlibEmbedder:
     """ResNet-29 metric embedding; faces are aligned by dlib's own chip
-    extraction (150x150, padding 0.25), exactly as the network was trained."""
+    extraction (150x150, padding 0.25), exactly as the network was trained.
+
+    With ``mirror`` (the default) the chip and its mirror image go through the
+    network as one batch and the embedding is the normalised mean of the two
+    unit vectors: on LFW's 6,000 pairs this raised 10-fold accuracy from
+    98.88 % to 99.12 % and TAR at FAR 1e-3 from 93.4 % to 97.3 % for about
+    +9 ms per face (docs/accuracy.md). Distances are between unit vectors.
+    """
 
     chip_size = 150
     chip_padding = 0.25
 
-    def __init__(self, path: Path, *, mirror: bool = False) -> None:
+    def __init__(self, path: Path, *, mirror: bool = True) -> None:
         self._net = dlib.face_recognition_model_v1(str(path))
-        #: Average the embedding of the mirrored chip into the result (test-time augmentation).
         self.mirror = mirror
 
     def chip(self, rgb: np.ndarray, shape: dlib.full_object_detection) -> np.ndarray:
         return dlib.get_face_chip(rgb, shape, size=self.chip_size, padding=self.chip_padding)
 
     def embed_chip(self, chip: np.ndarray) -> np.ndarray:
-        if self.mirror:
-            batch = [chip, np.ascontiguousarray(chip[:, ::-1])]
-            vecs = np.array(self._net.compute_face_descriptor(batch), dtype=np.float32)
-            vec = vecs.mean(axis=0)
-            return vec / np.linalg.norm(vec) * np.linalg.norm(vecs, axis=1).mean()
-        return np.array(self._net.compute_face_descriptor(chip), dtype=np.float32)
+        if not self.mirror:
+            vec = np.array(self._net.compute_face_descriptor(chip), dtype=np.float32)
+            return vec / np.linalg.norm(vec)
+        batch = [chip, np.ascontiguousarray(chip[:, ::-1])]
+        vecs = np.array(self._net.compute_face_descriptor(batch), dtype=np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        mean = vecs.sum(axis=0)
+        return mean / np.linalg.norm(mean)
