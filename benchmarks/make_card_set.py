@@ -5,7 +5,7 @@ synthetic CCCD-like card, which is then photographed virtually (perspective,
 glare, blur, JPEG); a share of the cards is first print-and-scanned in
 greyscale (photocopy). The pair becomes (card photo, second image).
 
-    .venv/bin/python benchmarks/make_card_set.py --lfw ../shared/data/lfw --out /tmp/cardset
+    .venv/bin/python benchmarks/make_card_set.py --lfw ../shared/data/lfw --out /tmp/cardset --folds 3
     .venv/bin/facematch eval /tmp/cardset/pairs.txt --root /tmp/cardset --out /tmp/cardset-eval --kind card --peer
 
 The generated images stay outside the repository (they are derived from LFW).
@@ -44,15 +44,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--photocopy-share", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--limit", type=int, default=0, help="only the first N pairs")
+    ap.add_argument("--folds", type=int, default=0, help="only the pairs of the first N folds (0: all)")
     args = ap.parse_args()
     (args.out / "cards").mkdir(parents=True, exist_ok=True)
     link = args.out / "lfw"
     if not link.exists():
         link.symlink_to(args.lfw.resolve())
     lines = [l.split() for l in (args.lfw / args.pairs).read_text().splitlines() if l.strip()]
-    if args.limit:
-        lines = lines[: args.limit]
+    if args.folds:
+        lines = [p for p in lines if int(p[3]) < args.folds]
     jobs = [(i, str(args.lfw / p[0]), str(args.out), args.photocopy_share, args.seed) for i, p in enumerate(lines)]
     from tqdm import tqdm
 

@@ -29,10 +29,23 @@ def test_margin():
     assert face_near_margin((700, 700, 1010, 990), shape, "img2", LIM)[0].value < 0  # crosses the border
 
 
-def test_several_faces_ignores_tiny_background_faces():
-    assert several_faces([(0, 0, 100, 100)], "img2", LIM) == []
-    assert several_faces([(0, 0, 100, 100), (200, 0, 220, 20)], "img2", LIM) == []
-    assert several_faces([(0, 0, 100, 100), (200, 0, 280, 80)], "img2", LIM)[0].code == 6
+def test_several_faces_ignores_tiny_and_doubtful_faces():
+    assert several_faces([((0, 0, 100, 100), 0.9)], "img2", LIM) == []
+    assert several_faces([((0, 0, 100, 100), 0.9), ((200, 0, 220, 20), 0.9)], "img2", LIM) == []
+    assert several_faces([((0, 0, 100, 100), 0.9), ((200, 0, 280, 80), 0.6)], "img2", LIM) == []
+    found = several_faces([((0, 0, 100, 100), 0.9), ((200, 0, 280, 80), 0.8)], "img2", LIM)[0]
+    assert found.code == 6 and found.value == 0.8
+
+
+def test_subject_is_the_largest_confident_face():
+    from facematch.models.blazeface import Detection
+    from facematch.models.detector import primary_first
+
+    kp = np.zeros((6, 2), dtype=np.float32)
+    texture = Detection((0, 0, 401, 401), 0.6, kp)
+    face = Detection((500, 0, 900, 400), 0.87, kp)
+    small = Detection((0, 500, 100, 600), 0.9, kp)
+    assert primary_first([texture, face, small]) == [face, texture, small]
 
 
 def test_policy_fraud_before_quality():

@@ -16,6 +16,9 @@ class GeometryLimits:
     #: largest face's width (smaller ones are background people or printed
     #: pictures far smaller than the subject).
     other_face_min_relative_width: float = 0.35
+    #: ... and when the detector is fairly sure of it (BlazeFace score on the
+    #: close-up): a half-believed texture is not a second person.
+    other_face_min_score: float = 0.7
     #: Minimum distance between the eye centres, in pixels. ICAO asks ~90 px
     #: for passport photos; the embedder works on a 150 px chip where the eyes
     #: are ~40 px apart, so below these limits detail is invented by upsampling.
@@ -26,14 +29,15 @@ class GeometryLimits:
     min_margin_fraction: float = 0.05
 
 
-def several_faces(boxes: list[tuple[float, float, float, float]], image: str, limits: GeometryLimits) -> list[Finding]:
-    if len(boxes) < 2:
+def several_faces(faces: list[tuple[tuple[float, float, float, float], float]], image: str,
+                  limits: GeometryLimits) -> list[Finding]:
+    """``faces``: (box, detector score) of every face, the subject first."""
+    if len(faces) < 2:
         return []
-    widths = [b[2] - b[0] for b in boxes]
-    largest = max(widths)
-    ratio = sorted(widths, reverse=True)[1] / largest
-    others = sum(1 for w in widths if w >= limits.other_face_min_relative_width * largest) - 1
-    if others < 1:
+    subject_width = faces[0][0][2] - faces[0][0][0]
+    ratios = [(b[2] - b[0]) / subject_width for b, score in faces[1:] if score >= limits.other_face_min_score]
+    ratio = max(ratios, default=0.0)
+    if ratio < limits.other_face_min_relative_width:
         return []
     return [Finding(6, "several_faces", image, value=ratio, limit=limits.other_face_min_relative_width)]
 

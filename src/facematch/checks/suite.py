@@ -39,7 +39,7 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     findings: list[Finding] = []
     g = limits.geometry
     if ctx.face is not None:
-        findings += several_faces([d.box for d in ctx.detections], ctx.role, g)
+        findings += several_faces([(d.box, d.score) for d in ctx.detections], ctx.role, g)
         findings += face_too_small(ctx.landmarks5, ctx.role, ctx.is_card, g)
         if not ctx.is_card:
             findings += face_near_margin(ctx.face.box, ctx.rgb.shape, ctx.role, g)

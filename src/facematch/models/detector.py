@@ -49,7 +49,7 @@ class FaceDetector:
         for stage in (self._whole, self._padded, self._tiled):
             found = [r for r in (self._refine(rgb, d) for d in stage(rgb)) if r is not None]
             if found:
-                return sorted(merge(found), key=lambda d: d.width * d.height, reverse=True)
+                return primary_first(merge(found))
         return []
 
     def _refine(self, rgb: np.ndarray, det: Detection) -> Detection | None:
@@ -104,6 +104,17 @@ class FaceDetector:
                 found += [d.shifted(x, y) for d in self.full.detect(tile, self.candidate_score)]
                 found += [d.shifted(x, y) for d in self.short.detect(tile, self.candidate_score)]
         return merge(found)
+
+
+def primary_first(dets: list[Detection], relative_score: float = 0.85) -> list[Detection]:
+    """Faces largest first, except that the first (the subject) is the largest
+    of those scoring within ``relative_score`` of the best score: a textured
+    background that BlazeFace half-believes (a building, a poster) must not
+    win over a clear face of about the same size."""
+    by_size = sorted(dets, key=lambda d: d.width * d.height, reverse=True)
+    best = max(d.score for d in dets)
+    subject = next(d for d in by_size if d.score >= relative_score * best)
+    return [subject] + [d for d in by_size if d is not subject]
 
 
 def square_windows(w: int, h: int, max_aspect: float = 1.34) -> list[tuple[int, int, int]]:
