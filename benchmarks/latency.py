@@ -72,27 +72,22 @@ def stage_breakdown(card: bytes, selfie: bytes, n: int) -> dict:
     return {"per_image": stages, "per_request": merged, "matching": round(r.matching, 2)}
 
 
-def peer(card: bytes, selfie: bytes, n: int) -> dict | None:
-    try:
-        import face_recognition
-    except Exception:  # noqa: BLE001
+def run_peer(*args: str) -> dict | None:
+    """The peer in its own interpreter (see peer_worker.py); None when not installed."""
+    root = Path(__file__).resolve().parent
+    python = root.parent / ".venv-peer" / "bin" / "python"
+    if not python.exists():
         return None
-    import io
+    out = subprocess.run([str(python), str(root / "peer_worker.py"), *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
-    times = []
-    for i in range(n + 1):
-        t0 = time.perf_counter()
-        encs = []
-        for data in (card, selfie):
-            img = face_recognition.load_image_file(io.BytesIO(data))
-            boxes = face_recognition.face_locations(img)
-            encs.append(face_recognition.face_encodings(img, boxes)[:1])
-        if i:
-            times.append((time.perf_counter() - t0) * 1000)
-    found = all(len(e) for e in encs)
-    return {"system": "face_recognition 1.3.0 defaults (face_locations + face_encodings, each image)",
-            "median_ms": round(statistics.median(times), 1), "runs": n, "faces_found_in_both": found,
-            "distance": round(float(np.linalg.norm(encs[0][0] - encs[1][0])), 4) if found else None}
+
+def peer(card: bytes, selfie: bytes, n: int) -> dict | None:
+    with tempfile.TemporaryDirectory() as d:
+        paths = [Path(d) / "card.jpg", Path(d) / "selfie.jpg"]
+        paths[0].write_bytes(card)
+        paths[1].write_bytes(selfie)
+        return run_peer("latency", str(n), str(paths[0]), str(paths[1]))
 
 
 def serve_files(files: dict[str, bytes]) -> tuple[http.server.ThreadingHTTPServer, int]:

