@@ -1,6 +1,21 @@
 """Runs every check on one analysed image. ``pipeline.analyze`` calls
 ``run_checks`` once per image with a ``FaceContext``; add a check by adding
-its call here."""
+its call here.
+
+Which checks run where (docs/checks.md has methods, limits and measured error
+rates):
+
+* card photo (``type1=card``): no document (1) and recapture (10), with or
+  without a face; photocopy (2) when there is a document; face too small
+  (11) when a face was found, and tampering (3) when besides there is a
+  document that is neither a photocopy nor a recapture.
+* portrait (img2, and img1 when ``type1=portrait``): recapture (10), with or
+  without a face; with one, face too small (11) and too close to the margin
+  (12); unless recaptured (then colour and sharpness are the screen's),
+  mask (9), sunglasses (7), hat (8) and - on faces large enough to judge,
+  i.e. not too small - blur or noise (10).
+* every image with a face: several faces (6).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +24,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facematch.checks import Finding
+from facematch.checks.card import CardLimits, card_presence, photocopy
+from facematch.checks.fraud import FraudLimits, recapture, tampering
 from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too_small, several_faces
+from facematch.checks.occlusion import FaceView, OcclusionLimits, occlusions
+from facematch.checks.quality import QualityLimits, blur_or_noise
 from facematch.models.blazeface import Detection
 
 
 @dataclass(frozen=True)
 class CheckLimits:
     geometry: GeometryLimits = field(default_factory=GeometryLimits)
+    card: CardLimits = field(default_factory=CardLimits)
+    fraud: FraudLimits = field(default_factory=FraudLimits)
+    occlusion: OcclusionLimits = field(default_factory=OcclusionLimits)
+    quality: QualityLimits = field(default_factory=QualityLimits)
 
 
 @dataclass
@@ -37,10 +60,32 @@ class FaceContext:
 
 def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     findings: list[Finding] = []
+    box = ctx.face.box if ctx.face is not None else None
+    no_card: list[Finding] = []
+    if ctx.is_card:
+        no_card = card_presence(ctx.rgb, box, ctx.role, limits.card)
+        findings += no_card
+        if not no_card:  # a copy of, or a portrait pasted on, a document that is not there means nothing
+            findings += photocopy(ctx.rgb, box, ctx.role, limits.card)
+    recaptured = recapture(ctx.rgb, box, ctx.role, limits.fraud)
+    findings += recaptured
+    if ctx.face is None:
+        return findings
     g = limits.geometry
-    if ctx.face is not None:
-        findings += several_faces([(d.box, d.score) for d in ctx.detections], ctx.role, g)
-        findings += face_too_small(ctx.landmarks5, ctx.role, ctx.is_card, g)
-        if not ctx.is_card:
-            findings += face_near_margin(ctx.face.box, ctx.rgb.shape, ctx.role, g)
+    findings += several_faces([(d.box, d.score) for d in ctx.detections], ctx.role, g)
+    too_small = face_too_small(ctx.landmarks5, ctx.role, ctx.is_card, g)
+    findings += too_small
+    if ctx.is_card:
+        if not (no_card or recaptured or any(f.code == 2 for f in findings)):  # halftone and toner read as sharpness
+            findings += tampering(ctx.rgb, ctx.face.box, ctx.role, limits.fraud)
+        return findings
+    findings += face_near_margin(ctx.face.box, ctx.rgb.shape, ctx.role, g)
+    if recaptured:  # colours and sharpness would be the screen's or the print's, not the person's
+        return findings
+    if ctx.face.mesh is not None:
+        o = limits.occlusion
+        view = FaceView.from_points(ctx.rgb, ctx.face.mesh.points, o.view_scale)
+        findings += occlusions(view, ctx.face.mesh.points, ctx.rgb.shape, ctx.role, o)
+    if ctx.chip is not None and not too_small:  # a small face's chip is upsampled, hence soft: 11 says why
+        findings += blur_or_noise(ctx.chip, ctx.role, limits.quality)
     return findings

@@ -1,0 +1,129 @@
+"""Checks on the ID card photo (``type1=card``): is there a document at all
+(1), is it a photocopy (2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facematch.checks import Finding
+
+
+@dataclass(frozen=True)
+class CardLimits:
+    #: Text lines are looked for with the image scaled so the face is
+    #: ``text_face_height`` pixels tall (a card's print is then 4-24 px tall);
+    #: without a face, with the long side at ``text_long_side``.
+    text_face_height: int = 80
+    text_long_side: int = 1000
+    #: A document shows at least ``min_text_lines`` text lines near the face
+    #: (specimen documents with a portrait: 3-38; synthetic card photos: 4 or
+    #: more; Caltech selfies: 0-2).
+    min_text_lines: int = 3
+    #: Photocopy: the 90th percentile of the CIELAB a*b* distance of the face's
+    #: pixels (box shrunk 10 % a side) from their median colour. A greyscale
+    #: copy under a tinted light stays below 5 however it is lit; a colour
+    #: portrait shows 5 or more (skin against hair, lips, background).
+    min_face_colour: float = 5.0
+
+
+def _resize_grey(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """Grey level at ``scale``: halved by Gaussian pyramid steps, then linear
+    (an area filter on a whole photo costs several milliseconds)."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    h, w = grey.shape
+    while scale < 0.5 and min(grey.shape) > 16:
+        grey = cv2.pyrDown(grey)
+        scale *= 2
+    size = (max(1, round(w * scale * grey.shape[1] / w)), max(1, round(h * scale * grey.shape[0] / h)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_LINEAR)
+
+
+def text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, limits: CardLimits) -> int:
+    """Number of text-line-like blobs outside the face and within a few face
+    sizes of it (the whole image without a face): morphological gradient,
+    Otsu threshold, letters joined along the line (a 9x1 closing), then blobs
+    whose minimum-area rectangle (so that a tilted card's lines count) is
+    4-24 px thick, at least 3 times as long and at least 40 % filled."""
+    if box is not None:  # a document's text lies within a few face sizes of its portrait
+        x1, y1, x2, y2 = box
+        fw, fh = x2 - x1, y2 - y1
+        cx, cy = int(max(0, x1 - 3 * fw)), int(max(0, y1 - 2 * fh))
+        rgb = rgb[cy:int(y2 + 2.5 * fh), cx:int(x2 + 5 * fw)]
+        box = (x1 - cx, y1 - cy, x2 - cx, y2 - cy)
+    h, w = rgb.shape[:2]
+    if box is not None:
+        scale = limits.text_face_height / max(box[3] - box[1], 1.0)
+    else:
+        scale = limits.text_long_side / max(h, w)
+    scale = min(scale, 1600 / max(h, w))
+    grey = _resize_grey(rgb, scale)
+    grad = cv2.morphologyEx(grey, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    _, bw = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    bw = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 1)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
+    face = None
+    if box is not None:
+        fx1, fy1, fx2, fy2 = (v * scale for v in box)
+        m = 0.3 * (fx2 - fx1)
+        face = (fx1 - m, fy1 - m, fx2 + m, fy2 + m)
+    lines = 0
+    for i in range(1, n):
+        x, y, bw_, bh_, area = stats[i]
+        span = max(bw_, bh_)
+        if area < 48 or span < 12 or not 1.6 <= area / span <= 24:  # no line of text: too small, or too thick
+            continue
+        if face is not None and x + bw_ > face[0] and x < face[2] and y + bh_ > face[1] and y < face[3]:
+            continue
+        if 4 <= bh_ <= 24 and bw_ >= 3 * bh_ and area >= 0.4 * bw_ * bh_:  # a level line
+            lines += 1
+            continue
+        ys, xs = np.nonzero(labels[y:y + bh_, x:x + bw_] == i)  # a tilted one?
+        (_, _), (a, b), _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+        thick, long = min(a, b) + 1, max(a, b) + 1
+        if 4 <= thick <= 24 and long >= 3 * thick and area >= 0.4 * thick * long:
+            lines += 1
+    return lines
+
+
+def card_presence(rgb: np.ndarray, box: tuple[float, float, float, float] | None, image: str,
+                  limits: CardLimits) -> list[Finding]:
+    """No identity document in the card photo: fewer text lines (see
+    ``text_lines``) than any document shows. Runs with or without a face.
+    The value reported is the line count."""
+    lines = text_lines(rgb, box, limits)
+    if lines >= limits.min_text_lines:
+        return []
+    return [Finding(1, "card_presence", image, value=lines, limit=limits.min_text_lines)]
+
+
+def face_colour(rgb: np.ndarray, box: tuple[float, float, float, float] | None) -> float:
+    """90th percentile of the a*b* distance from the median colour, over the
+    face (box shrunk 10 % a side; the central half of the image without a
+    face), subsampled to at most ~200 px a side."""
+    h, w = rgb.shape[:2]
+    if box is None:
+        box = (w / 4, h / 4, 3 * w / 4, 3 * h / 4)
+    x1, y1, x2, y2 = box
+    bw, bh = x2 - x1, y2 - y1
+    crop = rgb[int(max(0, y1 + 0.1 * bh)):int(min(h, y2 - 0.1 * bh)),
+               int(max(0, x1 + 0.1 * bw)):int(min(w, x2 - 0.1 * bw))]
+    if crop.size < 30:
+        return float("inf")
+    step = max(1, max(crop.shape[:2]) // 200)
+    lab = cv2.cvtColor(np.ascontiguousarray(crop[::step, ::step]), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+    a, b = lab[:, 1], lab[:, 2]
+    return float(np.percentile(np.hypot(a - np.median(a), b - np.median(b)), 90))
+
+
+def photocopy(rgb: np.ndarray, box: tuple[float, float, float, float] | None, image: str,
+              limits: CardLimits) -> list[Finding]:
+    """A greyscale copy of the card: the portrait carries no colour of its
+    own (``face_colour`` below ``min_face_colour``); a tint of the light moves
+    every pixel alike and is not counted. The value reported is the colour."""
+    value = face_colour(rgb, box)
+    if value < limits.min_face_colour:
+        return [Finding(2, "photocopy", image, value=value, limit=limits.min_face_colour)]
+    return []

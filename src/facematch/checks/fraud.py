@@ -1,0 +1,136 @@
+"""Signs of fraud: a photo of a screen or of a print (10), a tampered card
+portrait (3).
+
+Recapture leaves periodic patterns that a camera photo of a real face or card
+does not: a screen's pixel grid aliases into moire, a print's halftone dots
+form a regular screen. Both show as isolated peaks in the Fourier spectrum,
+far above the smooth spectrum of natural content. Tampering is looked for as
+a portrait whose sharpness disagrees with the print around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facematch.checks import Finding
+
+
+@dataclass(frozen=True)
+class FraudLimits:
+    #: Side of the square patch analysed at the image's own resolution
+    #: (resampling would destroy the patterns looked for), centred on the face.
+    patch: int = 256
+    #: A spectral peak this many natural-log units above the local spectrum
+    #: (``peak_background`` bins wide) is a recapture pattern: e^2.2 = 9x.
+    #: Camera photos stay below 2.1 (tuning set: synthetic card photos <= 2.05,
+    #: selfies <= 1.91, Caltech faces <= 1.53, LFW <= 1.59); screens and prints
+    #: reach 2-5.
+    max_peak: float = 2.2
+    peak_background: int = 11
+    #: Tampering: the portrait's sharpness (``sharpness``) divided by that of
+    #: the printed text beside it. A portrait pasted in with its own
+    #: resampling and sharpening history is sharper than a printed one.
+    max_sharpness_ratio: float = 1.3
+
+
+def _spectrum_mask(n: int) -> np.ndarray:
+    """Frequencies that may hold a recapture peak: away from DC (the low
+    eighth), from the two axes (image borders and straight edges) and from
+    the 8x8 JPEG block grid's harmonics."""
+    f = np.fft.fftshift(np.fft.fftfreq(n)) * n
+    u, v = np.meshgrid(f, f)
+    r = np.hypot(u, v)
+    grid = n // 8
+
+    def on_grid(a: np.ndarray) -> np.ndarray:
+        m = np.mod(np.abs(a), grid)
+        return np.minimum(m, grid - m) <= 1
+
+    return (r >= n / 16) & (r < n / 2) & (np.abs(u) > 2) & (np.abs(v) > 2) & ~on_grid(u) & ~on_grid(v)
+
+
+_MASKS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def peak_prominence(grey: np.ndarray, background: int = 11) -> float:
+    """Largest log-magnitude of the (Hann-windowed) spectrum above its local
+    mean, over ``_spectrum_mask``'s frequencies."""
+    n = grey.shape[0]
+    if n not in _MASKS:
+        _MASKS[n] = (_spectrum_mask(n), np.outer(np.hanning(n), np.hanning(n)).astype(np.float32))
+    mask, window = _MASKS[n]
+    g = grey.astype(np.float32)
+    dft = cv2.dft((g - g.mean()) * window, flags=cv2.DFT_COMPLEX_OUTPUT)
+    log = np.fft.fftshift(cv2.log(cv2.magnitude(dft[:, :, 0], dft[:, :, 1]) + 1e-3))
+    local = cv2.blur(log, (background, background), borderType=cv2.BORDER_REFLECT)
+    return float((log - local)[mask].max())
+
+
+def face_patch(rgb: np.ndarray, box: tuple[float, float, float, float] | None, size: int) -> np.ndarray | None:
+    """The grey level of a ``size`` square of ``rgb`` centred on the face box (the image centre
+    without one), shifted inside the image; smaller images give their largest
+    centred square with a side a multiple of 32, None below 64."""
+    h, w = rgb.shape[:2]
+    n = min(size, h // 32 * 32, w // 32 * 32)
+    if n < 64:
+        return None
+    cx, cy = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2) if box is not None else (w / 2, h / 2)
+    x0 = int(np.clip(round(cx - n / 2), 0, w - n))
+    y0 = int(np.clip(round(cy - n / 2), 0, h - n))
+    return cv2.cvtColor(np.ascontiguousarray(rgb[y0:y0 + n, x0:x0 + n]), cv2.COLOR_RGB2GRAY)
+
+
+def recapture(rgb: np.ndarray, box: tuple[float, float, float, float] | None, image: str,
+              limits: FraudLimits) -> list[Finding]:
+    """A photo of a screen or of a print: moire or halftone peaks in the
+    spectrum of a ``patch``-pixel square around the face, on the grey level,
+    at native resolution. The value reported is the highest peak's
+    prominence (``peak_prominence``)."""
+    patch = face_patch(rgb, box, limits.patch)
+    if patch is None:
+        return []
+    peak = peak_prominence(patch, limits.peak_background)
+    if peak > limits.max_peak:
+        return [Finding(10, "recapture", image, value=peak, limit=limits.max_peak)]
+    return []
+
+
+def sharpness(grey: np.ndarray) -> float:
+    """Fraction of horizontal gradient energy a Gaussian re-blur (sigma 1)
+    removes: higher for sharper content."""
+    g = grey.astype(np.float32)
+    before = np.abs(np.diff(g, axis=1)).mean()
+    after = np.abs(np.diff(cv2.GaussianBlur(g, (0, 0), 1.0), axis=1)).mean()
+    return float(1.0 - after / before) if before > 1e-3 else 0.0
+
+
+def tampering(rgb: np.ndarray, box: tuple[float, float, float, float], image: str,
+              limits: FraudLimits) -> list[Finding]:
+    """A swapped portrait: the face (box shrunk by 15 % a side) markedly
+    sharper than the card's print to its right (the text column of a CCCD or
+    CMND, 0.9 to 2.1 face widths past the face, clear of the portrait). Both
+    went through the same camera, so their ratio cancels the photo's own
+    blur; a pasted photo keeps its own resampling and sharpening. The value
+    reported is the ratio. Weak: see docs/checks.md."""
+    h, w = rgb.shape[:2]
+    x1, y1, x2, y2 = box
+    bw, bh = x2 - x1, y2 - y1
+
+    def cut(a: float, b: float, c: float, d: float) -> np.ndarray:
+        part = np.ascontiguousarray(rgb[int(max(0, b)):int(min(h, d)), int(max(0, a)):int(min(w, c))])
+        return cv2.cvtColor(part, cv2.COLOR_RGB2GRAY) if part.size else part[:, :, 0]
+
+    face = cut(x1 + 0.15 * bw, y1 + 0.15 * bh, x2 - 0.15 * bw, y2 - 0.15 * bh)
+    text = cut(x2 + 0.9 * bw, y1, x2 + 2.1 * bw, y2)
+    if face.size < 400 or text.size < 400 or min(text.shape) < 8:
+        return []
+    reference = sharpness(text)
+    if reference < 0.05:  # nothing printed there (the card's edge, a plain area)
+        return []
+    ratio = sharpness(face) / reference
+    if ratio > limits.max_sharpness_ratio:
+        return [Finding(3, "tampering", image, value=ratio, limit=limits.max_sharpness_ratio)]
+    return []

@@ -1,0 +1,324 @@
+"""What covers the face: sunglasses (7), a hat (8), a mask (9).
+
+Every check looks at the face through a ``FaceView``: the image resampled
+(one affine warp) into a frame fixed to the face mesh, where the eye centres
+sit at (-0.5, 0) and (+0.5, 0) and the mouth centre at (0, 1.15), in units of
+the distance between the eyes (x to the image's right, y down). Regions are
+then fixed boxes in that frame, whatever the face's size, roll or position.
+
+Colour is compared as chromaticity (r, g, b divided by their sum), which a
+shadow or a brighter light leaves alone, against a per-image skin reference
+(``FaceView.skin``) taken from patches that the occluder in question cannot
+cover; ``occlusions`` also drops the patches an occluder already found
+covers. Greyscale images carry no colour, so the mask check reports nothing
+on them and the sunglasses check needs near-black lenses there
+(``FaceView.has_colour``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facematch.checks import Finding
+
+#: Face-mesh indices (MediaPipe's 468-point topology).
+EYE_A = (33, 133)  # corners of the eye on the image's left
+EYE_B = (263, 362)  # corners of the eye on the image's right
+MOUTH = (0, 17, 61, 291)  # upper lip top, lower lip bottom, mouth corners
+#: Outer and inner lip contours.
+LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+MOUTH_OPENING = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
+
+#: Canonical positions of the eye centres and the mouth centre.
+CANONICAL = np.float32([[-0.5, 0.0], [0.5, 0.0], [0.0, 1.15]])
+X_RANGE = (-1.3, 1.3)
+Y_RANGE = (-2.0, 2.0)
+
+Box = tuple[float, float, float, float]  # x0, x1, y0, y1 in face units
+
+FOREHEAD: Box = (-0.4, 0.4, -0.75, -0.45)
+GLABELLA: Box = (-0.08, 0.08, -0.2, 0.1)
+OUTER_CHEEKS: tuple[Box, Box] = ((-0.85, -0.55, 0.2, 0.4), (0.55, 0.85, 0.2, 0.4))
+LOWER_CHEEKS: tuple[Box, Box] = ((-0.65, -0.35, 0.6, 0.9), (0.35, 0.65, 0.6, 0.9))
+EYE_WINDOWS: tuple[Box, Box] = ((-0.9, -0.1, -0.25, 0.5), (0.1, 0.9, -0.25, 0.5))
+LOWER_FACE: Box = (-0.5, 0.5, 0.75, 1.5)
+UPPER_FOREHEAD: Box = (-0.45, 0.45, -1.0, -0.6)
+CROWN: Box = (-0.7, 0.7, -1.9, -1.2)
+TEMPLES: tuple[Box, Box] = ((-1.3, -1.0, -0.35, 0.1), (1.0, 1.3, -0.35, 0.1))
+NOSE: Box = (-0.12, 0.12, 0.3, 0.6)
+#: Where each check takes its skin reference: patches its own occluder
+#: leaves bare. Sunglasses may cover the glabella and the upper cheeks, a
+#: mask the nose and the cheeks, a hat the forehead. ``occlusions`` also drops
+#: the patches that an occluder already found covers.
+ABOVE_MASK: tuple[Box, ...] = (GLABELLA, FOREHEAD)
+BESIDE_LENSES: tuple[Box, ...] = (NOSE, *LOWER_CHEEKS, FOREHEAD)
+BELOW_HAT: tuple[Box, ...] = (GLABELLA, NOSE, *OUTER_CHEEKS, *LOWER_CHEEKS)
+
+
+@dataclass(frozen=True)
+class OcclusionLimits:
+    #: Pixels per face unit (eye distance) of the face view. 40 resolves a
+    #: lens, a lip or a brim; more only costs time.
+    view_scale: int = 40
+    #: A pixel is skin-coloured when its chromaticity is within this L1
+    #: distance of the image's skin reference.
+    skin_distance: float = 0.06
+    #: Sunglasses: within each eye window, pixels darker than
+    #: ``lens_darkness`` x the cheek skin's lightness, opened with a disc of
+    #: ``lens_min_size`` face units (frames, brows, lashes and the eye slit
+    #: are thinner and vanish), must cover at least ``lens_min_coverage`` of
+    #: the window on both sides...
+    lens_darkness: float = 0.7
+    lens_min_size: float = 0.2
+    lens_min_coverage: float = 0.3
+    #: ...and either differ from skin in colour (a shadowed eye socket keeps
+    #: the skin's hue; a lens does not) by at least ``lens_min_colour_shift``
+    #: (CIELAB a*b* distance), or cover at least ``lens_black_coverage`` (a
+    #: near-solid dark lens; the only evidence available in greyscale).
+    lens_min_colour_shift: float = 10.0
+    lens_black_coverage: float = 0.65
+    #: Mask: less than ``mask_max_skin`` of the lower face (nose tip to chin)
+    #: is skin-coloured and the lips are no redder than their surroundings by
+    #: more than ``mask_max_lip_redness`` (CIELAB a*).
+    mask_max_skin: float = 0.2
+    mask_max_lip_redness: float = 6.0
+    #: Hat: less than ``hat_max_skin`` of the upper forehead is skin-coloured,
+    #: what covers it is smooth like fabric - mean |L - Gaussian(L, 1.5 px)|
+    #: below ``hat_max_texture`` (a fringe of hair shows strands: 2-5) - and
+    #: the crown above it differs from what is beside the temples by at
+    #: least ``hat_min_crown_shift`` (CIELAB distance), or is unlike hair
+    #: in colour (chroma above ``hat_min_crown_chroma``).
+    hat_max_skin: float = 0.25
+    hat_max_texture: float = 1.5
+    hat_min_crown_shift: float = 30.0
+    hat_min_crown_chroma: float = 25.0
+
+
+@dataclass(frozen=True)
+class FaceView:
+    """The face in the canonical frame (see the module docstring)."""
+
+    rgb: np.ndarray  # uint8 (H, W, 3)
+    lab: np.ndarray  # float32 CIELAB: L in [0, 100], a* and b* centred on 0
+    chroma: np.ndarray  # float32 chromaticity r, g, b (each pixel sums to 1)
+    scale: int
+    has_colour: bool
+    affine: np.ndarray  # (2, 3) original image pixels -> view pixels
+
+    @classmethod
+    def from_points(cls, rgb: np.ndarray, points: np.ndarray, scale: int = 40) -> "FaceView":
+        src = np.float32([points[list(EYE_A), :2].mean(0), points[list(EYE_B), :2].mean(0),
+                          points[list(MOUTH), :2].mean(0)])
+        affine = cv2.getAffineTransform(src, to_view(CANONICAL, scale))
+        w = round((X_RANGE[1] - X_RANGE[0]) * scale)
+        h = round((Y_RANGE[1] - Y_RANGE[0]) * scale)
+        # Shrinking a large face with a plain bilinear warp would alias:
+        # pre-shrink the image so the warp scales by at most 2:1.
+        # Only the part of the image the view covers is resampled; a large face
+        # is first halved (Gaussian pyramid) until the warp scales by at most 2:1.
+        inv = cv2.invertAffineTransform(affine)
+        corners = np.float32([[0, 0], [w, 0], [0, h], [w, h]]) @ inv[:, :2].T + inv[:, 2]
+        x0, y0 = np.floor(corners.min(0)).astype(int) - 2
+        x1, y1 = np.ceil(corners.max(0)).astype(int) + 2
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(rgb.shape[1], x1), min(rgb.shape[0], y1)
+        crop = rgb[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+        warp = affine.copy()
+        warp[:, 2] += warp[:, :2] @ np.float32([x0, y0])
+        shrink = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+        while shrink < 0.5 and min(crop.shape[:2]) > 16:
+            crop = cv2.pyrDown(crop)
+            warp[:, :2] *= 2
+            shrink *= 2
+        view = cv2.warpAffine(crop, warp, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        lab = cv2.cvtColor(view, cv2.COLOR_RGB2LAB).astype(np.float32)  # 8-bit: L * 255 / 100, a + 128, b + 128
+        lab[:, :, 0] *= 100.0 / 255.0
+        lab[:, :, 1:] -= 128.0
+        f = view.astype(np.float32) + 3.0  # +3: dark pixels get a stable, near-neutral chromaticity
+        chroma = f / f.sum(axis=2, keepdims=True)
+        v = view.astype(np.int16)
+        has_colour = bool(max(np.abs(v[:, :, 0] - v[:, :, 2]).mean(), np.abs(v[:, :, 1] - v[:, :, 2]).mean()) > 2.0)
+        return cls(view, lab, chroma, scale, has_colour, affine)
+
+    def map(self, points: np.ndarray) -> np.ndarray:
+        """Image pixels -> view pixels."""
+        return np.asarray(points, np.float32)[:, :2] @ self.affine[:, :2].T + self.affine[:, 2]
+
+    def outside(self, box: Box, image_shape: tuple[int, ...]) -> float:
+        """Fraction of ``box`` (sampled on a 5x5 grid) that falls outside the original image."""
+        x0, x1, y0, y1 = box
+        uv = np.stack(np.meshgrid(np.linspace(x0, x1, 5), np.linspace(y0, y1, 5)), -1).reshape(-1, 2)
+        inv = cv2.invertAffineTransform(self.affine)
+        xy = to_view(uv, self.scale) @ inv[:, :2].T + inv[:, 2]
+        h, w = image_shape[:2]
+        return float(((xy[:, 0] < 0) | (xy[:, 0] >= w) | (xy[:, 1] < 0) | (xy[:, 1] >= h)).mean())
+
+    def cut(self, a: np.ndarray, box: Box) -> np.ndarray:
+        x0, x1, y0, y1 = box
+        s = self.scale
+        return a[round((y0 - Y_RANGE[0]) * s):round((y1 - Y_RANGE[0]) * s),
+                 round((x0 - X_RANGE[0]) * s):round((x1 - X_RANGE[0]) * s)]
+
+    def skin(self, patches: tuple[Box, ...], agree: float = 0.04) -> "Skin":
+        """The skin's colour, from the ``patches`` that agree.
+
+        Each patch votes for the patches whose median chromaticity lies within
+        ``agree`` (L1) of its own; the largest group is taken for skin, ties
+        going to the group of the patch listed first (the least often covered).
+        """
+        pixels = [self.cut(self.chroma, b).reshape(-1, 3) for b in patches]
+        meds = np.array([np.median(p, axis=0) for p in pixels])
+        close = np.abs(meds[:, None, :] - meds[None, :, :]).sum(axis=2) < agree
+        best = int(np.argmax(close.sum(axis=1)))  # argmax keeps the first of equals
+        chroma = np.median(meds[close[best]], axis=0)
+        group = [b for b, c in zip(patches, close[best]) if c]
+        lab = np.concatenate([self.cut(self.lab, b).reshape(-1, 3) for b in group])
+        pixels = np.concatenate([self.cut(self.chroma, b).reshape(-1, 3) for b in group])
+        near = np.abs(pixels - chroma).sum(axis=1) < agree
+        ref = lab[near] if near.sum() >= 10 else lab
+        return Skin(chroma, float(np.median(ref[:, 0])), np.median(ref[:, 1:], axis=0))
+
+    def skin_mask(self, box: Box, skin: "Skin", distance: float) -> np.ndarray:
+        """Pixels of ``box`` whose chromaticity is within ``distance`` of ``skin``."""
+        return np.abs(self.cut(self.chroma, box) - skin.chroma).sum(axis=2) < distance
+
+
+@dataclass(frozen=True)
+class Skin:
+    chroma: np.ndarray  # chromaticity (3,)
+    lightness: float  # median CIELAB L of the skin pixels
+    ab: np.ndarray  # median CIELAB a*, b* (2,)
+
+
+def to_view(xy: np.ndarray, scale: int) -> np.ndarray:
+    """Face units -> pixels of the face view."""
+    return ((np.asarray(xy, np.float32) - np.float32([X_RANGE[0], Y_RANGE[0]])) * scale).astype(np.float32)
+
+
+def sunglasses(view: FaceView, image: str, limits: OcclusionLimits,
+               reference: tuple[Box, ...] = BESIDE_LENSES) -> list[Finding]:
+    """Dark, solid lenses over both eyes.
+
+    Skin reference: the ``reference`` patches (``BESIDE_LENSES``).
+    Per eye window (``EYE_WINDOWS``, brow to upper cheek): the pixels darker
+    than ``lens_darkness`` x the lightness of the skin of the cheek below,
+    morphologically opened with
+    a disc ``lens_min_size`` face units wide (frames, brows, lashes and the
+    eye slit are thinner and vanish), give the lens coverage; the CIELAB a*b*
+    distance between those pixels and the skin gives the colour shift.
+    Sunglasses when both windows are covered at least ``lens_min_coverage``
+    and the lenses are either unlike skin in colour or nearly solid
+    (``lens_black_coverage``). A shadowed eye socket keeps the skin's hue;
+    clear glasses leave thin frames only. The value reported is the smaller
+    coverage.
+    """
+    skin = view.skin(reference)
+    size = max(3, round(limits.lens_min_size * view.scale))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    coverages, shifts = [], []
+    for window, cheek in zip(EYE_WINDOWS, LOWER_CHEEKS):
+        # Lightness of the same side's cheek skin (side light darkens an eye
+        # and its cheek alike); the reference's when the cheek is covered.
+        bare = view.skin_mask(cheek, skin, limits.skin_distance)
+        lightness = float(np.median(view.cut(view.lab[:, :, 0], cheek)[bare])) if bare.mean() > 0.3 else skin.lightness
+        dark = (view.cut(view.lab[:, :, 0], window) < limits.lens_darkness * lightness).astype(np.uint8)
+        solid = cv2.morphologyEx(dark, cv2.MORPH_OPEN, disc).astype(bool)
+        coverages.append(float(solid.mean()))
+        if solid.sum() < 10:
+            shifts.append(0.0)
+            continue
+        lens_ab = np.median(view.cut(view.lab, window)[solid][:, 1:], axis=0)
+        shifts.append(float(np.hypot(*(lens_ab - skin.ab))))
+    coverage = min(coverages)
+    coloured = view.has_colour and min(shifts) >= limits.lens_min_colour_shift
+    if coverage >= limits.lens_min_coverage and (coloured or coverage >= limits.lens_black_coverage):
+        return [Finding(7, "sunglasses", image, value=coverage, limit=limits.lens_min_coverage)]
+    return []
+
+
+def lip_redness(view: FaceView, points: np.ndarray) -> float:
+    """CIELAB a* of the lips (between the mesh's outer and inner lip
+    contours, so that teeth and an open mouth do not count) minus that of a
+    ring of skin around the mouth."""
+    h, w = view.rgb.shape[:2]
+    outer = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(outer, [np.round(view.map(points[list(LIPS)])).astype(np.int32)], 1)
+    opening = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(opening, [np.round(view.map(points[list(MOUTH_OPENING)])).astype(np.int32)], 1)
+    k = max(3, round(0.2 * view.scale)) | 1
+    ring = cv2.dilate(outer, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(bool) & ~outer.astype(bool)
+    lips = outer.astype(bool) & ~opening.astype(bool)
+    if lips.sum() < 4 or ring.sum() < 4:
+        return 0.0
+    a = view.lab[:, :, 1]
+    return float(a[lips].mean() - a[ring].mean())
+
+
+def mask(view: FaceView, points: np.ndarray, image: str, limits: OcclusionLimits,
+         reference: tuple[Box, ...] = ABOVE_MASK) -> list[Finding]:
+    """A mask over the nose, mouth and chin.
+
+    Skin reference: the ``reference`` patches (``ABOVE_MASK``). The fraction of the lower face
+    (``LOWER_FACE``: below the nose tip, to the chin) whose chromaticity is
+    within ``skin_distance`` of the skin's, and the lips' redness against
+    the skin around them (``lip_redness``). A mask when the lower face is
+    mostly not skin-coloured and no red lips show (lips from the mesh
+    ``points``, image pixels). Not decided on greyscale
+    images. The value reported is the skin fraction.
+    """
+    if not view.has_colour:
+        return []
+    skin = float(view.skin_mask(LOWER_FACE, view.skin(reference), limits.skin_distance).mean())
+    if skin < limits.mask_max_skin and lip_redness(view, points) <= limits.mask_max_lip_redness:
+        return [Finding(9, "mask", image, value=skin, limit=limits.mask_max_skin)]
+    return []
+
+
+def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: OcclusionLimits) -> list[Finding]:
+    """A hat or cap over the forehead and crown.
+
+    Skin reference: ``BELOW_HAT``. The upper forehead (``UPPER_FOREHEAD``)
+    must be mostly not skin-coloured (covered) by something smooth (fabric,
+    not strands of hair), and what covers the crown (``CROWN``) must be
+    unlike hair: far in CIELAB from what is beside both temples (hair, or
+    background on a bald head), or strongly coloured. A bald head fails the
+    first test, a fringe of hair the second, a smooth dark fringe the third. The value
+    reported is the skin fraction of the upper forehead. Not decided when
+    the crown lies mostly outside the image (a close-up).
+    """
+    if view.outside(CROWN, image_shape) > 0.3:
+        return []
+    skin = float(view.skin_mask(UPPER_FOREHEAD, view.skin(BELOW_HAT), limits.skin_distance).mean())
+    if skin >= limits.hat_max_skin:
+        return []
+    lightness = view.lab[:, :, 0]
+    texture = float(view.cut(np.abs(lightness - cv2.GaussianBlur(lightness, (0, 0), 1.5)), UPPER_FOREHEAD).mean())
+    if texture >= limits.hat_max_texture:
+        return []
+    crown = np.median(view.cut(view.lab, CROWN).reshape(-1, 3), axis=0)
+    temples = [np.median(view.cut(view.lab, b).reshape(-1, 3), axis=0) for b in TEMPLES]
+    shift = min(float(np.linalg.norm(crown - t)) for t in temples)
+    chroma = float(np.hypot(crown[1], crown[2]))
+    if shift >= limits.hat_min_crown_shift or chroma >= limits.hat_min_crown_chroma:
+        return [Finding(8, "hat", image, value=skin, limit=limits.hat_max_skin)]
+    return []
+
+
+def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...], image: str,
+               limits: OcclusionLimits) -> list[Finding]:
+    """Hat, sunglasses and mask, each judged against skin that the others
+    found do not cover: the mask's reference loses the forehead under a hat
+    and the glabella behind lenses; when a mask is found, the lenses are
+    judged again against the skin above the mask (their first reference,
+    nose and cheeks, lay under it)."""
+    hats = hat(view, image_shape, image, limits)
+    lenses = sunglasses(view, image, limits)
+    covered = ({FOREHEAD} if hats else set()) | ({GLABELLA} if lenses else set())
+    bare = tuple(b for b in ABOVE_MASK if b not in covered)
+    masks = mask(view, points, image, limits, bare) if bare else []
+    if masks and lenses:
+        lenses = sunglasses(view, image, limits, bare)
+    return masks + lenses + hats

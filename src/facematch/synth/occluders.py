@@ -1,0 +1,185 @@
+"""Synthetic occluders drawn over a real face: dark lenses, clear glasses, a
+surgical mask, a cap. For tests and for tuning the occlusion checks only;
+they are not the measure of success (real photos are, see docs/checks.md).
+
+Shapes are laid out in the face frame of :mod:`facematch.checks.occlusion`
+(eye centres at (-0.5, 0) and (0.5, 0), mouth centre at (0, 1.15), in eye
+distances) and mapped into the image with the face mesh, so they follow the
+face's size, roll and position. Every function takes an RGB ``uint8`` image,
+the (468, 2+) mesh points of the face in it and a seed or generator, and
+returns a new image.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facematch.checks.occlusion import CANONICAL, EYE_A, EYE_B, MOUTH
+
+RngLike = np.random.Generator | int | None
+
+#: Lens tints (RGB) and how much of the face shows through each.
+LENS_TINTS = ((38, 38, 42), (70, 46, 28), (32, 52, 36), (28, 36, 62), (60, 60, 64))
+MASK_COLOURS = ((236, 238, 240), (150, 192, 222), (34, 34, 38), (118, 120, 126), (232, 172, 188), (104, 150, 120))
+CAP_COLOURS = ((28, 36, 70), (180, 30, 36), (24, 24, 26), (232, 232, 228), (190, 170, 128), (40, 90, 52),
+               (230, 120, 30))
+#: Lower half of MediaPipe's face oval, ear to ear under the chin.
+JAW = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323, 454)
+
+
+def _rng(rng: RngLike) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def face_affine(points: np.ndarray) -> np.ndarray:
+    """2x3 affine taking face units to image pixels."""
+    src = np.float32([points[list(EYE_A), :2].mean(0), points[list(EYE_B), :2].mean(0),
+                      points[list(MOUTH), :2].mean(0)])
+    return cv2.getAffineTransform(CANONICAL, src)
+
+
+def _to_image(affine: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    return np.asarray(uv, np.float32) @ affine[:, :2].T + affine[:, 2]
+
+
+def _to_face(affine: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    inv = cv2.invertAffineTransform(affine)
+    return np.asarray(xy, np.float32) @ inv[:, :2].T + inv[:, 2]
+
+
+def _unit(affine: np.ndarray) -> float:
+    """Pixels per face unit."""
+    return float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+
+
+def _ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 48, power: float = 2.0) -> np.ndarray:
+    """Points of a superellipse (power 2: ellipse; larger: squarer)."""
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    c, s = np.cos(t), np.sin(t)
+    x = cx + rx * np.sign(c) * np.abs(c) ** (2 / power)
+    y = cy + ry * np.sign(s) * np.abs(s) ** (2 / power)
+    return np.stack([x, y], 1)
+
+
+def _fill(shape: tuple[int, int], polygons: list[np.ndarray], soft: float) -> np.ndarray:
+    """Anti-aliased coverage in [0, 1] of ``polygons`` (image pixels)."""
+    m = np.zeros(shape, np.uint8)
+    cv2.fillPoly(m, [np.round(p * 16).astype(np.int32) for p in polygons], 255, cv2.LINE_AA, 4)
+    a = m.astype(np.float32) / 255.0
+    return cv2.GaussianBlur(a, (0, 0), soft) if soft > 0.3 else a
+
+
+def _lines(shape: tuple[int, int], polylines: list[np.ndarray], width: float) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    pts = [np.round(p * 16).astype(np.int32) for p in polylines]
+    cv2.polylines(m, pts, False, 255, max(1, round(width)), cv2.LINE_AA, 4)
+    return m.astype(np.float32) / 255.0
+
+
+def _blend(img: np.ndarray, alpha: np.ndarray, layer: np.ndarray) -> np.ndarray:
+    a = alpha[:, :, None]
+    return img * (1 - a) + layer * a
+
+
+def _glasses(rgb: np.ndarray, points: np.ndarray, rng: np.random.Generator, transmission: float,
+             tint: tuple[int, int, int]) -> np.ndarray:
+    img = rgb.astype(np.float32)
+    h, w = img.shape[:2]
+    aff = face_affine(points)
+    u = _unit(aff)
+    rx, ry = rng.uniform(0.36, 0.42), rng.uniform(0.26, 0.34)
+    cy = rng.uniform(0.02, 0.1)
+    power = rng.uniform(2.0, 4.0)
+    lenses = [_to_image(aff, _ellipse(sx * 0.5, cy, rx, ry, power=power)) for sx in (-1, 1)]
+    inside = _fill((h, w), lenses, 0.02 * u)
+    # The lens: the face seen through a tinted filter, with a soft reflection band.
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    ang = rng.uniform(0, np.pi)
+    band = np.cos((xx * np.cos(ang) + yy * np.sin(ang)) / (rng.uniform(0.3, 0.6) * u) + rng.uniform(0, 6.3))
+    glare = np.clip(band, 0, 1) ** 3 * rng.uniform(10, 50)
+    lens = img * transmission + np.float32(tint) * (1 - transmission) + glare[:, :, None]
+    out = _blend(img, inside, lens)
+    # Frame: rims, bridge and the arms towards the ears.
+    frame_col = np.float32(tint) * rng.uniform(0.3, 1.0) if rng.random() < 0.7 else np.float32(rng.integers(0, 255, 3))
+    width = rng.uniform(0.025, 0.06) * u
+    rims = [np.vstack([p, p[:1]]) for p in lenses]
+    bridge = _to_image(aff, np.array([[-0.5 + rx * 0.95, cy - 0.05], [0.0, cy - 0.1], [0.5 - rx * 0.95, cy - 0.05]]))
+    arms = [_to_image(aff, np.array([[s * (0.5 + rx), cy - 0.05], [s * 1.1, cy - 0.12]])) for s in (-1, 1)]
+    frame = _lines((h, w), rims + [bridge] + arms, width)
+    out = _blend(out, frame, np.broadcast_to(frame_col, out.shape))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def draw_sunglasses(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None,
+                    tint: tuple[int, int, int] | None = None) -> np.ndarray:
+    """Dark lenses (5-30 % of the face shows through) in a random (or the given) tint and shape."""
+    rng = _rng(rng)
+    tint = tint or LENS_TINTS[int(rng.integers(len(LENS_TINTS)))]
+    return _glasses(rgb, points, rng, float(rng.uniform(0.05, 0.3)), tint)
+
+
+def draw_clear_glasses(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None) -> np.ndarray:
+    """Prescription glasses: a frame and nearly clear lenses (the negative for sunglasses)."""
+    rng = _rng(rng)
+    return _glasses(rgb, points, rng, float(rng.uniform(0.88, 0.97)), (200, 205, 210))
+
+
+def draw_mask(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None,
+              colour: tuple[int, int, int] | None = None) -> np.ndarray:
+    """A surgical or cloth mask from the nose bridge to under the chin, with pleats and ear loops."""
+    rng = _rng(rng)
+    img = rgb.astype(np.float32)
+    h, w = img.shape[:2]
+    aff = face_affine(points)
+    u = _unit(aff)
+    jaw = _to_face(aff, points[list(JAW), :2])
+    top = rng.uniform(0.22, 0.38)
+    jaw = jaw[jaw[:, 1] > top]
+    jaw = jaw + np.stack([np.sign(jaw[:, 0]) * 0.04, np.full(len(jaw), 0.08)], 1)  # a little beyond the skin
+    edge = np.array([[x, top + 0.12 * x * x] for x in np.linspace(jaw[-1, 0], jaw[0, 0], 12)])
+    outline = _to_image(aff, np.vstack([jaw, edge]))
+    cover = _fill((h, w), [outline], 0.015 * u)
+    base = colour or MASK_COLOURS[int(rng.integers(len(MASK_COLOURS)))]
+    colour = np.float32(base) + np.float32(rng.uniform(-10, 10, 3))
+    # Shading: lighter on the nose and cheeks, darker under the chin; pleats.
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    inv = cv2.invertAffineTransform(aff)
+    v = xx * inv[1, 0] + yy * inv[1, 1] + inv[1, 2]  # face-frame height of each pixel
+    shade = 1.0 + 0.08 * np.cos((v - 0.6) * 2.0) - 0.12 * np.clip(v - 1.3, 0, 1)
+    pleats = sum(np.exp(-0.5 * ((v - p) / 0.02) ** 2) for p in (0.65, 0.9, 1.15)) * rng.uniform(0.05, 0.15)
+    layer = colour * (shade - pleats)[:, :, None] + rng.normal(0, 2.0, (h, w, 1)).astype(np.float32)
+    out = _blend(img, cover, layer)
+    loops = [_to_image(aff, np.array([[s * 0.85, top + 0.1], [s * 1.15, -0.05]])) for s in (-1, 1)]
+    loops += [_to_image(aff, np.array([[s * 0.8, 1.0], [s * 1.15, 0.1]])) for s in (-1, 1)]
+    out = _blend(out, _lines((h, w), loops, 0.025 * u), np.broadcast_to(colour * 0.9, out.shape))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def draw_cap(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None,
+             colour: tuple[int, int, int] | None = None) -> np.ndarray:
+    """A baseball cap: crown over the head, brim across the forehead."""
+    rng = _rng(rng)
+    img = rgb.astype(np.float32)
+    h, w = img.shape[:2]
+    aff = face_affine(points)
+    u = _unit(aff)
+    low = rng.uniform(-0.6, -0.4)  # where the brim meets the forehead
+    crown = _ellipse(0.0, low - 0.05, rng.uniform(1.1, 1.3), rng.uniform(1.0, 1.25), n=64)
+    crown = crown[crown[:, 1] <= low]
+    crown = np.vstack([crown, [[crown[:, 0].max(), low], [crown[:, 0].min(), low]]])
+    brim = _ellipse(0.0, low + 0.02, rng.uniform(0.95, 1.15), rng.uniform(0.12, 0.22), n=48)
+    brim = brim[brim[:, 1] >= low - 0.05]
+    base = colour or CAP_COLOURS[int(rng.integers(len(CAP_COLOURS)))]
+    colour = np.float32(base) + np.float32(rng.uniform(-12, 12, 3))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    inv = cv2.invertAffineTransform(aff)
+    v = (xx * inv[1, 0] + yy * inv[1, 1] + inv[1, 2])
+    shade = 1.0 + 0.15 * np.clip((low - v) / 1.2, 0, 1)
+    layer = colour * shade[:, :, None] + rng.normal(0, 2.0, (h, w, 1)).astype(np.float32)
+    out = _blend(img, _fill((h, w), [_to_image(aff, crown)], 0.01 * u), layer)
+    brim_colour = np.broadcast_to(colour * rng.uniform(0.6, 0.85), out.shape)
+    out = _blend(out, _fill((h, w), [_to_image(aff, brim)], 0.01 * u), brim_colour)
+    seam = [_to_image(aff, np.array([[0.0, low], [0.0, low - 1.1]]))]
+    out = _blend(out, _lines((h, w), seam, 0.02 * u) * 0.5, np.broadcast_to(colour * 0.7, out.shape))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

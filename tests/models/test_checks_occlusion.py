@@ -1,0 +1,62 @@
+"""Sunglasses, mask and hat through the real pipeline on the astronaut
+(scikit-image, public domain) with synthetic occluders drawn over her face
+using the face mesh."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facematch.pipeline import PORTRAIT, analyze
+from facematch.synth import occluders
+
+pytestmark = pytest.mark.models
+
+OCCLUSION_CODES = {7, 8, 9}
+
+
+@pytest.fixture(scope="module")
+def bundle(model_pool):
+    with model_pool.bundle() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def portrait(astronaut) -> np.ndarray:
+    """The astronaut with room above her head for a hat to be seen."""
+    canvas = np.full((640, 512, 3), (205, 205, 200), np.uint8)
+    canvas[128:, :] = astronaut
+    return canvas
+
+
+@pytest.fixture(scope="module")
+def mesh(bundle, portrait) -> np.ndarray:
+    return bundle.detector.detect(portrait)[0].mesh.points
+
+
+def codes(bundle, rgb: np.ndarray) -> set[int]:
+    result = analyze(bundle, rgb, "img2", PORTRAIT)
+    assert result.face is not None
+    return {f.code for f in result.findings}
+
+
+def test_clean_face_has_no_occlusion(bundle, portrait):
+    assert not codes(bundle, portrait) & OCCLUSION_CODES
+
+
+def test_clear_glasses_are_not_sunglasses(bundle, portrait, mesh):
+    assert 7 not in codes(bundle, occluders.draw_clear_glasses(portrait, mesh, 0))
+
+
+@pytest.mark.parametrize("tint", [(38, 38, 42), (70, 46, 28)])
+def test_dark_lenses_are_sunglasses(bundle, portrait, mesh, tint):
+    assert codes(bundle, occluders.draw_sunglasses(portrait, mesh, 1, tint=tint)) & OCCLUSION_CODES == {7}
+
+
+@pytest.mark.parametrize("colour", [(236, 238, 240), (150, 192, 222), (34, 34, 38)])
+def test_masks_are_found(bundle, portrait, mesh, colour):
+    assert codes(bundle, occluders.draw_mask(portrait, mesh, 2, colour=colour)) & OCCLUSION_CODES == {9}
+
+
+def test_a_bright_cap_is_a_hat(bundle, portrait, mesh):
+    assert codes(bundle, occluders.draw_cap(portrait, mesh, 3, colour=(180, 30, 36))) & OCCLUSION_CODES == {8}

@@ -1,0 +1,86 @@
+"""Card checks on generated images: a synthetic CCCD around the astronaut
+(scikit-image, public domain), photographed by a virtual phone, photocopied,
+or not a card at all. The face box is placed where the portrait's face is,
+from the known portrait box, so no model is needed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facematch.checks.card import CardLimits, card_presence, face_colour, photocopy, text_lines
+from facematch.synth import cards
+
+LIM = CardLimits()
+
+
+def face_in_portrait(portrait: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+    """Where a detector puts the face inside a printed 3:4 portrait of the astronaut's head."""
+    x1, y1, x2, y2 = portrait
+    w, h = x2 - x1, y2 - y1
+    return (x1 + 0.29 * w, y1 + 0.24 * h, x1 + 0.71 * w, y1 + 0.60 * h)
+
+
+@pytest.fixture(scope="module")
+def head(astronaut) -> np.ndarray:
+    return astronaut[0:300, 113:338]
+
+
+@pytest.fixture(scope="module")
+def card(head):
+    return cards.render_card(head, np.random.default_rng(0))
+
+
+@pytest.fixture(scope="module")
+def card_photo(card):
+    flat, portrait = card
+    photo, homography = cards.photograph_with_homography(flat, np.random.default_rng(1))
+    return photo, face_in_portrait(cards.map_box(portrait, homography))
+
+
+@pytest.fixture(scope="module")
+def copy_photo(card):
+    flat, portrait = card
+    rng = np.random.default_rng(2)
+    photo, homography = cards.photograph_with_homography(cards.photocopy(flat, rng), rng)
+    return photo, face_in_portrait(cards.map_box(portrait, homography))
+
+
+def selfie_face_box() -> tuple[float, float, float, float]:
+    """The astronaut's face in conftest's ``astronaut_selfie`` (mirrored, x700/512, at (290, 130))."""
+    x1, y1, x2, y2 = 172.6, 73.0, 276.4, 176.8  # in the 512 x 512 original
+    s = 700 / 512
+    return (290 + (512 - x2) * s, 130 + y1 * s, 290 + (512 - x1) * s, 130 + y2 * s)
+
+
+def test_photographed_card_is_a_document(card_photo):
+    photo, face = card_photo
+    assert text_lines(photo, face, LIM) >= LIM.min_text_lines
+    assert card_presence(photo, face, "img1", LIM) == []
+
+
+def test_flat_card_without_a_face_is_a_document(card):
+    assert card_presence(card[0], None, "img1", LIM) == []
+
+
+def test_selfie_sent_as_card_is_no_document(astronaut_selfie):
+    found = card_presence(astronaut_selfie, selfie_face_box(), "img1", LIM)
+    assert [f.code for f in found] == [1]
+    assert found[0].value < LIM.min_text_lines and found[0].limit == LIM.min_text_lines
+
+
+def test_scene_without_text_or_face_is_no_document(no_face):
+    assert [f.code for f in card_presence(no_face, None, "img1", LIM)] == [1]
+
+
+def test_colour_card_is_not_a_photocopy(card_photo):
+    photo, face = card_photo
+    assert face_colour(photo, face) >= LIM.min_face_colour
+    assert photocopy(photo, face, "img1", LIM) == []
+
+
+def test_greyscale_copy_is_a_photocopy(copy_photo):
+    photo, face = copy_photo
+    found = photocopy(photo, face, "img1", LIM)
+    assert [f.code for f in found] == [2]
+    assert found[0].value < LIM.min_face_colour

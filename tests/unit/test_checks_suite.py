@@ -1,0 +1,27 @@
+"""Which checks ``run_checks`` runs where, without a face (no model needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facematch.checks.suite import CheckLimits, FaceContext, run_checks
+from facematch.synth import cards
+
+
+def context(rgb: np.ndarray, kind: str) -> FaceContext:
+    return FaceContext(rgb, "img1" if kind == "card" else "img2", kind, [], None, None, None)
+
+
+def test_faceless_scene_sent_as_card_is_no_document(no_face):
+    assert [f.code for f in run_checks(context(no_face, "card"), CheckLimits())] == [1]
+
+
+def test_faceless_card_is_a_document(astronaut):
+    card, _ = cards.render_card(astronaut[0:300, 113:338], np.random.default_rng(0))
+    assert 1 not in {f.code for f in run_checks(context(card, "card"), CheckLimits())}
+
+
+def test_faceless_portrait_runs_only_recapture(no_face):
+    assert run_checks(context(no_face, "portrait"), CheckLimits()) == []
+    screen = cards.screen_recapture(no_face, np.random.default_rng(0))
+    assert [f.check for f in run_checks(context(screen, "portrait"), CheckLimits())] == ["recapture"]
