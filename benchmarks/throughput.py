@@ -83,14 +83,19 @@ def main() -> None:
                              tempfile.mkdtemp(prefix="fm-tp-"), "--demo-quota", "unlimited", "--processes",
                              str(args.processes)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
     log = ""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        log += proc.stderr.readline()
-        if log.count("Application startup complete") >= args.processes:
-            break
+    while "facematch: serving" not in log and proc.poll() is None:
+        log += proc.stderr.readline()  # the demo key comes before this line
     import threading
 
     threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:  # every worker process loads its models before it listens
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
     auth = (re.search(r"api_key\s+= (\S+)", log).group(1), re.search(r"api_secret = (\S+)", log).group(1))
     url = f"http://127.0.0.1:{port}/api/v2/ekyc/face_matching"
     try:

@@ -60,6 +60,8 @@ def cmd_serve(args) -> int:
         # Each process loads its own models and opens the same database; dlib
         # holds the GIL while it embeds, so processes, not threads, use the cores.
         os.environ["FACEMATCH_DATA_DIR"] = str(settings.data_dir)
+        # One BLAS thread per process: the processes already fill the cores.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         uvicorn.run("facematch.api.app:create_app", factory=True, workers=args.processes, host=args.host,
                     port=args.port, log_config=None, timeout_graceful_shutdown=5)
     else:
