@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated hosts or CIDR ranges that URL input may reach even though they are private.")
     legacy_http_200: bool = Field(False, description="Answer every v2 response with HTTP 200, as the old service did.")
+    check_limits: dict[str, float] = Field(
+        default_factory=dict,
+        description="JSON object overriding warning-check limits, keys `group.field` as in docs/checks.md.")
     demo_key: bool = Field(True, description="Create and print a demo API key at first start when no key exists.")
     admin_secret: SecretStr = Field(SecretStr(""), description="Secret for admin operations; required outside development.")
     workers: int = Field(2, description="Threads doing CPU-bound matching work in one process.")

@@ -52,3 +52,17 @@ def test_policy_fraud_before_quality():
     findings = [Finding(12, "m", "img2"), Finding(6, "s", "img2"), Finding(10, "r", "img1")]
     assert pick(findings) == 10
     assert pick([]) == 0
+
+
+def test_check_limits_overrides_from_settings(monkeypatch):
+    import pytest
+
+    from facematch.checks.suite import CheckLimits
+    from facematch.settings import Settings
+
+    monkeypatch.setenv("FACEMATCH_CHECK_LIMITS", '{"geometry.min_eye_distance_portrait": 55}')
+    limits = CheckLimits().with_overrides(Settings().check_limits)
+    assert limits.geometry.min_eye_distance_portrait == 55.0
+    assert limits.geometry.min_eye_distance_card == GeometryLimits().min_eye_distance_card
+    with pytest.raises(ValueError):
+        CheckLimits().with_overrides({"geometry.nope": 1})

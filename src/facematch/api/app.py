@@ -36,6 +36,7 @@ from facematch.imaging.base64_input import decode_base64_image
 from facematch.imaging.decode import decode_image
 from facematch.imaging.fetch import Resolver, UrlFetcher, system_resolver
 from facematch.models.bundle import ModelPool
+from facematch.checks.suite import CheckLimits
 from facematch.pipeline import CARD, PORTRAIT, MatcherConfig, MatchResult, analyze, compare
 from facematch.scoring import Calibration
 from facematch.settings import Settings
@@ -80,7 +81,8 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         app.state.services = Services(
             settings=settings, store=key_store, auth=Authenticator(key_store), pool=model_pool,
             calibration=Calibration.load(settings.match.calibration_file),
-            fetcher=UrlFetcher.from_settings(settings, client, resolver), executor=executor, config=MatcherConfig(),
+            fetcher=UrlFetcher.from_settings(settings, client, resolver), executor=executor,
+            config=MatcherConfig(checks=CheckLimits().with_overrides(settings.check_limits)),
             auth_limiter=FailedAuthLimiter(settings.auth_fail_limit, settings.auth_fail_window_s),
             admission=Admission(model_pool.size + settings.queue_limit))
         try:

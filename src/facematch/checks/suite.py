@@ -19,7 +19,7 @@ rates):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -39,6 +39,19 @@ class CheckLimits:
     fraud: FraudLimits = field(default_factory=FraudLimits)
     occlusion: OcclusionLimits = field(default_factory=OcclusionLimits)
     quality: QualityLimits = field(default_factory=QualityLimits)
+
+    def with_overrides(self, overrides: dict[str, float]) -> "CheckLimits":
+        """A copy with ``{"group.field": value}`` replaced (``FACEMATCH_CHECK_LIMITS``);
+        an unknown key is a configuration error."""
+        groups = {name: getattr(self, name) for name in ("geometry", "card", "fraud", "occlusion", "quality")}
+        for key, value in overrides.items():
+            group, _, name = key.partition(".")
+            current = groups.get(group)
+            if current is None or name not in {f.name for f in fields(current)}:
+                raise ValueError(f"unknown check limit {key!r}")
+            kind = type(getattr(current, name))
+            groups[group] = replace(current, **{name: kind(value)})
+        return replace(self, **groups)
 
 
 @dataclass
