@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.api.conftest import store, web  # noqa: F401 - fixtures
 from tests.conftest import jpeg
 
 FACEMATCH = [sys.executable, "-m", "facematch.cli"]
@@ -99,3 +100,27 @@ def test_serve_prints_demo_key_and_answers(tmp_path, astronaut, astronaut_selfie
         proc.stderr.close()
     # A second start reuses the key: no new demo key is printed.
     assert "api_secret" not in run("keys", "list", "--data-dir", str(tmp_path)).stdout
+
+
+def test_match_command_agrees_with_the_http_api(tmp_path, astronaut, astronaut_selfie, store, model_pool, web):
+    """`facematch match` and the API give the same result for the same two files."""
+    import httpx as _httpx
+    from fastapi.testclient import TestClient
+
+    from facematch.api.app import create_app
+    from facematch.settings import Settings
+
+    a, b = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    a.write_bytes(jpeg(astronaut))
+    b.write_bytes(jpeg(astronaut_selfie))
+    cli = json.loads(run("match", str(a), str(b), "--type1", "portrait", "--json").stdout)
+    info, secret = store.create_key(quota=None)
+    app = create_app(Settings(data_dir=tmp_path), store=store, pool=model_pool,
+                     transport=_httpx.MockTransport(web.handler), resolver=web.resolve)
+    with TestClient(app) as client:
+        api = client.post("/api/v2/ekyc/face_matching?type1=portrait&format_type=file", auth=(info.api_key, secret),
+                          files={"img1": ("a.jpg", a.read_bytes()), "img2": ("b.jpg", b.read_bytes())}).json()
+    assert cli["errorCode"] == api["errorCode"] == "0"
+    for field in ("matching", "match", "face1_score", "face2_score", "invalidCode", "invalidMessage", "distance",
+                  "calibration", "face1_box", "face2_box"):
+        assert cli["data"][field] == api["data"][field], field

@@ -232,11 +232,12 @@ def _python_blocks(markdown: str, marker: str) -> list[str]:
     return [b for b in blocks if marker in b]
 
 
-def test_docs_client_example_runs(make_client, key, tmp_path, monkeypatch, capsys, astronaut,  # noqa: F811
+@pytest.mark.parametrize("doc", ["docs/api.md", "README.md"])
+def test_docs_client_example_runs(doc, make_client, key, tmp_path, monkeypatch, capsys, astronaut,  # noqa: F811
                                   astronaut_selfie):
-    """The facematch.client example of docs/api.md, run as written against the in-process app."""
-    blocks = _python_blocks((ROOT / "docs" / "api.md").read_text(encoding="utf-8"), "from facematch.client import")
-    assert blocks, "docs/api.md has no facematch.client example"
+    """The facematch.client examples of docs/api.md and the README, run as written against the in-process app."""
+    blocks = _python_blocks((ROOT / doc).read_text(encoding="utf-8"), "from facematch.client import")
+    assert blocks, f"{doc} has no facematch.client example"
     transport = AppTransport(make_client())
     real = fmc.Client
     monkeypatch.setattr(fmc, "Client", lambda *a, **kw: real(*a, transport=transport, **kw))
