@@ -1,0 +1,42 @@
+"""How many of the no-face photos give errorCode 3 (no face found), through
+the real pipeline.
+
+    .venv/bin/python benchmarks/no_face.py [--data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+from facematch.imaging.decode import decode_image
+from facematch.models.bundle import ModelBundle
+from facematch.pipeline import PORTRAIT, analyze
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    args = ap.parse_args()
+    files = sorted(f for f in glob.glob(str(args.data / "attributes/no_face_*/*"))
+                   if f.lower().endswith((".jpg", ".jpeg", ".png")))
+    if not files:
+        print(f"no data under {args.data}: nothing measured")
+        sys.exit(0)
+    bundle = ModelBundle.load()
+    found = []
+    for path in files:
+        face = analyze(bundle, decode_image(Path(path).read_bytes(), max_bytes=1 << 28, max_pixels=1 << 27),
+                       "img2", PORTRAIT).face
+        if face is not None:
+            found.append((str(Path(path).relative_to(args.data)), round(face.score, 2)))
+    ok = len(files) - len(found)
+    print(f"{len(files)} no-face photos: {ok} give errorCode 3 ({100 * ok / len(files):.1f} %)")
+    for path, score in found:
+        print(f"  face found in {path} (score {score})")
+
+
+if __name__ == "__main__":
+    main()
