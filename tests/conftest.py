@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import numpy as np
@@ -59,3 +60,30 @@ def model_pool():
     from facematch.models.bundle import ModelPool
 
     return ModelPool.load(2)
+
+
+@contextlib.contextmanager
+def app_clients(*, store, pool, handler, resolver, data_dir, raise_server_exceptions: bool = True):
+    """Yields ``make(**settings) -> TestClient`` for apps with an injected key
+    store, model pool, httpx transport and DNS resolver; closes them all after."""
+    import httpx
+    from fastapi.testclient import TestClient
+
+    from facematch.api.app import create_app
+    from facematch.settings import Settings
+
+    clients = []
+
+    def make(**settings) -> TestClient:
+        app = create_app(Settings(data_dir=data_dir, **settings), store=store, pool=pool,
+                         transport=httpx.MockTransport(handler), resolver=resolver)
+        client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    try:
+        yield make
+    finally:
+        for c in clients:
+            c.__exit__(None, None, None)

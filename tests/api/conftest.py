@@ -4,10 +4,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from facematch.api.app import create_app
-from facematch.settings import Settings
 from facematch.store.sqlite import SqliteKeyStore
-from tests.conftest import jpeg
+from tests.conftest import app_clients, jpeg
 
 PATH = "/api/v2/ekyc/face_matching"
 PUBLIC_IP = "93.184.216.34"
@@ -51,20 +49,8 @@ def store(tmp_path) -> SqliteKeyStore:
 
 @pytest.fixture
 def make_client(store, model_pool, web, tmp_path):
-    clients = []
-
-    def make(**settings_kwargs) -> TestClient:
-        settings = Settings(data_dir=tmp_path, **settings_kwargs)
-        app = create_app(settings, store=store, pool=model_pool, transport=httpx.MockTransport(web.handler),
-                         resolver=web.resolve)
-        client = TestClient(app)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.__exit__(None, None, None)
+    with app_clients(store=store, pool=model_pool, handler=web.handler, resolver=web.resolve, data_dir=tmp_path) as make:
+        yield make
 
 
 @pytest.fixture

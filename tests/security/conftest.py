@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from facematch.api.app import create_app
 from facematch.settings import Settings
 from facematch.store.sqlite import SqliteKeyStore
-from tests.conftest import jpeg
+from tests.conftest import app_clients, jpeg
 from tests.security.fakes import PATH, PUBLIC_IP, PUBLIC_IP6, Internet, StubDNS  # noqa: F401 - re-exported
 
 
@@ -77,19 +77,9 @@ def sec_key(sec_store) -> tuple[str, str]:
 @pytest.fixture
 def make_app(sec_store, model_pool, internet, dns, tmp_path):
     """``make_app(**settings) -> TestClient`` (server exceptions become 500s, as in production)."""
-    clients = []
-
-    def make(**settings) -> TestClient:
-        app = create_app(Settings(data_dir=tmp_path, **settings), store=sec_store, pool=model_pool,
-                         transport=httpx.MockTransport(internet.handler), resolver=dns)
-        client = TestClient(app, raise_server_exceptions=False)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.__exit__(None, None, None)
+    with app_clients(store=sec_store, pool=model_pool, handler=internet.handler, resolver=dns, data_dir=tmp_path,
+                     raise_server_exceptions=False) as make:
+        yield make
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import threading
 
 from facematch.api.auth import Authenticator, parse_basic
 from facematch.errors import AuthError
@@ -32,27 +31,6 @@ def test_keys_lifecycle(tmp_path):
     assert store.revoke(info.api_key) and store.secret_hash(info.api_key) is None
     assert not store.set_quota("fm_nope", 1) and not store.revoke("fm_nope")
     assert [k.api_key for k in store.list_keys()] == [info.api_key]
-
-
-def test_consume_is_atomic_across_threads(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path}/k.db")
-    info, _ = store.create_key(quota=25)
-    wins = []
-    barrier = threading.Barrier(16)
-
-    def worker():
-        barrier.wait()
-        for _ in range(10):
-            if store.consume(info.api_key):
-                wins.append(1)
-
-    threads = [threading.Thread(target=worker) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(wins) == 25 and store.get(info.api_key).used == 25
-    assert not store.has_quota(info.api_key)
 
 
 def test_authenticator(tmp_path):

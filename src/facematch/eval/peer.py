@@ -4,8 +4,6 @@ pairs. Installed only for benchmarks: ``scripts/install.sh bench``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 
@@ -33,5 +31,3 @@ def peer_name() -> str:
 
     return f"face_recognition {version('face_recognition')} (defaults)"
 
-
-__all__ = ["peer_embed_one", "available", "peer_name", "Path"]
