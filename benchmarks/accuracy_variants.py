@@ -37,8 +37,7 @@ def _init() -> None:
 
 
 def _emb(chip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    net = _B.embedder._net
-    vecs = np.array(net.compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])]), np.float32)
+    vecs = _B.embedder.raw(np.stack([chip, chip[:, ::-1]]))
     return vecs[0], vecs[1]
 
 

@@ -60,7 +60,7 @@ def test_metrics_count_requests_stages_and_quota_rejections(client, store, astro
     assert value(m, "facematch_request_duration_seconds_count", error_code="0") == 2
     assert value(m, "facematch_request_duration_seconds_count", error_code="5") == 1
     stages = {dict(labels)["stage"] for (name, labels) in m if name == "facematch_stage_duration_seconds_count"}
-    assert {"decode", "img1.detect", "img1.embed", "img2.detect", "img2.embed"} <= stages
+    assert {"img1.decode", "img1.detect", "img1.embed", "img2.decode", "img2.detect", "img2.embed"} <= stages
     assert value(m, "facematch_stage_duration_seconds_count", stage="img2.embed") == 2
     assert value(m, "facematch_admitted_requests") == 0
     assert any(name.startswith("process_") for name, _ in m)

@@ -11,6 +11,7 @@ know about HTTP.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import time
@@ -23,11 +24,9 @@ import anyio
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from python_multipart.multipart import parse_options_header
-from starlette.datastructures import UploadFile
 
 from facematch import web
-from facematch.api import envelope, metrics, openapi
+from facematch.api import envelope, metrics, multipart, openapi
 from facematch.api.auth import Authenticator
 from facematch.api.ratelimit import Admission, FailedAuthLimiter, guarded_authenticate
 from facematch.errors import (FaceMatchError, FormatTypeError, NoContentError, QuotaExceededError,
@@ -37,7 +36,7 @@ from facematch.imaging.decode import decode_image
 from facematch.imaging.fetch import Resolver, UrlFetcher, system_resolver
 from facematch.models.bundle import ModelPool
 from facematch.checks.suite import CheckLimits
-from facematch.pipeline import CARD, PORTRAIT, MatcherConfig, MatchResult, analyze, compare
+from facematch.pipeline import CARD, PORTRAIT, ImageAnalysis, MatcherConfig, MatchResult, analyze, compare
 from facematch.scoring import Calibration
 from facematch.settings import Settings
 from facematch.store import KeyStore, open_store
@@ -57,9 +56,10 @@ class Services:
     calibration: Calibration
     fetcher: UrlFetcher
     executor: ThreadPoolExecutor
+    side_executor: ThreadPoolExecutor | None  # the second image of a request; None: one after the other
     config: MatcherConfig
     auth_limiter: FailedAuthLimiter
-    admission: Admission  # requests past the door: pool threads + queue_limit
+    admission: Admission  # requests past the door: matching threads + queue_limit
 
 
 class _BodyTooLarge(NoContentError):
@@ -75,21 +75,30 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         key_store = store or open_store(settings.resolved_database_url())
-        model_pool = pool or await anyio.to_thread.run_sync(lambda: ModelPool.load(settings.workers))
+        # Two bundles per matching thread: a request analyses its second image
+        # on a side thread while its own thread does the first.
+        model_pool = pool or await anyio.to_thread.run_sync(lambda: ModelPool.load(2 * settings.workers))
         client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
-        executor = ThreadPoolExecutor(model_pool.size, thread_name_prefix="facematch-match")
+        threads = max(1, model_pool.size // 2)
+        executor = ThreadPoolExecutor(threads, thread_name_prefix="facematch-match")
+        # Request threads + side threads == bundles, so borrowing never waits for long.
+        side_threads = model_pool.size - threads
+        side_executor = ThreadPoolExecutor(side_threads, thread_name_prefix="facematch-side") if side_threads else None
         app.state.services = Services(
             settings=settings, store=key_store, auth=Authenticator(key_store), pool=model_pool,
             calibration=Calibration.load(settings.match.calibration_file),
             fetcher=UrlFetcher.from_settings(settings, client, resolver), executor=executor,
+            side_executor=side_executor,
             config=MatcherConfig(checks=CheckLimits().with_overrides(settings.check_limits)),
             auth_limiter=FailedAuthLimiter(settings.auth_fail_limit, settings.auth_fail_window_s),
-            admission=Admission(model_pool.size + settings.queue_limit))
+            admission=Admission(threads + settings.queue_limit))
         try:
             yield
         finally:
             await client.aclose()
             executor.shutdown(wait=False, cancel_futures=True)
+            if side_executor:
+                side_executor.shutdown(wait=False, cancel_futures=True)
             if store is None and hasattr(key_store, "close"):
                 key_store.close()  # pooled database connections of a store this app opened
 
@@ -213,18 +222,11 @@ async def _read_images(request: Request, svc: Services, mode: str) -> tuple[byte
         return raw1, raw2
     body = await _read_body(request, limits.max_body_bytes)
     if mode == "file":
-        if not _multipart_closed(request.headers.get("content-type", ""), body):
-            raise NoContentError("bad_multipart")
-        request._body = body  # starlette parses the form from the body we already hold
         try:
-            form = await request.form(max_files=4, max_fields=16)
-        except Exception:  # noqa: BLE001 - malformed multipart of any kind
+            parts = multipart.parse(request.headers.get("content-type", ""), body)
+        except multipart.MultipartError:
             raise NoContentError("bad_multipart") from None
-        try:
-            return await _read_upload(form, "img1", limits.max_image_bytes), await _read_upload(
-                form, "img2", limits.max_image_bytes)
-        finally:
-            await form.close()
+        return _upload(parts, "img1", limits.max_image_bytes), _upload(parts, "img2", limits.max_image_bytes)
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deeply nested JSON
@@ -235,21 +237,11 @@ async def _read_images(request: Request, svc: Services, mode: str) -> tuple[byte
             decode_base64_image(doc.get("img2"), max_bytes=limits.max_image_bytes))
 
 
-def _multipart_closed(content_type: str, body: bytes) -> bool:
-    """The body holds its closing delimiter. (starlette parses an unterminated
-    last part without error and never closes that part's temporary file.)"""
-    boundary = parse_options_header(content_type)[1].get(b"boundary")
-    if not boundary:
-        return False
-    close = b"--" + boundary + b"--"
-    return body.startswith(close) or b"\r\n" + close in body
-
-
-async def _read_upload(form, name: str, max_bytes: int) -> bytes:
-    items = form.getlist(name)
-    if len(items) != 1 or not isinstance(items[0], UploadFile):
+def _upload(parts: list[multipart.Part], name: str, max_bytes: int) -> bytes:
+    items = [p for p in parts if p.name == name]
+    if len(items) != 1 or items[0].filename is None:
         raise NoContentError(f"{name}_missing")
-    data = await items[0].read(max_bytes + 1)
+    data = items[0].data
     if not data:
         raise NoContentError(f"{name}_empty")
     if len(data) > max_bytes:
@@ -267,14 +259,31 @@ async def _run_limited(svc: Services, slot, fn, *args):
     return await asyncio.wrap_future(future)
 
 
-def _match_bytes(svc: Services, raw1: bytes, raw2: bytes, type1: str, decode_error: type[FaceMatchError]) -> MatchResult:
+def _analyze_bytes(svc: Services, raw: bytes, role: str, kind: str, decode_error: type[FaceMatchError]) -> ImageAnalysis:
     limits = svc.settings.limits
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    img1 = decode_image(raw1, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels, error=decode_error)
-    img2 = decode_image(raw2, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels, error=decode_error)
-    timings["decode"] = (time.perf_counter() - t0) * 1000
+    rgb = decode_image(raw, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels, error=decode_error)
+    decode_ms = (time.perf_counter() - t0) * 1000
     with svc.pool.bundle() as bundle:
-        a = analyze(bundle, img1, "img1", CARD if type1 == CARD else PORTRAIT, svc.config)
-        b = analyze(bundle, img2, "img2", PORTRAIT, svc.config)
-    return compare(a, b, svc.calibration, timings)
+        result = analyze(bundle, rgb, role, kind, svc.config)
+    result.timings["decode"] = decode_ms
+    return result
+
+
+def _match_bytes(svc: Services, raw1: bytes, raw2: bytes, type1: str, decode_error: type[FaceMatchError]) -> MatchResult:
+    """Decode and analyse both images, the second on a side thread when there
+    is one (decoding, detection and the embedding release the GIL), then
+    compare. When both images fail, the first image's error is the answer."""
+    kind1 = CARD if type1 == CARD else PORTRAIT
+    if svc.side_executor is None:
+        a = _analyze_bytes(svc, raw1, "img1", kind1, decode_error)
+        b = _analyze_bytes(svc, raw2, "img2", PORTRAIT, decode_error)
+        return compare(a, b, svc.calibration)
+    second = svc.side_executor.submit(_analyze_bytes, svc, raw2, "img2", PORTRAIT, decode_error)
+    try:
+        a = _analyze_bytes(svc, raw1, "img1", kind1, decode_error)
+    except BaseException:
+        if not second.cancel():
+            concurrent.futures.wait([second])  # its bundle and thread are back before this request ends
+        raise
+    return compare(a, second.result(), svc.calibration)

@@ -14,17 +14,20 @@ from facematch.models import weights
 from facematch.models.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
 from facematch.models.detector import FaceDetector
 from facematch.models.facemesh import FaceMesh
-from facematch.models.dlib_models import DlibEmbedder, Landmarks5
+from facematch.models.dlib_models import Landmarks5
+from facematch.models.dlib_onnx import OnnxEmbedder
 
 
 @dataclass
 class ModelBundle:
     detector: FaceDetector
     landmarks: Landmarks5
-    embedder: DlibEmbedder
+    embedder: OnnxEmbedder
 
     @classmethod
-    def load(cls, *, verify: bool = False, mirror: bool = True) -> "ModelBundle":
+    def load(cls, *, verify: bool = False, mirror: bool = True, embedder: OnnxEmbedder | None = None) -> "ModelBundle":
+        """Every model, warmed up. ``embedder`` (thread-safe) may be shared
+        between bundles; one is built when not given."""
         locate = (lambda w: w.verified_path()) if verify else (lambda w: w.path())
         bundle = cls(
             detector=FaceDetector(
@@ -33,7 +36,7 @@ class ModelBundle:
                 FaceMesh(locate(weights.FACE_MESH)),
             ),
             landmarks=Landmarks5(locate(weights.DLIB_LANDMARKS_5)),
-            embedder=DlibEmbedder(locate(weights.DLIB_RESNET), mirror=mirror),
+            embedder=embedder or OnnxEmbedder(locate(weights.DLIB_RESNET), mirror=mirror),
         )
         bundle.warm_up()
         return bundle
@@ -54,8 +57,10 @@ class ModelPool:
         self.size = len(bundles)
 
     @classmethod
-    def load(cls, size: int, **kwargs) -> "ModelPool":
-        return cls([ModelBundle.load(**kwargs) for _ in range(size)])
+    def load(cls, size: int, *, verify: bool = False, mirror: bool = True) -> "ModelPool":
+        """``size`` bundles sharing one embedding session."""
+        first = ModelBundle.load(verify=verify, mirror=mirror)
+        return cls([first] + [ModelBundle.load(verify=verify, embedder=first.embedder) for _ in range(size - 1)])
 
     @contextlib.contextmanager
     def bundle(self) -> Iterator[ModelBundle]:
