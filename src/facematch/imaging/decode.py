@@ -41,7 +41,7 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int, error=NoConten
             if img.format in ("JPEG", "MPO") and max(w, h) > 2 * WORK_MAX_SIDE:
                 img.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
             img.load()
-            img = ImageOps.exif_transpose(img) or img
+            ImageOps.exif_transpose(img, in_place=True)  # no copy when there is nothing to turn
             return _to_rgb(img)
     except error:
         raise
@@ -62,5 +62,5 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    arr = np.asarray(img.convert("RGB"))
+    arr = np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
     return np.ascontiguousarray(arr)
