@@ -57,10 +57,9 @@ def cmd_serve(args) -> int:
     print(f"facematch: serving http://{args.host}:{args.port}/api/v2/ekyc/face_matching "
           f"(database {settings.resolved_database_url().split('@')[-1]})", file=sys.stderr, flush=True)
     if args.processes > 1:
-        # Each process loads its own models and opens the same database; dlib
-        # holds the GIL while it embeds, so processes, not threads, use the cores.
+        # Each process loads its own models and opens the same database.
         os.environ["FACEMATCH_DATA_DIR"] = str(settings.data_dir)
-        # One BLAS thread per process: the processes already fill the cores.
+        # One BLAS thread per process (numpy): the processes already fill the cores.
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         uvicorn.run("facematch.api.app:create_app", factory=True, workers=args.processes, host=args.host,
                     port=args.port, log_config=None, timeout_graceful_shutdown=5)

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
         description="JSON object overriding warning-check limits, keys `group.field` as in docs/checks.md.")
     demo_key: bool = Field(True, description="Create and print a demo API key at first start when no key exists.")
     admin_secret: SecretStr = Field(SecretStr(""), description="Secret for admin operations; required outside development.")
-    workers: int = Field(2, description="Threads doing CPU-bound matching work in one process.")
+    workers: int = Field(2, description="Requests matched at the same time in one process; each also gets a side thread for its second image.")
     queue_limit: int = Field(16, description="Requests allowed to wait for a matching thread before 503.")
     request_deadline_s: float = Field(
         30.0, description="Longest a request may take to send its images, fetch its URLs, wait and match; 503 after it.")
