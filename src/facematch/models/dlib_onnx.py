@@ -38,6 +38,8 @@ them lacks (channels, bottom rows, right columns) as zeros.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -381,6 +383,7 @@ class OnnxEmbedder:
         self._session = ort.InferenceSession(build_onnx(read_dat(path)), options,
                                              providers=["CPUExecutionProvider"])
         self.mirror = mirror
+        _return_freed_memory()  # the parsed layers and the graph (~60 MB) are garbage now
 
     def chip(self, rgb: np.ndarray, shape) -> np.ndarray:
         import dlib
@@ -398,3 +401,11 @@ class OnnxEmbedder:
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
         mean = vecs.sum(axis=0)
         return mean / np.linalg.norm(mean)
+
+
+def _return_freed_memory() -> None:
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
