@@ -5,7 +5,9 @@ Short-range finds near faces, including LFW's 150x150 crops (a face in all
 photographed card; padding a tight crop with grey lets short-range find faces
 that fill the whole frame (masked, cropped selfies); tiles find faces that
 are small in a large frame. Each stage runs only when the ones before it
-found nothing; every candidate is then verified on a close-up (``_refine``).
+found nothing; every candidate is then verified on a close-up and by the
+face mesh's face-presence score (``_refine``), with looser gates for what a
+mask does to both models (``FaceDetector.__init__``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from facematch.models.facemesh import FaceMesh
 
 class FaceDetector:
     def __init__(self, short: BlazeFace, full: BlazeFace, mesh: FaceMesh, *, min_score: float = 0.5,
-                 candidate_score: float = 0.5, min_presence: float = 0.5, sure_score: float = 0.7) -> None:
+                 candidate_score: float = 0.5, min_presence: float = 0.5, sure_score: float = 0.7,
+                 faint_presence: float = 0.1, weak_score: float = 0.4, wide_roi: float = 2.0) -> None:
         self.short = short
         self.full = full
         self.mesh = mesh
@@ -37,14 +40,34 @@ class FaceDetector:
         #: Score a candidate needs on the whole image (or tile) to be verified:
         #: 0.3 let textures on synthetic cards through verification, so it equals min_score.
         self.candidate_score = candidate_score
+        #: Masked faces (docs/checks.md, "What misses") fail that gate: the
+        #: mask lowers both scores. A detection that fails it is still kept
+        #: when (a) BlazeFace reaches ``min_score`` and the mesh's presence
+        #: ``faint_presence``: masked faces leave the mesh at 0.14-0.4, while
+        #: on the no-face photos every close-up that BlazeFace scores 0.5-0.7
+        #: leaves it at 0.01 or less; (b) the mesh run on a region
+        #: ``wide_roi`` times the box's side (MediaPipe's is 1.5) reaches
+        #: ``min_presence``: on a masked face BlazeFace's box often covers
+        #: little more than the eyes, and the usual region cuts the face;
+        #: (c) the close-up, searched again down to ``weak_score`` (a tight
+        #: crop's close-up is mostly grey padding, where a masked profile
+        #: scores 0.46), yields a box below ``min_score`` on which the mesh
+        #: reaches ``min_presence``: a weak BlazeFace score needs a confident
+        #: mesh. A detection that passes the first gate is returned exactly
+        #: as before. None of the three reaches ``sure_score``, so faces they
+        #: add never count as a second face (invalidCode 6).
+        self.faint_presence = faint_presence
+        self.weak_score = weak_score
+        self.wide_roi = wide_roi
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """All faces found, largest first, boxes in pixels of ``rgb``.
 
         Every candidate is verified on a close-up crop around it (the
-        short-range model at its best scale): false positives on textures
-        (a card's guilloche, an emblem) lose their score there, and small
-        faces get a sharper box and keypoints.
+        short-range model at its best scale) and by the face mesh
+        (``_refine``): false positives on textures (a card's guilloche, an
+        emblem) lose their score there, and small faces get a sharper box
+        and keypoints.
         """
         for stage in (self._whole, self._padded, self._tiled):
             found = [r for r in (self._refine(rgb, d) for d in stage(rgb)) if r is not None]
@@ -53,6 +76,8 @@ class FaceDetector:
         return []
 
     def _refine(self, rgb: np.ndarray, det: Detection) -> Detection | None:
+        """``det`` re-detected on a close-up 2.2 times its size and verified
+        by the mesh (the gates are described in ``__init__``), or None."""
         h, w = rgb.shape[:2]
         side = 2.2 * max(det.width, det.height)
         cx, cy = (det.box[0] + det.box[2]) / 2, (det.box[1] + det.box[3]) / 2
@@ -63,18 +88,32 @@ class FaceDetector:
             return None
         crop = cv2.copyMakeBorder(crop, max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w),
                                   cv2.BORDER_CONSTANT, value=(128, 128, 128))
-        candidates = [d.shifted(x0, y0) for d in self.short.detect(crop, self.min_score)]
+        refined = self._match(det, [d.shifted(x0, y0) for d in self.short.detect(crop, self.min_score)])
+        if refined is not None:
+            mesh = self.mesh(rgb, refined)
+            if mesh.face_score >= self.min_presence or refined.score >= self.sure_score:
+                return dataclasses.replace(refined, mesh=mesh)
+            if mesh.face_score >= self.faint_presence:
+                return dataclasses.replace(refined, mesh=mesh)
+            wide = self.mesh(rgb, refined, self.wide_roi)
+            if wide.face_score >= self.min_presence:
+                return dataclasses.replace(refined, mesh=wide)
+        if self.weak_score < self.min_score:
+            weak = self._match(det, [d.shifted(x0, y0) for d in self.short.detect(crop, self.weak_score)])
+            if weak is not None and weak.score < self.min_score:
+                mesh = self.mesh(rgb, weak)
+                if mesh.face_score >= self.min_presence:
+                    return dataclasses.replace(weak, mesh=mesh)
+        return None
+
+    @staticmethod
+    def _match(det: Detection, candidates: list[Detection]) -> Detection | None:
+        """The close-up detection that overlaps ``det`` most, if any does by IoU > 0.3."""
         if not candidates:
             return None
         ious = _iou(np.array(det.box), np.array([c.box for c in candidates]))
         best = int(np.argmax(ious))
-        if ious[best] <= 0.3:
-            return None
-        refined = candidates[best]
-        mesh = self.mesh(rgb, refined)
-        if mesh.face_score < self.min_presence and refined.score < self.sure_score:
-            return None
-        return dataclasses.replace(refined, mesh=mesh)
+        return candidates[best] if ious[best] > 0.3 else None
 
     def _whole(self, rgb: np.ndarray) -> list[Detection]:
         # Both ranges: short-range is sharper on near faces, full-range sees

@@ -61,8 +61,9 @@ class FaceMesh:
         outs = sorted(self._interpreter.get_output_details(), key=lambda d: int(np.prod(d["shape"])), reverse=True)
         self._points, self._flag = outs[0]["index"], outs[1]["index"]
 
-    def __call__(self, rgb: np.ndarray, det: Detection) -> Mesh:
-        m = roi_affine(det)
+    def __call__(self, rgb: np.ndarray, det: Detection, scale: float = ROI_SCALE) -> Mesh:
+        """The mesh on the square region ``scale`` times ``det``'s long side."""
+        m = roi_affine(det, scale)
         crop = cv2.warpAffine(rgb, m, (INPUT, INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                               borderValue=(0, 0, 0))
         self._interpreter.set_tensor(self._input, (crop.astype(np.float32) / 255.0)[None])

@@ -1,0 +1,57 @@
+"""Masked faces through the real detector: the astronaut (scikit-image,
+public domain) with a mask and sunglasses drawn along her face mesh
+(``facematch.synth.occluders``), cropped tight as in a masked selfie. Both
+occluders lower BlazeFace's score and the mesh's face presence below the
+first verification gate; the looser gates for masks
+(``FaceDetector.__init__``) keep the face and the mask warning follows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facematch.models.detector import FaceDetector
+from facematch.pipeline import PORTRAIT, analyze
+from facematch.synth import occluders
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="module")
+def bundle(model_pool):
+    with model_pool.bundle() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def mesh(bundle, astronaut) -> np.ndarray:
+    return bundle.detector.detect(astronaut)[0].mesh.points
+
+
+def first_gate_only(detector: FaceDetector) -> FaceDetector:
+    """The same models with only the first gate (mesh presence 0.5, or BlazeFace 0.7)."""
+    return FaceDetector(detector.short, detector.full, detector.mesh, faint_presence=1.1, weak_score=0.5,
+                        wide_roi=1.5)
+
+
+# (mask colour, sunglasses seed, crop rows and columns): the face fills the crop.
+CASES = [
+    (occluders.MASK_COLOURS[1], 4, (80, 230, 170, 290)),
+    (occluders.MASK_COLOURS[5], 3, (70, 240, 160, 300)),
+    (occluders.MASK_COLOURS[5], 4, (70, 240, 160, 300)),
+]
+
+
+@pytest.mark.parametrize("colour, lens_seed, crop", CASES)
+def test_a_masked_face_with_sunglasses_in_a_tight_crop_is_found(bundle, astronaut, mesh, colour, lens_seed, crop):
+    masked = occluders.draw_sunglasses(occluders.draw_mask(astronaut, mesh, 2, colour=colour), mesh, lens_seed)
+    y0, y1, x0, x1 = crop
+    selfie = np.ascontiguousarray(masked[y0:y1, x0:x1])
+    assert first_gate_only(bundle.detector).detect(selfie) == []
+    result = analyze(bundle, selfie, "img2", PORTRAIT)
+    assert result.face is not None
+    assert 9 in {f.code for f in result.findings}
+
+
+def test_textures_stay_faceless(bundle, no_face):
+    assert bundle.detector.detect(no_face) == []
