@@ -1,0 +1,34 @@
+"""Keep a long-running service's resident memory near what it uses.
+
+glibc gives each thread that contends for the heap an arena of its own (up to
+8 per core) and, after a large block is freed, raises the size from which
+blocks are mapped directly, so the next large blocks come from those arenas
+and are never handed back. A match request allocates several image-sized
+buffers (a 1600x1200 photo is 5.8 MB as RGB, more as float) on two threads:
+left alone, a process with two matching threads grew to 488 MB under load;
+with at most two arenas and a fixed 4 MB mapping threshold it stayed at
+365 MB (docs/performance.md). Settings an operator made through glibc's own
+environment variables win.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+
+
+def tune_malloc(arenas: int = 2, mmap_threshold: int = 4 << 20) -> bool:
+    """Apply the limits; False where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        mallopt(M_ARENA_MAX, arenas)
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        mallopt(M_MMAP_THRESHOLD, mmap_threshold)
+    return True
