@@ -17,12 +17,6 @@ LIM = GeometryLimits()
 
 
 @pytest.fixture(scope="module")
-def bundle(model_pool):
-    with model_pool.bundle() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
 def head(astronaut) -> np.ndarray:
     return np.ascontiguousarray(astronaut[20:260, 110:350])  # head and shoulders, 240 x 240
 

@@ -16,12 +16,6 @@ OCCLUSION_CODES = {7, 8, 9}
 
 
 @pytest.fixture(scope="module")
-def bundle(model_pool):
-    with model_pool.bundle() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
 def portrait(astronaut) -> np.ndarray:
     """The astronaut with room above her head for a hat to be seen."""
     canvas = np.full((640, 512, 3), (205, 205, 200), np.uint8)

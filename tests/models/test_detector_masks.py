@@ -18,12 +18,6 @@ pytestmark = pytest.mark.models
 
 
 @pytest.fixture(scope="module")
-def bundle(model_pool):
-    with model_pool.bundle() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
 def mesh(bundle, astronaut) -> np.ndarray:
     return bundle.detector.detect(astronaut)[0].mesh.points
 

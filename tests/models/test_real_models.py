@@ -16,12 +16,6 @@ pytestmark = pytest.mark.models
 
 
 @pytest.fixture(scope="module")
-def bundle(model_pool):
-    with model_pool.bundle() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
 def calibration():
     return Calibration.load()
 
