@@ -1,5 +1,6 @@
 """The explicit model registry: builds every model once, warms it up, and
-hands out one bundle per worker thread (none of the models is thread-safe)."""
+hands out one bundle per worker thread (the detectors are not thread-safe;
+the embedding and landmark models are shared)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ class ModelBundle:
     embedder: OnnxEmbedder
 
     @classmethod
-    def load(cls, *, verify: bool = False, mirror: bool = True, embedder: OnnxEmbedder | None = None) -> "ModelBundle":
-        """Every model, warmed up. ``embedder`` (thread-safe) may be shared
-        between bundles; one is built when not given."""
+    def load(cls, *, verify: bool = False, mirror: bool = True, embedder: OnnxEmbedder | None = None,
+             landmarks: Landmarks5 | None = None) -> "ModelBundle":
+        """Every model, warmed up. ``embedder`` and ``landmarks`` (both
+        thread-safe: ONNX Runtime sessions, and dlib's shape predictor by its
+        documentation) may be shared between bundles; built when not given."""
         locate = (lambda w: w.verified_path()) if verify else (lambda w: w.path())
         bundle = cls(
             detector=FaceDetector(
@@ -35,7 +38,7 @@ class ModelBundle:
                 BlazeFace(locate(weights.BLAZEFACE_FULL), FULL_RANGE),
                 FaceMesh(locate(weights.FACE_MESH)),
             ),
-            landmarks=Landmarks5(locate(weights.DLIB_LANDMARKS_5)),
+            landmarks=landmarks or Landmarks5(locate(weights.DLIB_LANDMARKS_5)),
             embedder=embedder or OnnxEmbedder(locate(weights.DLIB_RESNET), mirror=mirror),
         )
         bundle.warm_up()
@@ -58,9 +61,11 @@ class ModelPool:
 
     @classmethod
     def load(cls, size: int, *, verify: bool = False, mirror: bool = True) -> "ModelPool":
-        """``size`` bundles sharing one embedding session."""
+        """``size`` bundles sharing one embedding session and one landmark
+        model (11 MiB each); the detectors are per bundle (not thread-safe)."""
         first = ModelBundle.load(verify=verify, mirror=mirror)
-        return cls([first] + [ModelBundle.load(verify=verify, embedder=first.embedder) for _ in range(size - 1)])
+        return cls([first] + [ModelBundle.load(verify=verify, embedder=first.embedder, landmarks=first.landmarks)
+                              for _ in range(size - 1)])
 
     @contextlib.contextmanager
     def bundle(self) -> Iterator[ModelBundle]:
