@@ -5,9 +5,9 @@ glibc gives each thread that contends for the heap an arena of its own (up to
 blocks are mapped directly, so the next large blocks come from those arenas
 and are never handed back. A match request allocates several image-sized
 buffers (a 1600x1200 photo is 5.8 MB as RGB, more as float) on two threads:
-left alone, a process with two matching threads grew to 488 MB under load;
+left alone, a process with two matching threads grew to 488 MiB under load;
 with at most two arenas and a fixed 4 MB mapping threshold it stayed at
-365 MB (docs/performance.md). Settings an operator made through glibc's own
+368 MiB (docs/performance.md). Settings an operator made through glibc's own
 environment variables win.
 """
 

@@ -211,3 +211,17 @@ def test_health_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     r = client.get("/readyz")
     assert r.status_code == 200 and r.json()["status"] == "ready"
+
+
+@pytest.mark.parametrize("bad", ["img1", "img2"])
+def test_one_bad_image_of_two_gives_1_and_returns_every_bundle(client, key, model_pool, astronaut, bad):
+    # The two images are analysed on two threads: a failure on either side is
+    # answered, and both sides' models go back to the pool before the answer.
+    files = {"img1": ("a.jpg", jpeg(astronaut)), "img2": ("b.jpg", jpeg(astronaut))}
+    files[bad] = ("x.jpg", b"not an image")
+    r = client.post(f"{PATH}?format_type=file", auth=key, files=files)
+    assert r.json()["errorCode"] == "1"
+    assert model_pool._free.qsize() == model_pool.size
+    ok = client.post(f"{PATH}?format_type=file", auth=key,
+                     files={"img1": ("a.jpg", jpeg(astronaut)), "img2": ("b.jpg", jpeg(astronaut))})
+    assert ok.json()["errorCode"] == "0"
