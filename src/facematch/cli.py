@@ -61,7 +61,7 @@ def cmd_serve(args) -> int:
         os.environ["FACEMATCH_DATA_DIR"] = str(settings.data_dir)
         # One BLAS thread per process (numpy): the processes already fill the cores.
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-        uvicorn.run("facematch.api.app:create_app", factory=True, workers=args.processes, host=args.host,
+        uvicorn.run("facematch.api.app:create_served_app", factory=True, workers=args.processes, host=args.host,
                     port=args.port, log_config=None, timeout_graceful_shutdown=5)
     else:
         uvicorn.run(create_app(settings, store=store), host=args.host, port=args.port, log_config=None,

@@ -17,6 +17,7 @@ import threading
 import time
 
 import cv2
+import pytest
 import httpx
 import numpy as np
 
@@ -80,7 +81,8 @@ def windows(data: bytes | str, n: int = 4, size: int = 40) -> list:
 FLOAT_RUN = re.compile(r"(-?\d+\.\d+(e-?\d+)?[,\s]+){16,}")
 
 
-def test_nothing_sensitive_in_logs_or_on_disk(tmp_path, astronaut, astronaut_selfie, no_face):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_nothing_sensitive_in_logs_or_on_disk(tmp_path, astronaut, astronaut_selfie, no_face, processes):
     data_dir, tmp_dir = tmp_path / "data", tmp_path / "tmp"
     data_dir.mkdir()
     tmp_dir.mkdir()
@@ -107,7 +109,8 @@ def test_nothing_sensitive_in_logs_or_on_disk(tmp_path, astronaut, astronaut_sel
            "TMPDIR": str(tmp_dir)}
     responses = []
     try:
-        with Service(serve_command(port), port, env, tmp_path / "service.log").start() as svc:
+        command = serve_command(port) + (["--processes", str(processes)] if processes > 1 else [])
+        with Service(command, port, env, tmp_path / "service.log").start(ready_workers=processes) as svc:
             u = svc.url
             responses += [
                 httpx.post(f"{u}?type1=portrait&format_type=file", auth=auth, timeout=60,

@@ -66,6 +66,18 @@ class _BodyTooLarge(NoContentError):
     http_status = 413
 
 
+def create_served_app() -> FastAPI:
+    """The app of one worker process of ``facematch serve --processes N``
+    (uvicorn's factory): settings from the environment and the same JSON
+    logs as the single-process server, uvicorn's access log (which would
+    print query strings: image URLs) off."""
+    from facematch import logs
+
+    settings = Settings()
+    logs.configure(settings.log_level)
+    return create_app(settings)
+
+
 def create_app(settings: Settings | None = None, *, store: KeyStore | None = None, pool: ModelPool | None = None,
                transport: httpx.AsyncBaseTransport | None = None, resolver: Resolver = system_resolver) -> FastAPI:
     """Build the app. Tests inject a store, a model pool, an httpx transport
