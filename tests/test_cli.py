@@ -124,3 +124,35 @@ def test_match_command_agrees_with_the_http_api(tmp_path, astronaut, astronaut_s
     for field in ("matching", "match", "face1_score", "face2_score", "invalidCode", "invalidMessage", "distance",
                   "calibration", "face1_box", "face2_box"):
         assert cli["data"][field] == api["data"][field], field
+
+
+def test_serve_starts_with_the_database_down(tmp_path):
+    """PostgreSQL unreachable at start: the service still starts, says it is
+    not ready, and answers 503 (not a crash, not a traceback)."""
+    port = free_port()
+    env = {**os.environ, "FACEMATCH_WORKERS": "1", "FACEMATCH_DATABASE_URL": "postgresql://fm:pw@127.0.0.1:9/none"}
+    proc = subprocess.Popen([*FACEMATCH, "serve", "--port", str(port), "--data-dir", str(tmp_path)],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            lines.append(proc.stderr.readline())
+            if "Uvicorn running" in lines[-1] or proc.poll() is not None:
+                break
+        assert proc.poll() is None, "".join(lines)
+        assert "database unreachable at start" in "".join(lines)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+        assert httpx.get(f"{base}/readyz", timeout=10).status_code == 503
+        r = httpx.post(f"{base}/api/v2/ekyc/face_matching?format_type=file", auth=("fm_" + "0" * 24, "x" * 20),
+                       files={"img1": ("a.jpg", b"x"), "img2": ("b.jpg", b"y")}, timeout=30)
+        assert r.status_code == 503 and r.json()["errorCode"] == "503" and "Retry-After" in r.headers
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()

@@ -36,6 +36,20 @@ def _quota(text: str) -> int | None:
     return value
 
 
+def _no_keys_yet(store) -> bool:
+    """True when the store holds no key; False (with a warning) when the
+    database cannot be reached: the service starts anyway, answers 503 and
+    reports not ready (``/readyz``) until the database is back."""
+    from facematch.store import StoreUnavailableError
+
+    try:
+        return store.count() == 0
+    except StoreUnavailableError:
+        print("facematch: database unreachable at start; no demo key created; requests get 503 until it is back",
+              file=sys.stderr, flush=True)
+        return False
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -46,7 +60,7 @@ def cmd_serve(args) -> int:
     logs.configure(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = _store(args)
-    if settings.demo_key and store.count() == 0:
+    if settings.demo_key and _no_keys_yet(store):
         info, secret = store.create_key(quota=args.demo_quota, label="demo")
         print("=" * 64, file=sys.stderr)
         print("facematch: created a demo API key (shown once; stored hashed)", file=sys.stderr)
