@@ -88,7 +88,9 @@ def test_killed_worker_in_flight_requests_fail_fast_and_service_goes_on(tmp_path
         # Warm both workers' credential caches (errorCode 6 stops after authentication).
         for _ in range(4):
             httpx.post(f"{svc.url}?format_type=file", auth=auth, json={}, timeout=10)
-        results, victim, elapsed = asyncio.run(burst(8, kill=True))
+        # Enough requests that the victim still holds some when it is killed
+        # (one of these small requests takes ~20 ms of a worker).
+        results, victim, elapsed = asyncio.run(burst(40, kill=True))
         errors = [r for r in results if r[0] == "error"]
         ok = [r for r in results if r == (200, "0")]
         assert errors, f"the killed worker held no request: {results}"
