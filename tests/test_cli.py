@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,6 +24,31 @@ FACEMATCH = [sys.executable, "-m", "facematch.cli"]
 
 def run(*args: str, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([*FACEMATCH, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+@contextlib.contextmanager
+def serving(port: int, data_dir: Path, **env: str):
+    """``facematch serve`` as a user starts it; yields (process, what it
+    printed until uvicorn was up or the process ended); stopped with SIGINT."""
+    proc = subprocess.Popen([*FACEMATCH, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "FACEMATCH_WORKERS": "1", **env})
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            lines.append(proc.stderr.readline())
+            if "Uvicorn running" in lines[-1] or proc.poll() is not None:
+                break
+        yield proc, "".join(lines)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
 
 
 def test_keys_commands(tmp_path):
@@ -66,17 +92,7 @@ def free_port() -> int:
 def test_serve_prints_demo_key_and_answers(tmp_path, astronaut, astronaut_selfie):
     """The README's first command, minus the install: a real server process."""
     port = free_port()
-    env = {**os.environ, "FACEMATCH_WORKERS": "1"}
-    proc = subprocess.Popen([*FACEMATCH, "serve", "--port", str(port), "--data-dir", str(tmp_path)],
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
-    try:
-        lines: list[str] = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            lines.append(proc.stderr.readline())
-            if "Uvicorn running" in lines[-1] or proc.poll() is not None:
-                break
-        log = "".join(lines)
+    with serving(port, tmp_path) as (_, log):
         key = re.search(r"api_key\s+= (\S+)", log).group(1)
         secret = re.search(r"api_secret = (\S+)", log).group(1)
         url = f"http://127.0.0.1:{port}/api/v2/ekyc/face_matching"
@@ -90,14 +106,6 @@ def test_serve_prints_demo_key_and_answers(tmp_path, astronaut, astronaut_selfie
         for f in Path(tmp_path).rglob("*"):
             if f.is_file():
                 assert secret.encode() not in f.read_bytes()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
     # A second start reuses the key: no new demo key is printed.
     assert "api_secret" not in run("keys", "list", "--data-dir", str(tmp_path)).stdout
 
@@ -130,29 +138,12 @@ def test_serve_starts_with_the_database_down(tmp_path):
     """PostgreSQL unreachable at start: the service still starts, says it is
     not ready, and answers 503 (not a crash, not a traceback)."""
     port = free_port()
-    env = {**os.environ, "FACEMATCH_WORKERS": "1", "FACEMATCH_DATABASE_URL": "postgresql://fm:pw@127.0.0.1:9/none"}
-    proc = subprocess.Popen([*FACEMATCH, "serve", "--port", str(port), "--data-dir", str(tmp_path)],
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
-    try:
-        lines: list[str] = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            lines.append(proc.stderr.readline())
-            if "Uvicorn running" in lines[-1] or proc.poll() is not None:
-                break
-        assert proc.poll() is None, "".join(lines)
-        assert "database unreachable at start" in "".join(lines)
+    with serving(port, tmp_path, FACEMATCH_DATABASE_URL="postgresql://fm:pw@127.0.0.1:9/none") as (proc, log):
+        assert proc.poll() is None, log
+        assert "database unreachable at start" in log
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
         assert httpx.get(f"{base}/readyz", timeout=10).status_code == 503
         r = httpx.post(f"{base}/api/v2/ekyc/face_matching?format_type=file", auth=("fm_" + "0" * 24, "x" * 20),
                        files={"img1": ("a.jpg", b"x"), "img2": ("b.jpg", b"y")}, timeout=30)
         assert r.status_code == 503 and r.json()["errorCode"] == "503" and "Retry-After" in r.headers
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
