@@ -14,6 +14,7 @@ environment variables win.
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 
 M_MMAP_THRESHOLD = -3
@@ -32,3 +33,13 @@ def tune_malloc(arenas: int = 2, mmap_threshold: int = 4 << 20) -> bool:
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         mallopt(M_MMAP_THRESHOLD, mmap_threshold)
     return True
+
+
+def return_freed() -> None:
+    """Collect garbage and hand freed heap memory back to the system (after a
+    large one-off allocation, such as building a model)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass

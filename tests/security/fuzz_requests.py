@@ -16,6 +16,7 @@ import json
 import string
 from dataclasses import dataclass, field
 
+import httpx
 import numpy as np
 from hypothesis import strategies as st
 from PIL import Image
@@ -38,8 +39,13 @@ class FuzzRequest:
     files: list | None = field(default=None)
 
     def send(self, client):
-        return client.request(self.method, PATH, params=self.query, headers=self.headers, content=self.body,
-                              files=self.files)
+        """The response, or None when the client library refuses to send
+        what was generated (a header it cannot encode, for instance)."""
+        try:
+            return client.request(self.method, PATH, params=self.query, headers=self.headers, content=self.body,
+                                  files=self.files)
+        except (httpx.LocalProtocolError, UnicodeEncodeError, ValueError, TypeError):
+            return None
 
 
 def seed_images(face: np.ndarray) -> list[bytes]:

@@ -44,9 +44,8 @@ def test_fuzz_api(fuzz_env):
     @given(st.data())
     def one(data):
         req = data.draw(strategy)
-        try:
-            r = req.send(client)
-        except (httpx.LocalProtocolError, UnicodeEncodeError, ValueError, TypeError):
+        r = req.send(client)
+        if r is None:
             return  # the client library refused to send it
         problem = check_response(r)
         assert problem is None, (problem, req.method, req.query, req.headers, (req.body or b"")[:200], r.text[:300])

