@@ -17,6 +17,8 @@ on them and the sunglasses check needs near-black lenses there
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -56,6 +58,14 @@ NOSE: Box = (-0.12, 0.12, 0.3, 0.6)
 ABOVE_MASK: tuple[Box, ...] = (GLABELLA, FOREHEAD)
 BESIDE_LENSES: tuple[Box, ...] = (NOSE, *LOWER_CHEEKS, FOREHEAD)
 BELOW_HAT: tuple[Box, ...] = (GLABELLA, NOSE, *OUTER_CHEEKS, *LOWER_CHEEKS)
+#: Where the eye detectors look: the eye windows and a little of the brow above.
+EYE_SEARCH: tuple[Box, Box] = ((-0.9, -0.1, -0.35, 0.5), (0.1, 0.9, -0.35, 0.5))
+#: OpenCV's Haar cascade for eyes, trained on eyes with and without glasses
+#: (it ships in opencv-python, ``cv2.data``). It runs on the face view resampled
+#: to ``EYE_SCALE`` pixels per face unit, looking for eyes 0.25-0.8 face units wide.
+EYE_CASCADE = "haarcascade_eye_tree_eyeglasses.xml"
+EYE_SCALE = 80
+_cascades = threading.local()  # cv2.CascadeClassifier is not shared between threads
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,10 @@ class OcclusionLimits:
     #: near-solid dark lens; the only evidence available in greyscale).
     lens_min_colour_shift: float = 10.0
     lens_black_coverage: float = 0.65
+    #: ...unless an eye shows through both lenses (``eyes_seen``): found by
+    #: OpenCV's eye cascade, with a contrast (5th to 95th percentile of its
+    #: grey levels) of at least ``lens_eye_min_contrast`` x the cheeks' grey.
+    lens_eye_min_contrast: float = 0.4
     #: Mask: less than ``mask_max_skin`` of the lower face (nose tip to chin)
     #: is skin-coloured and the lips are no redder than their surroundings by
     #: more than ``mask_max_lip_redness`` (CIELAB a*).
@@ -198,9 +212,37 @@ def to_view(xy: np.ndarray, scale: int) -> np.ndarray:
     return ((np.asarray(xy, np.float32) - np.float32([X_RANGE[0], Y_RANGE[0]])) * scale).astype(np.float32)
 
 
+def eyes_seen(view: FaceView, min_contrast: float) -> tuple[bool, bool]:
+    """Per eye window (``EYE_SEARCH``): does an eye show, i.e. does OpenCV's
+    eye cascade find one whose contrast (95th minus 5th percentile of its
+    grey levels) is at least ``min_contrast`` x the median grey of the
+    cheeks. A dark lens that lets some light through leaves the eye's
+    pattern, which the cascade (it normalises contrast) may still find, but
+    dims it in proportion."""
+    cascade = getattr(_cascades, "eye", None)
+    if cascade is None:
+        cascade = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, EYE_CASCADE))
+        if cascade.empty():
+            raise RuntimeError(f"OpenCV's {EYE_CASCADE} is missing from cv2.data")
+        _cascades.eye = cascade
+    grey = cv2.cvtColor(view.rgb, cv2.COLOR_RGB2GRAY)
+    cheeks = float(np.median(np.concatenate([view.cut(grey, b).ravel() for b in LOWER_CHEEKS])))
+    up = EYE_SCALE / view.scale
+    grey = cv2.resize(grey, None, fx=up, fy=up, interpolation=cv2.INTER_CUBIC)
+    smallest, largest = round(0.25 * EYE_SCALE), round(0.8 * EYE_SCALE)
+    seen = []
+    for x0, x1, y0, y1 in EYE_SEARCH:
+        band = grey[round((y0 - Y_RANGE[0]) * EYE_SCALE):round((y1 - Y_RANGE[0]) * EYE_SCALE),
+                    round((x0 - X_RANGE[0]) * EYE_SCALE):round((x1 - X_RANGE[0]) * EYE_SCALE)]
+        eyes = cascade.detectMultiScale(band, 1.1, 3, minSize=(smallest, smallest), maxSize=(largest, largest))
+        seen.append(any(np.subtract(*np.percentile(band[y:y + h, x:x + w], [95, 5])) >= min_contrast * max(cheeks, 1.0)
+                        for x, y, w, h in eyes))
+    return seen[0], seen[1]
+
+
 def sunglasses(view: FaceView, image: str, limits: OcclusionLimits,
                reference: tuple[Box, ...] = BESIDE_LENSES) -> list[Finding]:
-    """Dark, solid lenses over both eyes.
+    """Dark, solid lenses over both eyes, through which no eye shows.
 
     Skin reference: the ``reference`` patches (``BESIDE_LENSES``).
     Per eye window (``EYE_WINDOWS``, brow to upper cheek): the pixels darker
@@ -212,8 +254,10 @@ def sunglasses(view: FaceView, image: str, limits: OcclusionLimits,
     Sunglasses when both windows are covered at least ``lens_min_coverage``
     and the lenses are either unlike skin in colour or nearly solid
     (``lens_black_coverage``). A shadowed eye socket keeps the skin's hue;
-    clear glasses leave thin frames only. The value reported is the smaller
-    coverage.
+    clear glasses leave thin frames only. When, besides, an eye shows in
+    both windows (``eyes_seen``), the dark patches are shadowed eye sockets
+    or glasses the eyes show through: not sunglasses. The value reported is
+    the smaller coverage.
     """
     skin = view.skin(reference)
     size = max(3, round(limits.lens_min_size * view.scale))
@@ -233,10 +277,12 @@ def sunglasses(view: FaceView, image: str, limits: OcclusionLimits,
         lens_ab = np.median(view.cut(view.lab, window)[solid][:, 1:], axis=0)
         shifts.append(float(np.hypot(*(lens_ab - skin.ab))))
     coverage = min(coverages)
+    if coverage < limits.lens_min_coverage:
+        return []
     coloured = view.has_colour and min(shifts) >= limits.lens_min_colour_shift
-    if coverage >= limits.lens_min_coverage and (coloured or coverage >= limits.lens_black_coverage):
-        return [Finding(7, "sunglasses", image, value=coverage, limit=limits.lens_min_coverage)]
-    return []
+    if not (coloured or coverage >= limits.lens_black_coverage) or all(eyes_seen(view, limits.lens_eye_min_contrast)):
+        return []
+    return [Finding(7, "sunglasses", image, value=coverage, limit=limits.lens_min_coverage)]
 
 
 def lip_redness(view: FaceView, points: np.ndarray) -> float:
