@@ -176,9 +176,23 @@ def test_openapi_responses_and_examples(spec):
     assert "WWW-Authenticate" in item["post"]["responses"]["401"]["headers"]
 
 
-def test_docs_page(client):
+def test_docs_page_loads_nothing_from_elsewhere(client):
+    """Swagger UI comes from the service itself: a bank's network often has
+    no route to a CDN. FastAPI's ReDoc page, which would, is off."""
+    assert client.get("/redoc").status_code == 404
     r = client.get("/docs")
-    assert r.status_code == 200 and "swagger" in r.text.lower() and "/openapi.json" in r.text
+    assert r.status_code == 200 and "openapi.json" in r.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assert assets and not [a for a in assets if "//" in a]
+    for asset in assets:
+        got = client.get("/" + asset)
+        assert got.status_code == 200 and len(got.content) > 1000, asset
+        assert got.headers["x-content-type-options"] == "nosniff"
+
+
+def test_docs_serves_only_its_own_files(client):
+    for name in ("../app.py", "core.py", "..%2F__init__.py", "nothing.js"):
+        assert client.get(f"/docs/{name}").status_code == 404
 
 
 # --- the demo page's files -----------------------------------------------------------

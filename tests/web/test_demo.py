@@ -176,3 +176,26 @@ def test_demo_page_shows_a_real_match(server, page, tmp_path, astronaut, astrona
 
     assert store.get(info.api_key).used == 2  # the two successful requests, like any client
     assert [p for p in page.problems if "401" not in p] == []  # the 401 is logged by Chromium itself
+
+
+def test_swagger_ui_renders_without_the_internet(server, page):
+    """Swagger UI draws the v2 operations from the service's own files:
+    every request the browser makes stays on the service's origin."""
+    url, _ = server
+    elsewhere = []
+
+    def only_here(route):
+        if route.request.url.startswith(url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_here)
+    page.goto(url + "/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/api/v2/ekyc/face_matching" in p for p in paths)
+    assert elsewhere == [] and page.problems == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs.png"))

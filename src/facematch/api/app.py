@@ -114,11 +114,11 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             if store is None and hasattr(key_store, "close"):
                 key_store.close()  # pooled database connections of a store this app opened
 
-    app = FastAPI(title="facematch", version="2", lifespan=lifespan,
+    app = FastAPI(title="facematch", version="2", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Face matching for eKYC: an ID card (CMND/CCCD) photo against a live portrait.")
     metrics.install(app)  # GET /metrics
     openapi.install(app, PATH)  # the three input modes, described by hand
-    web.install(app)  # the demo page at /demo/ ("/" redirects there)
+    web.install(app)  # the demo page at /demo/ ("/" redirects there) and Swagger UI at /docs
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

@@ -1,4 +1,8 @@
-"""The demo page: three static files served at ``/demo/``.
+"""What a browser loads: the demo page (three static files at ``/demo/``)
+and the API's interactive documentation (Swagger UI at ``/docs``), all
+served by the service itself so that they work without Internet access.
+Swagger UI's files come from the ``fastapi-offline`` package, which ships
+them. (FastAPI's ReDoc page is off: ReDoc loads its logo from a CDN.)
 
 The page is just another client of the public v2 endpoint (it POSTs
 multipart files with HTTP Basic from the browser); nothing here matches,
@@ -8,9 +12,11 @@ page also works behind a reverse proxy that mounts the service under a prefix.
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -37,6 +43,17 @@ HEADERS = {
 }
 
 
+#: Swagger UI's files, served at ``/docs/{name}``.
+DOCS_DIR = files("fastapi_offline") / "static"
+DOCS_FILES = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon.png": "image/png",
+}
+DOCS_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                "Cache-Control": "public, max-age=86400"}
+
+
 async def _to_demo(request: Request) -> Response:
     # Relative: from "/" and from "/demo" alike, "demo/" resolves to "/demo/".
     return RedirectResponse("demo/", status_code=302)
@@ -50,8 +67,26 @@ async def _asset(request: Request) -> Response:
     return Response((WEB_DIR / name).read_bytes(), media_type=media_type, headers=HEADERS)
 
 
+async def _swagger(request: Request) -> Response:
+    # Relative URLs, as for the demo page: from "/docs", "docs/x" is "/docs/x".
+    return get_swagger_ui_html(openapi_url="openapi.json", title="facematch - Swagger UI",
+                               swagger_js_url="docs/swagger-ui-bundle.js", swagger_css_url="docs/swagger-ui.css",
+                               swagger_favicon_url="docs/favicon.png")
+
+
+async def _docs_asset(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in DOCS_FILES:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return Response((DOCS_DIR / name).read_bytes(), media_type=DOCS_FILES[name], headers=DOCS_HEADERS)
+
+
 def install(app: FastAPI) -> None:
-    """Serve the page at ``/demo/`` and redirect ``/`` and ``/demo`` to it."""
+    """Serve the demo page at ``/demo/`` (``/`` and ``/demo`` redirect to it)
+    and Swagger UI at ``/docs``; create ``app`` with ``docs_url=None,
+    redoc_url=None`` so that FastAPI's own, CDN-loading pages are not there."""
+    app.add_route("/docs", _swagger, methods=["GET"], include_in_schema=False)
+    app.add_route("/docs/{name}", _docs_asset, methods=["GET"], include_in_schema=False)
     app.add_route("/", _to_demo, methods=["GET"], include_in_schema=False)
     app.add_route("/demo", _to_demo, methods=["GET"], include_in_schema=False)
     app.add_route("/demo/", _asset, methods=["GET"], include_in_schema=False)
