@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sunglasses_lfw import read_labels  # noqa: E402
+from sunglasses_lfw import over_lfw, read_labels  # noqa: E402
 
 MAX_FALSE_ALARM = 0.01
 PENALTY = 1.0
@@ -88,13 +87,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    files = sorted(str(p) for p in (args.data / "lfw").rglob("*.jpg"))
-    if not files:
-        print(f"no LFW under {args.data / 'lfw'}: nothing fitted")
-        sys.exit(0)
+    rows = over_lfw(args.data, features, args.workers, "nothing fitted")
     labels = read_labels()
-    with ProcessPoolExecutor(args.workers) as pool:
-        rows = list(pool.map(features, files, chunksize=32))
     faces = [(n, x) for n, x, face in rows if face and labels.get(n, 0) != -1]
     negatives = sum(1 for n, _ in faces if labels.get(n, 0) == 0)
     positives = sum(1 for n, _ in faces if labels.get(n, 0) == 1)

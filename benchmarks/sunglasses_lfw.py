@@ -51,19 +51,25 @@ def read_labels(path: Path = LABELS) -> dict[str, int]:
     return labels
 
 
+def over_lfw(data: Path, job, workers: int, nothing: str) -> list:
+    """``job(path)`` for every LFW image, in ``workers`` processes; exits,
+    saying ``nothing``, when there is no LFW under ``data``."""
+    files = sorted(str(p) for p in (data / "lfw").rglob("*.jpg"))
+    if not files:
+        print(f"no LFW under {data / 'lfw'}: {nothing}")
+        sys.exit(0)
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(job, files, chunksize=32))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, help="also write the result as JSON here")
     args = ap.parse_args()
-    files = sorted(str(p) for p in (args.data / "lfw").rglob("*.jpg"))
-    if not files:
-        print(f"no LFW under {args.data / 'lfw'}: nothing measured")
-        sys.exit(0)
+    results = over_lfw(args.data, flagged, args.workers, "nothing measured")
     labels = read_labels()
-    with ProcessPoolExecutor(args.workers) as pool:
-        results = list(pool.map(flagged, files, chunksize=32))
     no_face = [n for n, f in results if f is None]
     seen = [(n, f) for n, f in results if f is not None]
     positives = [n for n, f in seen if labels.get(n, 0) == 1]
@@ -72,14 +78,14 @@ def main() -> None:
     alarms = [n for n, f in seen if f and labels.get(n, 0) == 0]
     unsure = [n for n, f in seen if f and labels.get(n, 0) == -1]
     result = {
-        "images": len(files), "no_face": len(no_face),
+        "images": len(results), "no_face": len(no_face),
         "recall": {"hit": len(hits), "of": len(positives), "percent": round(100 * len(hits) / max(1, len(positives)), 2)},
         "false_alarm": {"hit": len(alarms), "of": len(negatives),
                         "percent": round(100 * len(alarms) / max(1, len(negatives)), 2)},
         "unsure_flagged": {"hit": len(unsure), "of": sum(1 for v in labels.values() if v == -1)},
         "missed": sorted(set(positives) - set(hits)), "false_alarms": sorted(alarms),
     }
-    print(f"LFW {len(files)} images ({len(no_face)} without a face found)")
+    print(f"LFW {len(results)} images ({len(no_face)} without a face found)")
     print(f"  sunglasses recall     {len(hits)}/{len(positives)} = {result['recall']['percent']:.1f} %")
     print(f"  false alarm           {len(alarms)}/{len(negatives)} = {result['false_alarm']['percent']:.2f} %")
     print(f"  tinted/unsure flagged {len(unsure)}/{result['unsure_flagged']['of']}")
