@@ -10,9 +10,9 @@ Colour is compared as chromaticity (r, g, b divided by their sum), which a
 shadow or a brighter light leaves alone, against a per-image skin reference
 (``FaceView.skin``) taken from patches that the occluder in question cannot
 cover; ``occlusions`` also drops the patches an occluder already found
-covers. Greyscale images carry no colour, so the mask check reports nothing
-on them and the sunglasses check needs near-black lenses there
-(``FaceView.has_colour``).
+covers. Greyscale images carry no colour (``FaceView.has_colour``), so the
+mask check reports nothing on them, and the sunglasses model sees no colour
+shift there, only coverage, darkness and the eyes.
 """
 
 from __future__ import annotations
