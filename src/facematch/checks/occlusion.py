@@ -132,10 +132,9 @@ class FaceView:
         affine = cv2.getAffineTransform(src, to_view(CANONICAL, scale))
         w = round((X_RANGE[1] - X_RANGE[0]) * scale)
         h = round((Y_RANGE[1] - Y_RANGE[0]) * scale)
-        # Shrinking a large face with a plain bilinear warp would alias:
-        # pre-shrink the image so the warp scales by at most 2:1.
-        # Only the part of the image the view covers is resampled; a large face
-        # is first halved (Gaussian pyramid) until the warp scales by at most 2:1.
+        # Only the part of the image the view covers is resampled. A plain
+        # bilinear warp that shrinks would alias, so a large face is first
+        # halved (Gaussian pyramid) until the warp scales by at most 2:1.
         inv = cv2.invertAffineTransform(affine)
         corners = np.float32([[0, 0], [w, 0], [0, h], [w, h]]) @ inv[:, :2].T + inv[:, 2]
         x0, y0 = np.floor(corners.min(0)).astype(int) - 2

@@ -82,12 +82,16 @@ def _blend(img: np.ndarray, alpha: np.ndarray, layer: np.ndarray) -> np.ndarray:
     return img * (1 - a) + layer * a
 
 
+def _canvas(rgb: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The image as float32, the face frame's affine (``face_affine``) and its unit in pixels."""
+    aff = face_affine(points)
+    return rgb.astype(np.float32), aff, _unit(aff)
+
+
 def _glasses(rgb: np.ndarray, points: np.ndarray, rng: np.random.Generator, transmission: float,
              tint: tuple[int, int, int]) -> np.ndarray:
-    img = rgb.astype(np.float32)
+    img, aff, u = _canvas(rgb, points)
     h, w = img.shape[:2]
-    aff = face_affine(points)
-    u = _unit(aff)
     rx, ry = rng.uniform(0.36, 0.42), rng.uniform(0.26, 0.34)
     cy = rng.uniform(0.02, 0.1)
     power = rng.uniform(2.0, 4.0)
@@ -129,10 +133,8 @@ def draw_mask(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None,
               colour: tuple[int, int, int] | None = None) -> np.ndarray:
     """A surgical or cloth mask from the nose bridge to under the chin, with pleats and ear loops."""
     rng = _rng(rng)
-    img = rgb.astype(np.float32)
+    img, aff, u = _canvas(rgb, points)
     h, w = img.shape[:2]
-    aff = face_affine(points)
-    u = _unit(aff)
     jaw = _to_face(aff, points[list(JAW), :2])
     top = rng.uniform(0.22, 0.38)
     jaw = jaw[jaw[:, 1] > top]
@@ -160,10 +162,8 @@ def draw_cap(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None,
              colour: tuple[int, int, int] | None = None) -> np.ndarray:
     """A baseball cap: crown over the head, brim across the forehead."""
     rng = _rng(rng)
-    img = rgb.astype(np.float32)
+    img, aff, u = _canvas(rgb, points)
     h, w = img.shape[:2]
-    aff = face_affine(points)
-    u = _unit(aff)
     low = rng.uniform(-0.6, -0.4)  # where the brim meets the forehead
     crown = _ellipse(0.0, low - 0.05, rng.uniform(1.1, 1.3), rng.uniform(1.0, 1.25), n=64)
     crown = crown[crown[:, 1] <= low]
