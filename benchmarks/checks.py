@@ -18,6 +18,11 @@ Without the data folder it says so and exits 0.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.synth
+
 import argparse
 import json
 import os
@@ -88,7 +93,7 @@ def lfw_faces(lfw: Path, n: int, seed: int) -> list[tuple[str, str]]:
 
 def synthetic_job(job: tuple[int, str, str, int]) -> list[dict]:
     """One LFW identity -> its card and selfie variants, analysed."""
-    from facematch.synth import cards
+    from tests.support.synth import cards
 
     index, face_path, other_path, seed = job
     face, other = read(Path(face_path)), read(Path(other_path))
@@ -115,7 +120,7 @@ def synthetic_job(job: tuple[int, str, str, int]) -> list[dict]:
 
 def altered_job(job: tuple[int, str]) -> list[dict]:
     """One clean face -> occluders drawn with its mesh, blur and noise, analysed."""
-    from facematch.synth import occluders
+    from tests.support.synth import occluders
 
     index, path = job
     rgb = read(Path(path))
@@ -145,7 +150,7 @@ def altered_job(job: tuple[int, str]) -> list[dict]:
 
 def timing_job(job: tuple[int, str, int]) -> dict:
     """Checks' time in one match request: a synthetic card photo + a selfie."""
-    from facematch.synth import cards
+    from tests.support.synth import cards
 
     index, face_path, seed = job
     face = read(Path(face_path))

@@ -13,6 +13,11 @@ The generated images stay outside the repository (they are derived from LFW).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.synth
+
 import argparse
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from facematch.synth import cards
+from tests.support.synth import cards
 
 
 def make(job: tuple[int, str, str, float, int]) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from facematch.checks.occlusion import EYE_A, EYE_B, FaceView, OcclusionLimits, eye_contrasts, lenses
 from facematch.pipeline import PORTRAIT, analyze
-from facematch.synth import occluders
+from tests.support.synth import occluders
 
 pytestmark = pytest.mark.models
 

@@ -10,7 +10,7 @@ import pytest
 from facematch.models import weights
 from facematch.pipeline import CARD, PORTRAIT, analyze, match
 from facematch.scoring import Calibration
-from facematch.synth import cards
+from tests.support.synth import cards
 
 pytestmark = pytest.mark.models
 

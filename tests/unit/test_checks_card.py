@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from facematch.checks.card import CardLimits, card_presence, face_colour, photocopy, text_lines
-from facematch.synth import cards
+from tests.support.synth import cards
 
 LIM = CardLimits()
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from facematch.checks.fraud import FraudLimits, face_patch, peak_prominence, recapture, tampering
-from facematch.synth import cards
+from tests.support.synth import cards
 
 LIM = FraudLimits()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
-from facematch.synth import cards
+from tests.support.synth import cards
 
 
 def context(rgb: np.ndarray, kind: str) -> FaceContext:

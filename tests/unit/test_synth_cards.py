@@ -1,4 +1,4 @@
-"""Synthetic ID cards and their virtual photographs (facematch.synth.cards)."""
+"""Synthetic ID cards and their virtual photographs (tests.support.synth.cards)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 skimage_data = pytest.importorskip("skimage.data")
 
-from facematch.synth import cards  # noqa: E402
+from tests.support.synth import cards  # noqa: E402
 
 
 @pytest.fixture(scope="module")
