@@ -101,3 +101,149 @@ def test_base64_too_long_is_refused_early():
     with pytest.raises(NoContentError) as info:
         decode_base64_image("A" * 100_000, max_bytes=1000)
     assert info.value.detail == "too_large"
+
+
+# --- JPEG 2000, HEIC/HEIF, AVIF -------------------------------------------------
+
+NEW_FORMATS = [("JPEG2000", {}), ("JPEG2000", {"no_jp2": True}), ("HEIF", {}), ("AVIF", {})]
+NEW_IDS = ["jp2", "j2k", "heif", "avif"]
+
+
+def noisy(w: int = 120, h: int = 90) -> Image.Image:
+    rng = np.random.default_rng(0)
+    return Image.fromarray((rng.random((h, w, 3)) * 255).astype(np.uint8))
+
+
+def with_size(data: bytes, fmt: str, w: int, h: int) -> bytes:
+    """``data`` with the header's declared size replaced (the pixels stay small)."""
+    out = bytearray(data)
+    if fmt == "JPEG2000":
+        siz = data.find(b"\xff\x4f\xff\x51")  # SOC + SIZ: Lsiz, Rsiz, then Xsiz, Ysiz
+        out[siz + 8:siz + 16] = w.to_bytes(4, "big") + h.to_bytes(4, "big")
+        ihdr = data.find(b"ihdr")  # the .jp2 file format's image header box: height, width
+        if ihdr >= 0:
+            out[ihdr + 4:ihdr + 12] = h.to_bytes(4, "big") + w.to_bytes(4, "big")
+    else:
+        ispe = data.find(b"ispe")  # HEIF/AVIF image spatial extents: version/flags, width, height
+        assert ispe >= 0
+        out[ispe + 8:ispe + 16] = w.to_bytes(4, "big") + h.to_bytes(4, "big")
+    return bytes(out)
+
+
+@pytest.mark.parametrize("fmt, kw", NEW_FORMATS, ids=NEW_IDS)
+def test_new_formats_decode(fmt, kw):
+    data = encode(noisy(), fmt, **kw)
+    out = decode_image(data, **LIMITS)
+    assert out.shape == (90, 120, 3) and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - np.asarray(noisy()).astype(int)).mean() < 60  # the picture, lossy
+
+
+def test_signatures():
+    assert encode(noisy(), "JPEG2000").startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n")
+    assert encode(noisy(), "JPEG2000", no_jp2=True).startswith(b"\xff\x4f\xff\x51")
+    assert encode(noisy(), "HEIF")[4:12] == b"ftypheic"
+    assert encode(noisy(), "AVIF")[4:12] == b"ftypavif"
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_heif_and_avif_orientation_is_applied_once(fmt):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW on display
+    out = decode_image(encode(noisy(), fmt, exif=exif.tobytes()), **LIMITS)
+    assert out.shape == (120, 90, 3)
+
+
+@pytest.mark.parametrize("fmt, kw", NEW_FORMATS, ids=NEW_IDS)
+def test_new_formats_pixel_bomb_refused_before_decoding(fmt, kw):
+    # A small file whose header declares 10000 x 10000 pixels (100 MP > 40 MP).
+    bomb = with_size(encode(noisy(), fmt, **kw), fmt, 10_000, 10_000)
+    with pytest.raises(NoContentError) as info:
+        decode_image(bomb, max_bytes=50_000_000, max_pixels=40_000_000)
+    assert info.value.detail == "too_many_pixels"
+
+
+@pytest.mark.parametrize("fmt, kw", NEW_FORMATS, ids=NEW_IDS)
+def test_new_formats_byte_limit(fmt, kw):
+    data = encode(noisy(), fmt, **kw)
+    with pytest.raises(NoContentError) as info:
+        decode_image(data, max_bytes=len(data) - 1, max_pixels=40_000_000)
+    assert info.value.detail == "too_large"
+
+
+@pytest.mark.parametrize("fmt, kw", NEW_FORMATS, ids=NEW_IDS)
+@pytest.mark.parametrize("keep", [0.95, 0.5, 0.1])
+def test_new_formats_truncated_is_no_content(fmt, kw, keep):
+    data = encode(noisy(), fmt, **kw)
+    with pytest.raises(NoContentError) as info:
+        decode_image(data[: int(len(data) * keep)], **LIMITS)
+    assert info.value.detail == "undecodable"
+
+
+@pytest.mark.parametrize("data", [
+    b"\x00\x00\x00\x0cjP  \r\n\x87\n" + b"\x00" * 64,  # jp2 signature box, then nothing
+    b"\xff\x4f\xff\x51" + b"\xff" * 64,  # codestream start, garbage SIZ
+    b"\x00\x00\x00\x1cftypheic" + b"\x00" * 64,  # HEIF brand, no boxes
+    b"\x00\x00\x00\x1cftypavif" + b"\x00" * 64,
+    b"\x00\x00\x00\x1cftypmif1" + b"\x01" * 64,
+])
+def test_new_formats_garbage_is_no_content(data):
+    with pytest.raises(NoContentError) as info:
+        decode_image(data, **LIMITS)
+    assert info.value.detail == "undecodable"
+
+
+@pytest.mark.parametrize("fmt, kw", NEW_FORMATS, ids=NEW_IDS)
+def test_new_formats_corrupted_body_is_no_content_or_an_image(fmt, kw):
+    # Flipped bytes in the compressed data: a decoder may conceal them, but it never raises anything else.
+    data = bytearray(encode(noisy(), fmt, **kw))
+    for i in range(len(data) // 2, len(data), 97):
+        data[i] ^= 0x5A
+    try:
+        out = decode_image(bytes(data), **LIMITS)
+    except NoContentError:
+        return
+    assert out.dtype == np.uint8 and out.ndim == 3
+
+
+def test_large_jpeg2000_is_decoded_at_a_reduced_level():
+    from facematch.imaging.decode import WORK_MAX_SIDE, j2k_levels, j2k_reduce
+
+    data = encode(Image.new("RGB", (5000, 3000), (10, 120, 30)), "JPEG2000", no_jp2=True)
+    assert j2k_levels(data) == 5  # OpenJPEG's default
+    assert j2k_reduce(data, 5000, 3000) == 1 and j2k_reduce(data, 4000, 3000) == 0
+    out = decode_image(data, max_bytes=50_000_000, max_pixels=40_000_000)
+    assert out.shape == (1500, 2500, 3) and max(out.shape) >= WORK_MAX_SIDE
+    assert tuple(out[700, 1200]) == pytest.approx((10, 120, 30), abs=3)
+
+
+def test_j2k_levels_on_malformed_headers():
+    from facematch.imaging.decode import j2k_levels
+
+    assert j2k_levels(b"") == 0
+    assert j2k_levels(b"\xff\x4f\xff\x51") == 0
+    assert j2k_levels(b"\xff\x4f\xff\x51\x00\x01") == 0  # length below 2
+    assert j2k_levels(b"\xff\x4f\xff\x51\x00\x02\xff\x52\x00\x0c\x00\x00\x00\x01\x00\x07") == 7
+    assert j2k_levels(b"\xff\x4f\xff\x51\x00\x02\xff\x52\x00\x0c\x00") == 0  # COD cut short
+    assert j2k_levels(b"\xff\x4f\xff\x51\x00\x02" + b"\xff\x60\x00\x02" * 100) == 0  # bounded walk
+
+
+def test_heif_opener_is_registered_once_and_only_decodes_the_primary_image():
+    import pillow_heif.options
+
+    from facematch.imaging import decode
+
+    assert "HEIF" in Image.OPEN and "HEIF" in decode.ALLOWED_FORMATS
+    assert pillow_heif.options.THUMBNAILS is False and pillow_heif.options.DEPTH_IMAGES is False
+    assert "MPO" not in decode.ALLOWED_FORMATS  # opened by the JPEG plugin; see ALLOWED_FORMATS
+
+
+def test_mpo_still_decodes():
+    buf = io.BytesIO()
+    noisy().save(buf, "MPO", save_all=True, append_images=[noisy(60, 40)])
+    assert decode_image(buf.getvalue(), **LIMITS).shape == (90, 120, 3)
+
+
+def test_pdf_and_eps_still_refused():
+    for data in (b"%PDF-1.4\n" + b"0" * 100, b"%!PS-Adobe-3.0 EPSF-3.0\n" + b"0" * 100):
+        with pytest.raises(NoContentError):
+            decode_image(data, **LIMITS)

@@ -4,6 +4,13 @@ The header is read first and the pixel count checked before any pixel is
 decoded, so a decompression bomb costs nothing. EXIF orientation is applied.
 Animated images give their first frame; CMYK, palette, grey, alpha and 16-bit
 images are converted to 8-bit RGB.
+
+Formats (docs/api.md, "Image formats"): JPEG, PNG, WebP, GIF, BMP, TIFF, MPO,
+JPEG 2000 (the ``.jp2`` file format and the raw ``.j2k`` codestream, as the
+CCCD chip's portrait comes), AVIF (both decoded by Pillow itself) and
+HEIC/HEIF (iPhone photos; pillow-heif's plugin, registered once below).
+Large JPEGs are decoded at a reduced DCT scale (``Image.draft``), large JPEG
+2000 images at a reduced resolution level (``reduce``).
 """
 
 from __future__ import annotations
@@ -12,20 +19,43 @@ import io
 import warnings
 
 import numpy as np
+import numpy.typing as npt
+import pillow_heif
 from PIL import Image, ImageOps
 
-from facematch.errors import NoContentError
+from facematch.errors import FaceMatchError, NoContentError
+
+# HEIC/HEIF: pillow-heif's opener, registered once, at import. Process-wide it
+# adds the format "HEIF" (opener, saver, MIME type and extensions) to Pillow's
+# registry and sets pillow-heif's own options, nothing else. The options below
+# make it decode the primary image only: no embedded thumbnail (which could
+# show another picture than the image itself), no depth or auxiliary images.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 #: Formats Pillow may even try. Anything else (PDF, SVG, EPS, ...) is refused
-#: before a decoder runs.
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO")
+#: before a decoder runs. MPO (multi-picture JPEG) is opened by the JPEG
+#: plugin and is no name of its own in Pillow's registry: listing it would
+#: end the search with a KeyError before the formats after it are tried.
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "JPEG2000", "HEIF", "AVIF")
 
 #: The matcher never needs more than this many pixels on the long side:
-#: larger JPEGs are decoded at a reduced DCT scale (``Image.draft``).
+#: larger JPEGs are decoded at a reduced DCT scale (``Image.draft``), larger
+#: JPEG 2000 images at a reduced resolution level (``reduce``).
 WORK_MAX_SIDE = 2048
 
+#: JPEG 2000 markers (ISO/IEC 15444-1, A.2): start of codestream + image size,
+#: coding style default, start of tile.
+_J2K_START = b"\xff\x4f\xff\x51"
+_J2K_COD = 0xFF52
+_J2K_SOT = 0xFF90
+#: The main header's markers walked to find COD: at most this many.
+_J2K_MAX_MARKERS = 64
 
-def decode_image(data: bytes, *, max_bytes: int, max_pixels: int, error=NoContentError) -> np.ndarray:
+RGBArray = npt.NDArray[np.uint8]
+
+
+def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
+                 error: type[FaceMatchError] = NoContentError) -> RGBArray:
     """Decode an image. Every failure raises ``error`` (by default errorCode 1)."""
     if not data:
         raise error("empty")
@@ -40,6 +70,10 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int, error=NoConten
                 raise error("too_many_pixels")
             if img.format in ("JPEG", "MPO") and max(w, h) > 2 * WORK_MAX_SIDE:
                 img.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
+            if img.format == "JPEG2000":
+                factor = j2k_reduce(data, w, h)
+                if factor:
+                    img.reduce = factor  # type: ignore[assignment, method-assign]
             img.load()
             ImageOps.exif_transpose(img, in_place=True)  # no copy when there is nothing to turn
             return _to_rgb(img)
@@ -51,7 +85,42 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int, error=NoConten
         raise error("undecodable") from None
 
 
-def _to_rgb(img: Image.Image) -> np.ndarray:
+def j2k_reduce(data: bytes, width: int, height: int) -> int:
+    """How many resolution levels to drop when decoding a ``width`` x
+    ``height`` JPEG 2000 image, as ``draft`` does for JPEG: none up to twice
+    ``WORK_MAX_SIDE``, else the most that keeps the long side at least
+    ``WORK_MAX_SIDE``, and never more than the codestream's decomposition
+    levels (its COD marker; 0 when it cannot be read)."""
+    side, factor = max(width, height), 0
+    if side <= 2 * WORK_MAX_SIDE:
+        return 0
+    while side >> (factor + 1) >= WORK_MAX_SIDE:
+        factor += 1
+    return min(factor, j2k_levels(data))
+
+
+def j2k_levels(data: bytes) -> int:
+    """Number of wavelet decomposition levels in the COD marker of the first
+    JPEG 2000 codestream in ``data``; 0 when there is none or it is malformed."""
+    pos = data.find(_J2K_START)
+    if pos < 0:
+        return 0
+    pos += 2  # past SOC, at SIZ
+    for _ in range(_J2K_MAX_MARKERS):
+        if pos + 4 > len(data):
+            return 0
+        marker = int.from_bytes(data[pos:pos + 2], "big")
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if marker == _J2K_SOT or marker >> 8 != 0xFF or length < 2:
+            return 0
+        if marker == _J2K_COD:
+            # Lcod(2) Scod(1) SGcod(4: progression, layers(2), MCT) SPcod: levels first.
+            return data[pos + 9] if length >= 8 and pos + 9 < len(data) else 0
+        pos += 2 + length
+    return 0
+
+
+def _to_rgb(img: Image.Image) -> RGBArray:
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
         hi = arr.max() if arr.size else 0
@@ -62,5 +131,5 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    arr = np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
-    return np.ascontiguousarray(arr)
+    rgb: RGBArray = np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
+    return np.ascontiguousarray(rgb)
