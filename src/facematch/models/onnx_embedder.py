@@ -1,0 +1,250 @@
+"""Embedding networks behind the ``Embedder`` Protocol (``models.protocols``).
+
+* ``OnnxFaceEmbedder``: any ONNX face-embedding network a deployment holds a
+  licence for, with its alignment (``models.alignment``: ArcFace's 112-px
+  five-point crop or dlib's 150-px chip), input layout, channel order and
+  normalisation set by ``OnnxEmbedderConfig``. Nothing ships with it
+  (docs/models.md, "Plugging in a licensed embedding network").
+* ``DlibResnetEmbedder``: dlib's ResNet (``dlib_onnx.OnnxEmbedder``, the
+  default network) seen through the same Protocol.
+
+Both return unit float32 vectors compared by Euclidean distance and are
+thread-safe (ONNX Runtime's ``run`` is; the rest is stateless numpy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from facematch.models import alignment
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
+    from facematch.models.dlib_onnx import OnnxEmbedder
+
+Image = npt.NDArray[np.uint8]
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class OnnxEmbedderConfig:
+    """How to feed a network and read its embedding.
+
+    The chip (``alignment`` at ``size`` pixels, RGB uint8) becomes the input
+    ``(pixel[channels] - mean) / std``: ``channels`` is the order the network
+    wants (``"BGR"`` swaps the planes first), ``mean`` and ``std`` are scalars
+    or triples in that same order, ``layout`` is ``"NCHW"`` or ``"NHWC"``.
+    ``input_name`` is found when the model has one input; the embedding is
+    output ``output_index``, ``(N, dim)``. With ``mirror`` the chip and its
+    mirror image are embedded and the result is the normalised mean of the two
+    unit vectors. ``name`` (what calibration and adaptation artefacts record)
+    (empty: the default) is ``onnx-<file stem>-<digest>``, the digest covering
+    the model file and every setting here that changes the vectors. Lists
+    (from settings) are taken for ``mean`` and ``std``: one number or three.
+    """
+
+    path: Path | str
+    alignment: str = "arcface112"
+    size: int = 112
+    layout: Literal["NCHW", "NHWC"] = "NCHW"
+    channels: Literal["RGB", "BGR"] = "RGB"
+    mean: float | Sequence[float] = 127.5
+    std: float | Sequence[float] = 127.5
+    input_name: str | None = None
+    output_index: int = 0
+    mirror: bool = False
+    threads: int = 1
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.alignment not in alignment.ALIGNMENTS:
+            raise ValueError(f"unknown alignment {self.alignment!r}; known: {', '.join(sorted(alignment.ALIGNMENTS))}")
+        if self.layout not in ("NCHW", "NHWC"):
+            raise ValueError(f"layout must be NCHW or NHWC, not {self.layout!r}")
+        if self.channels not in ("RGB", "BGR"):
+            raise ValueError(f"channels must be RGB or BGR, not {self.channels!r}")
+        if self.size < 16:
+            raise ValueError(f"size {self.size} is too small")
+        for field in ("mean", "std"):  # lists (from JSON settings) become tuples
+            object.__setattr__(self, field, _triple_or_scalar(field, getattr(self, field)))
+        if np.any(np.asarray(self.std, np.float64) == 0):
+            raise ValueError("std must not be zero")
+        if self.threads < 1 or self.output_index < 0:
+            raise ValueError("threads must be >= 1 and output_index >= 0")
+
+    def preprocessing(self) -> str:
+        """Every setting that changes the vectors, as text (for ``name``)."""
+        return (f"alignment={self.alignment} size={self.size} layout={self.layout} channels={self.channels} "
+                f"mean={self.mean} std={self.std} output={self.output_index} mirror={self.mirror}")
+
+
+def _triple_or_scalar(field: str, value: object) -> float | tuple[float, float, float]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 1:
+        return float(value[0])
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 3:
+        a, b, c = (float(v) for v in value)
+        return a, b, c
+    raise ValueError(f"{field} must be one number or three (one per channel), not {value!r}")
+
+
+def _dims(shape: Sequence[object]) -> str:
+    return "[" + ", ".join(str(d) if isinstance(d, int) else "N" for d in shape) + "]"
+
+
+class OnnxFaceEmbedder:
+    """A licensed ONNX embedding network (see ``OnnxEmbedderConfig``).
+
+    Refuses, with a ``ValueError`` saying why, a model whose input is not one
+    float tensor of the configured layout and size, or whose output is not one
+    vector per face. ``dim`` is read from the output's shape, or from one
+    warm-up run when that is dynamic (the warm-up runs in any case).
+    ``session`` (a prebuilt ``InferenceSession``) or ``session_options`` may be
+    given; by default the session has ``config.threads`` intra-op threads.
+    """
+
+    def __init__(self, config: OnnxEmbedderConfig, *, session: ort.InferenceSession | None = None,
+                 session_options: ort.SessionOptions | None = None) -> None:
+        import onnxruntime as ort
+
+        self.config = config
+        path = Path(config.path)
+        if session is None:
+            if not path.is_file():
+                raise ValueError(f"ONNX embedding model {path} not found")
+            if session_options is None:
+                session_options = ort.SessionOptions()
+                session_options.intra_op_num_threads = config.threads
+                session_options.inter_op_num_threads = 1
+            session = ort.InferenceSession(str(path), session_options, providers=["CPUExecutionProvider"])
+        self._session = session
+        self._mean = np.asarray(config.mean, np.float32)
+        self._scale = np.float32(1.0) / np.asarray(config.std, np.float32)
+        self._input, self._batch_of_one = self._check_input()
+        self._output = self._check_output()
+        self.dim = self._warm_up()
+        if config.name:
+            self.name = config.name
+        elif path.is_file():
+            digest = hashlib.sha256(path.read_bytes())
+            digest.update(config.preprocessing().encode())
+            self.name = f"onnx-{path.stem}-{digest.hexdigest()[:12]}"
+        else:
+            raise ValueError("a name is needed for an injected session without its model file")
+
+    def _check_input(self) -> tuple[str, bool]:
+        c = self.config
+        inputs = self._session.get_inputs()
+        if c.input_name is None:
+            if len(inputs) != 1:
+                raise ValueError(f"the model has {len(inputs)} inputs ({', '.join(i.name for i in inputs)}): "
+                                 "set input_name")
+            inp = inputs[0]
+        else:
+            found = [i for i in inputs if i.name == c.input_name]
+            if not found:
+                raise ValueError(f"the model has no input {c.input_name!r} (it has: "
+                                 f"{', '.join(i.name for i in inputs)})")
+            inp = found[0]
+        if inp.type != "tensor(float)":
+            raise ValueError(f"input {inp.name!r} is {inp.type}; only float32 inputs are supported")
+        shape = list(inp.shape)
+        expected: list[object] = ["N", 3, c.size, c.size] if c.layout == "NCHW" else ["N", c.size, c.size, 3]
+        wrong = len(shape) != 4 or any(isinstance(d, int) and d != e for d, e in zip(shape[1:], expected[1:]))
+        if wrong:
+            raise ValueError(f"input {inp.name!r} has shape {_dims(shape)}, but layout {c.layout} at size {c.size} "
+                             f"needs {_dims(expected)}: check the model's size and layout settings")
+        batch = shape[0]
+        if isinstance(batch, int) and batch != 1:
+            raise ValueError(f"input {inp.name!r} has a fixed batch of {batch}; only 1 or dynamic is supported")
+        return str(inp.name), batch == 1
+
+    def _check_output(self) -> str:
+        outputs = self._session.get_outputs()
+        if self.config.output_index >= len(outputs):
+            raise ValueError(f"output_index {self.config.output_index}, but the model has {len(outputs)} outputs")
+        out = outputs[self.config.output_index]
+        if len(out.shape) != 2:
+            raise ValueError(f"output {out.name!r} has shape {_dims(out.shape)}: an embedding must be one "
+                             "1-D vector per face, (N, dim)")
+        return str(out.name)
+
+    def _warm_up(self) -> int:
+        declared = self._session.get_outputs()[self.config.output_index].shape[1]
+        chip = np.full((self.config.size, self.config.size, 3), 127, np.uint8)
+        vecs = self.raw(chip[None])
+        if vecs.ndim != 2 or vecs.shape[0] != 1 or vecs.shape[1] < 1:
+            raise ValueError(f"the model's output for one face has shape {vecs.shape}, not (1, dim)")
+        if isinstance(declared, int) and declared != vecs.shape[1]:
+            raise ValueError(f"the model declares {declared} outputs but gives {vecs.shape[1]}")
+        return int(vecs.shape[1])
+
+    def align(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """The chip the network sees: ``config.alignment`` at ``config.size``."""
+        return alignment.align(rgb, landmarks, self.config.alignment, self.config.size)
+
+    def prepare(self, chips: Image) -> npt.NDArray[np.float32]:
+        """The network's input for ``(n, size, size, 3)`` RGB uint8 chips."""
+        x = np.asarray(chips, np.float32)
+        if self.config.channels == "BGR":
+            x = x[..., ::-1]
+        x = (x - self._mean) * self._scale
+        if self.config.layout == "NCHW":
+            x = x.transpose(0, 3, 1, 2)
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def raw(self, chips: Image) -> npt.NDArray[np.float32]:
+        """The network's raw (not normalised) outputs, ``(n, dim)``."""
+        x = self.prepare(chips)
+        parts: list[Any] = ([self._session.run([self._output], {self._input: x[i:i + 1]})[0] for i in range(len(x))]
+                            if self._batch_of_one else [self._session.run([self._output], {self._input: x})[0]])
+        return np.concatenate([np.asarray(p, np.float32) for p in parts])
+
+    def embed(self, chip: np.ndarray) -> np.ndarray:
+        """Unit ``dim``-vector of an aligned chip (and its mirror image, with ``mirror``)."""
+        size = self.config.size
+        if chip.shape != (size, size, 3):
+            raise ValueError(f"expected a ({size}, {size}, 3) chip, got {chip.shape}")
+        batch = np.stack([chip, chip[:, ::-1]]) if self.config.mirror else chip[None]
+        return _unit_mean(self.raw(batch))
+
+
+def _unit_mean(vecs: npt.NDArray[np.float32]) -> Vector:
+    """The normalised mean of the rows, each normalised first."""
+    vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+    mean = vecs.sum(axis=0)
+    out: Vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+    return out
+
+
+class DlibResnetEmbedder:
+    """dlib's ResNet (128-D, run under ONNX Runtime by ``dlib_onnx``) with the
+    chip it was trained on (``alignment.dlib150``), through the Protocol."""
+
+    name = "dlib-resnet-v1"
+    dim = 128
+
+    def __init__(self, net: OnnxEmbedder) -> None:
+        self.net = net
+
+    @classmethod
+    def load(cls, path: Path | str, *, mirror: bool = True, threads: int = 1) -> DlibResnetEmbedder:
+        """From dlib's weights file (``weights.DLIB_RESNET``)."""
+        from facematch.models.dlib_onnx import OnnxEmbedder
+
+        return cls(OnnxEmbedder(path, mirror=mirror, threads=threads))
+
+    def align(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        return alignment.align(rgb, landmarks, "dlib150", self.net.chip_size)
+
+    def embed(self, chip: np.ndarray) -> np.ndarray:
+        return np.asarray(self.net.embed_chip(chip), np.float32)
