@@ -73,6 +73,8 @@ def generated() -> list[tuple[str, np.ndarray]]:
 
 
 def lfw(every: int) -> list[tuple[str, np.ndarray]]:
+    if every <= 0:
+        return []
     if not LFW.is_dir():
         print(f"{LFW} not found: fitting on the generated images only", file=sys.stderr)
         return []
@@ -87,7 +89,7 @@ def lfw(every: int) -> list[tuple[str, np.ndarray]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--lfw-every", type=int, default=10)
+    ap.add_argument("--lfw-every", type=int, default=10, help="0: the generated images only")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "alignment_template.json")
     args = ap.parse_args()
 
