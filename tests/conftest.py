@@ -57,9 +57,10 @@ def no_face() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def model_pool():
-    from facematch.models.bundle import ModelPool
+    from facematch.models.registry import build_pool
+    from facematch.settings import ModelSettings
 
-    return ModelPool.load(2)
+    return build_pool(ModelSettings(), 2)
 
 
 @contextlib.contextmanager

@@ -110,8 +110,11 @@ def test_serve_prints_demo_key_and_answers(tmp_path, astronaut, astronaut_selfie
     assert "api_secret" not in run("keys", "list", "--data-dir", str(tmp_path)).stdout
 
 
-def test_match_command_agrees_with_the_http_api(tmp_path, astronaut, astronaut_selfie, store, model_pool, web):
-    """`facematch match` and the API give the same result for the same two files."""
+@pytest.mark.parametrize("limits", ["", '{"geometry.min_eye_distance_portrait": 400, "quality.min_sharpness": 0.9}'])
+def test_match_command_agrees_with_the_http_api(tmp_path, astronaut, astronaut_selfie, store, model_pool, web,
+                                                monkeypatch, limits):
+    """`facematch match` and the API give the same result for the same two
+    files, warnings included, under the same FACEMATCH_CHECK_LIMITS."""
     import httpx as _httpx
     from fastapi.testclient import TestClient
 
@@ -121,7 +124,8 @@ def test_match_command_agrees_with_the_http_api(tmp_path, astronaut, astronaut_s
     a, b = tmp_path / "a.jpg", tmp_path / "b.jpg"
     a.write_bytes(jpeg(astronaut))
     b.write_bytes(jpeg(astronaut_selfie))
-    cli = json.loads(run("match", str(a), str(b), "--type1", "portrait", "--json").stdout)
+    monkeypatch.setenv("FACEMATCH_CHECK_LIMITS", limits or "{}")
+    cli = json.loads(run("match", str(a), str(b), "--type1", "portrait", "--json", env=dict(os.environ)).stdout)
     info, secret = store.create_key(quota=None)
     app = create_app(Settings(data_dir=tmp_path), store=store, pool=model_pool,
                      transport=_httpx.MockTransport(web.handler), resolver=web.resolve)
@@ -130,8 +134,10 @@ def test_match_command_agrees_with_the_http_api(tmp_path, astronaut, astronaut_s
                           files={"img1": ("a.jpg", a.read_bytes()), "img2": ("b.jpg", b.read_bytes())}).json()
     assert cli["errorCode"] == api["errorCode"] == "0"
     for field in ("matching", "match", "face1_score", "face2_score", "invalidCode", "invalidMessage", "distance",
-                  "calibration", "face1_box", "face2_box"):
+                  "calibration", "face1_box", "face2_box", "warnings"):
         assert cli["data"][field] == api["data"][field], field
+    if limits:  # the overrides reach both: every face is now too small for them
+        assert {w["check"] for w in cli["data"]["warnings"]} >= {"face_too_small"}
 
 
 def test_serve_starts_with_the_database_down(tmp_path):

@@ -12,16 +12,21 @@ import os
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING, Any
+
 from facematch.settings import Settings
 
+if TYPE_CHECKING:
+    from facematch.store import KeyStore
 
-def _settings(args) -> Settings:
+
+def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
         os.environ["FACEMATCH_DATA_DIR"] = str(args.data_dir)
     return Settings()
 
 
-def _store(args):
+def _store(args: argparse.Namespace) -> KeyStore:
     from facematch.store import open_store
 
     return open_store(_settings(args).resolved_database_url())
@@ -36,7 +41,7 @@ def _quota(text: str) -> int | None:
     return value
 
 
-def _no_keys_yet(store) -> bool:
+def _no_keys_yet(store: KeyStore) -> bool:
     """True when the store holds no key; False (with a warning) when the
     database cannot be reached: the service starts anyway, answers 503 and
     reports not ready (``/readyz``) until the database is back."""
@@ -50,7 +55,7 @@ def _no_keys_yet(store) -> bool:
         return False
 
 
-def cmd_serve(args) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from facematch import logs
@@ -83,7 +88,7 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def cmd_keys(args) -> int:
+def cmd_keys(args: argparse.Namespace) -> int:
     store = _store(args)
     if args.keys_cmd == "create":
         info, secret = store.create_key(quota=args.quota, label=args.label)
@@ -114,47 +119,50 @@ def cmd_keys(args) -> int:
     return 0
 
 
-def cmd_match(args) -> int:
-    from facematch.api import envelope
+def cmd_match(args: argparse.Namespace) -> int:
+    from facematch.contract import envelope
     from facematch.errors import FaceMatchError
-    from facematch.imaging.decode import decode_image
-    from facematch.models.bundle import ModelBundle
-    from facematch.pipeline import match
-    from facematch.scoring import Calibration
+    from facematch.matcher import build_matcher
+    from facematch.types import ImageKind
 
     settings = _settings(args)
-    limits = settings.limits
     try:
-        images = [decode_image(Path(p).read_bytes(), max_bytes=limits.max_image_bytes,
-                               max_pixels=limits.max_image_pixels) for p in (args.img1, args.img2)]
-        result = match(ModelBundle.load(), images[0], images[1], args.type1, Calibration.load(settings.match.calibration_file))
-        doc = envelope.success(result, "local")
-        code = 0
+        raws = [Path(p).read_bytes() for p in (args.img1, args.img2)]
     except FileNotFoundError as exc:
         print(f"no such file: {exc.filename}", file=sys.stderr)
         return 1
+    matcher = build_matcher(settings, pool_size=2)
+    try:
+        doc = envelope.success(matcher.match(raws[0], raws[1], ImageKind(args.type1)), "local")
+        code = 0
     except FaceMatchError as exc:
         doc = envelope.failure(exc, "local")
-        code = exc.error_code
+        code = int(exc.code)
+    finally:
+        matcher.close()
     if args.json:
         print(json.dumps(doc))
     else:
-        d = doc["data"]
-        print(f"{doc['errorMessage']} (errorCode {doc['errorCode']})")
-        if code == 0:
-            verdict = {"1": "same person", "0": "uncertain: review", "-1": "different people"}[d["match"]]
-            print(f"matching {d['matching']} % -> {verdict} (distance {d['distance']}, calibration {d['calibration']})")
-        for n in (1, 2):
-            if d.get(f"face{n}_score"):
-                print(f"face{n}: score {d[f'face{n}_score']}, box {d[f'face{n}_box']}")
-        if d.get("invalidCode") not in ("", "0"):
-            print(f"warning {d['invalidCode']}: {d['invalidMessage']}")
-        for w in d.get("warnings", []):
-            print(f"  - [{w['code']}] {w['message']} ({w['check']} on {w['image']}: {w['value']} vs limit {w['limit']})")
+        _print_summary(doc, code)
     return code
 
 
-def cmd_eval(args) -> int:
+def _print_summary(doc: dict[str, Any], code: int) -> None:
+    d = doc["data"]
+    print(f"{doc['errorMessage']} (errorCode {doc['errorCode']})")
+    if code == 0:
+        verdict = {"1": "same person", "0": "uncertain: review", "-1": "different people"}[d["match"]]
+        print(f"matching {d['matching']} % -> {verdict} (distance {d['distance']}, calibration {d['calibration']})")
+    for n in (1, 2):
+        if d.get(f"face{n}_score"):
+            print(f"face{n}: score {d[f'face{n}_score']}, box {d[f'face{n}_box']}")
+    if d.get("invalidCode") not in ("", "0"):
+        print(f"warning {d['invalidCode']}: {d['invalidMessage']}")
+    for w in d.get("warnings", []):
+        print(f"  - [{w['code']}] {w['message']} ({w['check']} on {w['image']}: {w['value']} vs limit {w['limit']})")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
     from facematch.eval import harness
 
     if args.peer:
@@ -163,7 +171,8 @@ def cmd_eval(args) -> int:
         if not available():
             print("--peer needs face_recognition: scripts/install.sh bench", file=sys.stderr)
             return 2
-    doc = harness.run(args.pairs, args.root, args.out, peer=args.peer, kind=args.kind, workers=args.workers,
+    doc = harness.run(_settings(args), args.pairs, args.root, args.out, peer=args.peer, kind=args.kind,
+                      workers=args.workers,
                       fit_calibration=args.fit_calibration, extra_impostors=args.extra_impostors,
                       command="facematch " + " ".join(sys.argv[1:]))
     print((args.out / "report.md").read_text())
@@ -226,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "errorCode (0 matched, 1 unreadable image or no such file, 3 no face).")
     m.add_argument("img1", help="the ID card photo (or a portrait with --type1 portrait)")
     m.add_argument("img2", help="the portrait")
-    m.add_argument("--type1", choices=("card", "portrait"), default="card", help="what img1 is (default card)")
+    m.add_argument("--type1", choices=("card", "portrait", "chip"), default="card",
+                   help="what img1 is (default card; chip: the CCCD chip's DG2 data group or its image)")
     m.add_argument("--json", action="store_true", help="print the v2 envelope")
     m.set_defaults(func=cmd_match)
 
@@ -247,8 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from facematch import memory
+
+    memory.tune_malloc()  # before the libraries' threads and big allocations (facematch.memory)
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    code: int = args.func(args)
+    return code
 
 
 if __name__ == "__main__":

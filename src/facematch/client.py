@@ -34,7 +34,7 @@ __all__ = [
     "Client", "MatchResponse", "MatchWarning", "ImageInput", "Mode",
     "ClientError", "NoContentError", "UrlUnavailableError", "NoFaceError", "QuotaExceededError",
     "AuthenticationError", "FormatTypeError", "RateLimitedError", "ServiceUnavailableError",
-    "TransportError", "UnexpectedResponseError", "ERRORS", "PATH",
+    "InternalServerError", "TransportError", "UnexpectedResponseError", "ERRORS", "PATH",
 ]
 
 PATH = "/api/v2/ekyc/face_matching"
@@ -124,8 +124,13 @@ class RateLimitedError(ClientError):
 
 
 class ServiceUnavailableError(ClientError):
-    """errorCode 503 (not a v2 code): overloaded, past the deadline, database down or internal error; retry later."""
+    """errorCode 503 (not a v2 code): overloaded, past the deadline or database down; retry later."""
     error_code = 503
+
+
+class InternalServerError(ClientError):
+    """errorCode 500 (not a v2 code): an unexpected failure inside the service (its logs have the request id)."""
+    error_code = 500
 
 
 class TransportError(ClientError):
@@ -139,7 +144,7 @@ class UnexpectedResponseError(ClientError):
 #: errorCode -> exception class.
 ERRORS: dict[int, type[ClientError]] = {cls.error_code: cls for cls in (
     NoContentError, UrlUnavailableError, NoFaceError, QuotaExceededError, AuthenticationError, FormatTypeError,
-    RateLimitedError, ServiceUnavailableError)}
+    RateLimitedError, ServiceUnavailableError, InternalServerError)}
 
 
 # --- results ----------------------------------------------------------------

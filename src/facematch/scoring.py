@@ -1,8 +1,9 @@
 """Embedding distance -> calibrated matching percent, and the v2 decision.
 
 The map is a monotone piecewise-linear function through knots stored in a
-versioned JSON file (``facematch/data/calibration.json`` by default) that
-records the model, data, date and command that produced it. The contract's
+versioned JSON file (``facematch/data/calibration-<version>.json`` for the
+packaged ones) that records the model, data, date and command that produced
+it. The contract's
 thresholds are on the percent: match above 75, review in [65, 75], else no.
 """
 
@@ -12,11 +13,26 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 MATCH_ABOVE = 75.0
 REVIEW_FROM = 65.0
+#: The packaged calibration used unless ``FACEMATCH_MATCH__CALIBRATION`` names another.
+DEFAULT_CALIBRATION = "lfw-v1"
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Euclidean distance between two embeddings (unit vectors): what the calibration maps."""
+    return float(np.linalg.norm(a - b))
+
+
+def packaged_calibrations() -> list[str]:
+    """Versions of the calibrations that ship in the package."""
+    names = (p.name for p in resources.files("facematch.data").iterdir())
+    return sorted(n[len("calibration-"):-len(".json")] for n in names
+                  if n.startswith("calibration-") and n.endswith(".json"))
 
 
 @dataclass(frozen=True)
@@ -24,14 +40,22 @@ class Calibration:
     version: str
     distances: tuple[float, ...]  # increasing
     percents: tuple[float, ...]  # decreasing
-    provenance: dict
+    provenance: dict[str, Any]
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "Calibration":
-        if path is None:
-            text = resources.files("facematch.data").joinpath("calibration.json").read_text()
-        else:
-            text = Path(path).read_text()
+    def packaged(cls, version: str = DEFAULT_CALIBRATION) -> Calibration:
+        """A calibration that ships in the package, by version."""
+        if version not in packaged_calibrations():
+            raise ValueError(f"no packaged calibration {version!r}: choose one of {packaged_calibrations()}")
+        return cls.parse(resources.files("facematch.data").joinpath(f"calibration-{version}.json").read_text())
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Calibration:
+        """The calibration JSON at ``path``; the packaged default without one."""
+        return cls.packaged() if path is None else cls.parse(Path(path).read_text())
+
+    @classmethod
+    def parse(cls, text: str) -> Calibration:
         doc = json.loads(text)
         d, p = zip(*doc["knots"])
         cal = cls(doc["version"], tuple(map(float, d)), tuple(map(float, p)),

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from facematch.scoring import DEFAULT_CALIBRATION
 
 
 class LimitSettings(BaseModel):
@@ -33,13 +35,60 @@ class UrlFetchSettings(BaseModel):
 class MatchSettings(BaseModel):
     """Matcher behaviour."""
 
-    calibration_file: Path | None = Field(None, description="Calibration JSON to load instead of the packaged one.")
+    calibration: str = Field(DEFAULT_CALIBRATION, description="Packaged calibration to use (docs/accuracy.md).")
+    calibration_file: Path | None = Field(
+        None, description="Calibration JSON to load instead of the packaged one (e.g. written by `facematch adapt`).")
+    parallel: bool = Field(True, description="Analyse the two images of a request on two threads.")
+
+
+class OnnxEmbedderSettings(BaseModel):
+    """An ONNX face-embedding network a deployment holds a licence for (docs/models.md)."""
+
+    path: Path | None = Field(None, description="The `.onnx` file.")
+    name: str = Field("", description="Name recorded in calibrations fitted for it (default: the file name).")
+    alignment: str = Field("arcface112", description="`arcface112` (five-point template) or `dlib150` (dlib's chip).")
+    size: int = Field(112, description="Side of the square input, in pixels.")
+    layout: Literal["NCHW", "NHWC"] = Field("NCHW", description="Input tensor layout.")
+    channels: Literal["RGB", "BGR"] = Field("RGB", description="Channel order the network expects.")
+    mean: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [127.5], description="Subtracted from pixel values: one number or three, comma-separated.")
+    std: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [127.5], description="Pixel values are divided by it after the mean: one or three.")
+    mirror: bool = Field(False, description="Average the embeddings of the face and its mirror image.")
+
+    @field_validator("mean", "std", mode="before")
+    @classmethod
+    def _split_numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.split(",") if part.strip()]
+        if isinstance(value, (int, float)):
+            return [float(value)]
+        return value
+
+    @field_validator("mean", "std")
+    @classmethod
+    def _one_or_three(cls, value: list[float]) -> list[float]:
+        if len(value) not in (1, 3):
+            raise ValueError("give one number or three (one per channel)")
+        return value
+
+
+class ModelSettings(BaseModel):
+    """Which model does what: names in ``facematch.models.registry``."""
+
+    detector: str = Field("blazeface", description="Face detector.")
+    landmarker: str = Field("dlib-5", description="Five-point landmark model.")
+    embedder: str = Field("dlib-resnet-v1", description="Face embedding: `dlib-resnet-v1` or `onnx`.")
+    attack_detector: str = Field("none", description="Presentation-attack model for invalidCode 10.")
+    verify_weights: bool = Field(False, description="Check every weights file's SHA-256 at start.")
+    onnx: OnnxEmbedderSettings = Field(default_factory=OnnxEmbedderSettings)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FACEMATCH_", env_nested_delimiter="__", extra="ignore")
 
-    env: str = Field("development", description="`development` or `production`; production refuses unsafe defaults.")
+    env: str = Field("development", description="`development` or `production`; production refuses unsafe defaults "
+                                                 "(a demo key).")
     data_dir: Path = Field(Path("./data"), description="Directory for the embedded SQLite database.")
     database_url: str | None = Field(
         None, description="`sqlite:///path` or `postgresql://...`; default: SQLite file `facematch.db` in data_dir.")
@@ -51,7 +100,6 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="JSON object overriding warning-check limits, keys `group.field` as in docs/checks.md.")
     demo_key: bool = Field(True, description="Create and print a demo API key at first start when no key exists.")
-    admin_secret: SecretStr = Field(SecretStr(""), description="Secret for admin operations; required outside development.")
     workers: int = Field(2, description="Requests matched at the same time in one process; each also gets a side thread for its second image.")
     queue_limit: int = Field(16, description="Requests allowed to wait for a matching thread before 503.")
     request_deadline_s: float = Field(
@@ -64,6 +112,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     url_fetch: UrlFetchSettings = Field(default_factory=UrlFetchSettings)
     match: MatchSettings = Field(default_factory=MatchSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
 
     @field_validator("url_allowlist", mode="before")
     @classmethod
@@ -74,9 +123,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
-        # Any environment but development (a typo such as "prod" included).
-        if self.env != "development" and len(self.admin_secret.get_secret_value().strip()) < 16:
-            raise ValueError("FACEMATCH_ADMIN_SECRET must be set (16+ characters) unless FACEMATCH_ENV=development")
+        # Any environment but development (a typo such as "prod" included): a
+        # demo key printed to the log is a credential anyone with the log holds.
+        if self.env != "development" and self.demo_key:
+            raise ValueError("FACEMATCH_DEMO_KEY must be false unless FACEMATCH_ENV=development")
         return self
 
     def allowlist_networks(self) -> tuple[list[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
+__all__ = ["Box", "ErrorCode", "ImageKind", "InvalidCode", "LANDMARK_NAMES"]
+
+
 Box = tuple[float, float, float, float]
 
 #: Order of the five landmarks (pixels of the original image), for an upright
@@ -41,6 +44,7 @@ class ErrorCode(IntEnum):
     QUOTA_EXCEEDED = 4
     AUTH = 5
     FORMAT_TYPE = 6
+    RATE_LIMITED = 429  # not v2: too many failed authentications from one address; Retry-After says when
     INTERNAL = 500  # not v2: an unexpected failure inside the service (logged with the request id)
     UNAVAILABLE = 503  # not v2: overloaded, past the deadline or the database down; Retry-After says when
 
@@ -57,6 +61,7 @@ _ERROR_MESSAGES = {
     ErrorCode.QUOTA_EXCEEDED: "Out of requests",
     ErrorCode.AUTH: "Incorrect api_key or api_secret",
     ErrorCode.FORMAT_TYPE: "Incorrect format type",
+    ErrorCode.RATE_LIMITED: "Too many failed authentication attempts",
     ErrorCode.INTERNAL: "Internal error",
     ErrorCode.UNAVAILABLE: "Service temporarily unavailable",
 }

@@ -7,8 +7,8 @@ import base64
 
 import pytest
 
-from facematch.checks import INVALID_MESSAGES
-from facematch.errors import ERROR_MESSAGES
+from facematch.types import InvalidCode
+from facematch.types import ErrorCode
 from tests.api.conftest import PATH, PUBLIC_IP
 from tests.conftest import jpeg
 
@@ -18,7 +18,7 @@ CONTRACT_FIELDS = {"matching", "face1", "face2", "face1_score", "face2_score", "
 def assert_envelope(body: dict, error_code: int) -> None:
     assert set(body) == {"data", "errorCode", "errorMessage"}
     assert body["errorCode"] == str(error_code)
-    assert body["errorMessage"] == ERROR_MESSAGES[error_code]
+    assert body["errorMessage"] == ErrorCode(error_code).message
     assert CONTRACT_FIELDS <= set(body["data"])
     for name in CONTRACT_FIELDS:
         assert isinstance(body["data"][name], str), name
@@ -36,7 +36,7 @@ def assert_match(body: dict, same: bool) -> None:
     for n in (1, 2):
         assert 0.5 <= float(d[f"face{n}_score"]) <= 1.0
         assert base64.b64decode(d[f"face{n}"])[:3] == b"\xff\xd8\xff"  # a JPEG
-    assert d["invalidMessage"] == INVALID_MESSAGES[int(d["invalidCode"])]
+    assert d["invalidMessage"] == InvalidCode(int(d["invalidCode"])).message
 
 
 def test_file_mode_same_person(client, key, astronaut, astronaut_selfie):
@@ -172,7 +172,7 @@ def test_no_face_gives_3_with_the_face_found(client, key, astronaut, no_face, wh
     body = r.json()
     assert_envelope(body, 3)
     d = body["data"]
-    assert d["invalidCode"] == str(invalid) and d["invalidMessage"] == INVALID_MESSAGES[invalid]
+    assert d["invalidCode"] == str(invalid) and d["invalidMessage"] == InvalidCode(invalid).message
     other = "face2" if which == "img1" else "face1"
     assert d[other] and float(d[other + "_score"]) > 0.5
     assert d["face1" if which == "img1" else "face2"] == ""

@@ -134,7 +134,7 @@ def test_openapi_describes_the_three_modes(spec):
     assert set(params) == {"img1", "img2", "type1", "format_type"}
     assert all(p["in"] == "query" for p in params.values())
     assert params["img1"]["required"] and params["img2"]["required"]
-    assert params["type1"]["schema"]["enum"] == ["card", "portrait"]
+    assert params["type1"]["schema"]["enum"] == ["card", "portrait", "chip"]
     assert params["format_type"]["schema"]["enum"] == ["url"]
     assert "requestBody" not in get
 
@@ -222,8 +222,8 @@ def test_demo_files_are_served_and_self_contained(client):
 
 def test_demo_translates_every_code():
     """The page's Vietnamese messages cover every errorCode and invalidCode of the contract."""
-    from facematch.checks import INVALID_MESSAGES
-    from facematch.errors import ERROR_MESSAGES
+    from facematch.types import InvalidCode
+    from facematch.types import ErrorCode
 
     js = (web.WEB_DIR / "app.js").read_text(encoding="utf-8")
     vi = js[js.index("  vi: {"):]
@@ -233,5 +233,5 @@ def test_demo_translates_every_code():
         body = body[:body.index("}") + 1]
         return json.loads(body.replace(",\n      }", "\n      }"))
 
-    assert {str(c) for c in ERROR_MESSAGES} <= set(table("errors"))
-    assert {str(c) for c in INVALID_MESSAGES} == set(table("invalids"))
+    assert {str(int(c)) for c in ErrorCode if c < 100} <= set(table("errors"))
+    assert {str(int(c)) for c in InvalidCode} == set(table("invalids"))

@@ -14,26 +14,25 @@ import time
 import httpx
 import pytest
 
-import facematch.api.app as app_module
 from facematch.api.app import create_app
 from facematch.settings import Settings
 from facematch.store.sqlite import SqliteKeyStore
-from tests.store.stub_app import StubPool, _stub_match
+from tests.store.stub_app import StubMatcher
 
 PATH = "/api/v2/ekyc/face_matching"
 
 
-class SlowMatcher:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+class SlowMatcher(StubMatcher):
+    def __init__(self, settings: Settings, seconds: float) -> None:
+        super().__init__(settings, seconds=seconds)
+        self.concurrency = 1
         self.started = 0
         self.lock = threading.Lock()
 
-    def __call__(self, svc, raw1, raw2, type1, decode_error):
+    def match(self, raw1, raw2, kind1, *, error):
         with self.lock:
             self.started += 1
-        time.sleep(self.seconds)
-        return _stub_match(svc, TINY, TINY, type1, decode_error)
+        return super().match(TINY, TINY, kind1, error=error)
 
 
 TINY = bytes.fromhex(
@@ -47,9 +46,9 @@ def harness(tmp_path, monkeypatch):
     info, secret = store.create_key(quota=None)
 
     def make(seconds: float, **settings):
-        matcher = SlowMatcher(seconds)
-        monkeypatch.setattr(app_module, "_match_bytes", matcher)
-        app = create_app(Settings(data_dir=tmp_path, workers=1, **settings), store=store, pool=StubPool(1))
+        cfg = Settings(data_dir=tmp_path, workers=1, **settings)
+        matcher = SlowMatcher(cfg, seconds)
+        app = create_app(cfg, store=store, matcher=matcher)
         return app, matcher
 
     return make, (info.api_key, secret)

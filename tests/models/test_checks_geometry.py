@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from facematch.checks.geometry import GeometryLimits, eye_distance
-from facematch.pipeline import CARD, PORTRAIT, analyze
+from tests.support.images import analyze
+
+CARD, PORTRAIT = "card", "portrait"
 
 pytestmark = pytest.mark.models
 
@@ -22,9 +24,9 @@ def head(astronaut) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def native_eyes(bundle, head) -> float:
+def native_eyes(matcher, head) -> float:
     """Eye distance of the head at scale 1, as the pipeline measures it."""
-    return eye_distance(analyze(bundle, head, "img2", PORTRAIT).face.landmarks)
+    return eye_distance(analyze(matcher, head, "img2", PORTRAIT).face.landmarks)
 
 
 def placed(head: np.ndarray, scale: float, canvas: tuple[int, int] = (900, 1200), at: tuple[int, int] | None = None) -> np.ndarray:
@@ -37,9 +39,9 @@ def placed(head: np.ndarray, scale: float, canvas: tuple[int, int] = (900, 1200)
 
 @pytest.mark.parametrize("kind,limit", [(PORTRAIT, LIM.min_eye_distance_portrait), (CARD, LIM.min_eye_distance_card)])
 @pytest.mark.parametrize("ratio", [0.8, 1.25])
-def test_face_too_small_follows_the_eye_distance(bundle, head, native_eyes, kind, limit, ratio):
+def test_face_too_small_follows_the_eye_distance(matcher, head, native_eyes, kind, limit, ratio):
     scale = ratio * limit / native_eyes
-    result = analyze(bundle, placed(head, scale), "img1" if kind == CARD else "img2", kind)
+    result = analyze(matcher, placed(head, scale), "img1" if kind == CARD else "img2", kind)
     measured = eye_distance(result.face.landmarks)
     assert measured == pytest.approx(ratio * limit, rel=0.08)
     small = [f for f in result.findings if f.code == 11]
@@ -49,16 +51,16 @@ def test_face_too_small_follows_the_eye_distance(bundle, head, native_eyes, kind
 
 
 @pytest.mark.parametrize("gap,expected", [(0.0, True), (0.02, True), (0.25, False)])
-def test_margin_follows_the_face_box(bundle, head, native_eyes, gap, expected):
+def test_margin_follows_the_face_box(matcher, head, native_eyes, gap, expected):
     scale = 2.0
-    probe = analyze(bundle, placed(head, scale), "img2", PORTRAIT).face.box
+    probe = analyze(matcher, placed(head, scale), "img2", PORTRAIT).face.box
     width = probe[2] - probe[0]
     # Shift the head so the face box's left edge lands ``gap`` face widths from the border.
     offset_in_head = probe[0] - (1200 - head.shape[1] * scale) // 2
     x = int(round(gap * width - offset_in_head))
     img = placed(head, scale, at=(150, 0))
     img = np.roll(img, x, axis=1) if x >= 0 else np.pad(img[:, -x:], ((0, 0), (0, -x), (0, 0)), constant_values=130)
-    result = analyze(bundle, img, "img2", PORTRAIT)
+    result = analyze(matcher, img, "img2", PORTRAIT)
     x1, y1, x2, y2 = result.face.box
     h, w = img.shape[:2]
     margin = min(x1, y1, w - x2, h - y2) / (x2 - x1)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from facematch.checks.occlusion import EYE_A, EYE_B, FaceView, OcclusionLimits, eye_contrasts, lenses
-from facematch.pipeline import PORTRAIT, analyze
 from tests.support.synth import occluders
+from tests.support.images import analyze
 
 pytestmark = pytest.mark.models
 
@@ -30,32 +30,32 @@ def mesh(bundle, portrait) -> np.ndarray:
     return bundle.detector.detect(portrait)[0].mesh.points
 
 
-def codes(bundle, rgb: np.ndarray) -> set[int]:
-    result = analyze(bundle, rgb, "img2", PORTRAIT)
+def codes(matcher, rgb: np.ndarray) -> set[int]:
+    result = analyze(matcher, rgb, "img2", "portrait")
     assert result.face is not None
     return {f.code for f in result.findings}
 
 
-def test_clean_face_has_no_occlusion(bundle, portrait):
-    assert not codes(bundle, portrait) & OCCLUSION_CODES
+def test_clean_face_has_no_occlusion(matcher, bundle, portrait):
+    assert not codes(matcher, portrait) & OCCLUSION_CODES
 
 
-def test_clear_glasses_are_not_sunglasses(bundle, portrait, mesh):
-    assert 7 not in codes(bundle, occluders.draw_clear_glasses(portrait, mesh, 0))
+def test_clear_glasses_are_not_sunglasses(matcher, bundle, portrait, mesh):
+    assert 7 not in codes(matcher, occluders.draw_clear_glasses(portrait, mesh, 0))
 
 
 @pytest.mark.parametrize("tint", [(38, 38, 42), (70, 46, 28)])
-def test_dark_lenses_are_sunglasses(bundle, portrait, mesh, tint):
-    assert codes(bundle, occluders.draw_sunglasses(portrait, mesh, 1, tint=tint)) & OCCLUSION_CODES == {7}
+def test_dark_lenses_are_sunglasses(matcher, bundle, portrait, mesh, tint):
+    assert codes(matcher, occluders.draw_sunglasses(portrait, mesh, 1, tint=tint)) & OCCLUSION_CODES == {7}
 
 
 @pytest.mark.parametrize("colour", [(236, 238, 240), (150, 192, 222), (34, 34, 38)])
-def test_masks_are_found(bundle, portrait, mesh, colour):
-    assert codes(bundle, occluders.draw_mask(portrait, mesh, 2, colour=colour)) & OCCLUSION_CODES == {9}
+def test_masks_are_found(matcher, bundle, portrait, mesh, colour):
+    assert codes(matcher, occluders.draw_mask(portrait, mesh, 2, colour=colour)) & OCCLUSION_CODES == {9}
 
 
-def test_a_bright_cap_is_a_hat(bundle, portrait, mesh):
-    assert codes(bundle, occluders.draw_cap(portrait, mesh, 3, colour=(180, 30, 36))) & OCCLUSION_CODES == {8}
+def test_a_bright_cap_is_a_hat(matcher, bundle, portrait, mesh):
+    assert codes(matcher, occluders.draw_cap(portrait, mesh, 3, colour=(180, 30, 36))) & OCCLUSION_CODES == {8}
 
 
 def _view(bundle, rgb: np.ndarray) -> FaceView:
@@ -74,7 +74,7 @@ def test_eyes_behind_dark_lenses_lose_their_contrast(bundle, portrait, mesh, tra
     assert max(eye_contrasts(_view(bundle, dark))) < 0.35
 
 
-def test_shadowed_eyes_are_not_sunglasses(bundle, portrait, mesh):
+def test_shadowed_eyes_are_not_sunglasses(matcher, bundle, portrait, mesh):
     """Eye sockets in deep shadow (top light, a cap's brim): the skin around
     the eyes darkened to 30 %, softly, with its hue. The windows read as
     covered and dark, but the eyes show at their contrast: no warning."""
@@ -88,4 +88,24 @@ def test_shadowed_eyes_are_not_sunglasses(bundle, portrait, mesh):
     view = _view(bundle, shaded)
     assert min(lenses(view, OcclusionLimits()).coverage) > OcclusionLimits().lens_min_coverage
     assert min(eye_contrasts(view)) > 0.35
-    assert 7 not in codes(bundle, shaded)
+    assert 7 not in codes(matcher, shaded)
+
+
+def _shrunk(rgb: np.ndarray, mesh: np.ndarray, eyes: float) -> np.ndarray:
+    """``rgb`` shrunk as a whole so that the eye centres lie ``eyes`` pixels apart."""
+    a, b = (mesh[list(eye), :2].mean(0) for eye in (EYE_A, EYE_B))
+    f = eyes / float(np.linalg.norm(b - a))
+    return cv2.resize(rgb, (round(rgb.shape[1] * f), round(rgb.shape[0] * f)), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize("draw, code", [(lambda p, m: occluders.draw_mask(p, m, 2, colour=(150, 192, 222)), 9),
+                                        (lambda p, m: occluders.draw_sunglasses(p, m, 1, tint=(38, 38, 42)), 7)])
+def test_occlusions_are_reported_on_faces_too_small_to_match(matcher, portrait, mesh, draw, code):
+    """A face below the matching limit (11) still gets its occlusion
+    warning, and both findings are reported; the severity policy picks 9 or 7."""
+    limits = OcclusionLimits()
+    eyes = 26.0
+    assert eyes >= max(limits.mask_min_eye_distance, limits.sunglasses_min_eye_distance)
+    result = analyze(matcher, _shrunk(draw(portrait, mesh), mesh, eyes), "img2", "portrait")
+    found = {f.code for f in result.findings}
+    assert {code, 11} <= found and result.invalid_code == code

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from facematch.models.detector import FaceDetector
-from facematch.pipeline import PORTRAIT, analyze
 from tests.support.synth import occluders
+from tests.support.images import analyze
 
 pytestmark = pytest.mark.models
 
@@ -37,12 +37,12 @@ CASES = [
 
 
 @pytest.mark.parametrize("colour, lens_seed, crop", CASES)
-def test_a_masked_face_with_sunglasses_in_a_tight_crop_is_found(bundle, astronaut, mesh, colour, lens_seed, crop):
+def test_a_masked_face_with_sunglasses_in_a_tight_crop_is_found(matcher, bundle, astronaut, mesh, colour, lens_seed, crop):
     masked = occluders.draw_sunglasses(occluders.draw_mask(astronaut, mesh, 2, colour=colour), mesh, lens_seed)
     y0, y1, x0, x1 = crop
     selfie = np.ascontiguousarray(masked[y0:y1, x0:x1])
     assert first_gate_only(bundle.detector).detect(selfie) == []
-    result = analyze(bundle, selfie, "img2", PORTRAIT)
+    result = analyze(matcher, selfie, "img2", "portrait")
     assert result.face is not None
     assert 9 in {f.code for f in result.findings}
 

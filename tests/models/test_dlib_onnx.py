@@ -27,11 +27,14 @@ def nets():
 def _chips(astronaut):
     import dlib
 
-    from facematch.models.bundle import ModelBundle
+    from facematch.models.dlib_models import dlib_rect
+    from facematch.models.registry import build_pool
+    from facematch.settings import ModelSettings
 
-    bundle = ModelBundle.load()
-    face = bundle.detector.detect(astronaut)[0]
-    aligned = dlib.get_face_chip(astronaut, bundle.landmarks(astronaut, face.box), size=150, padding=0.25)
+    with build_pool(ModelSettings(), 1).bundle() as bundle:
+        face = bundle.detector.detect(astronaut)[0]
+    predictor = dlib.shape_predictor(str(weights.DLIB_LANDMARKS_5.path()))
+    aligned = dlib.get_face_chip(astronaut, predictor(astronaut, dlib_rect(face.box)), size=150, padding=0.25)
     rng = np.random.default_rng(7)
     noise = rng.integers(0, 256, (150, 150, 3), dtype=np.uint8)
     flat = np.full((150, 150, 3), 200, np.uint8)
@@ -46,6 +49,15 @@ def test_onnx_equals_dlib(nets, astronaut):
         ref = np.array(dlib_net.compute_face_descriptor(chip), dtype=np.float32)
         assert np.abs(vec - ref).max() < TOLERANCE
         assert 0.5 < np.linalg.norm(ref) < 3  # a real descriptor, not zeros
+
+
+def test_chip_from_the_five_points_is_dlibs_chip(nets, model_pool, astronaut):
+    """The Embedder protocol hands the embedder points, not dlib's shape object:
+    the chip rebuilt from them is the one dlib cuts from its predictor's shape."""
+    _, onnx_net = nets
+    with model_pool.bundle() as bundle:
+        points = bundle.landmarker(astronaut, bundle.detector.detect(astronaut)[0].box)
+    assert np.array_equal(onnx_net.align(astronaut, points), _chips(astronaut)[0])
 
 
 def test_mirror_embedding_is_unit_mean_of_both(nets, astronaut):

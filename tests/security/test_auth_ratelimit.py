@@ -9,7 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facematch.api.app import create_app
-from facematch.api.ratelimit import Admission, FailedAuthLimiter, RateLimitedError, client_address
+from facematch.api.errors import status_of
+from facematch.api.ratelimit import Admission, FailedAuthLimiter, client_address
+from facematch.errors import RateLimitedError
 from facematch.errors import ServiceUnavailableError
 from facematch.settings import Settings
 from tests.security.conftest import PATH, no_traceback
@@ -32,7 +34,7 @@ def test_limiter_blocks_after_n_failures_and_lifts_after_window():
         clock.now += 1
     with pytest.raises(RateLimitedError) as err:
         lim.check("1.2.3.4")
-    assert err.value.http_status == 429 and err.value.retry_after == 57
+    assert status_of(err.value) == 429 and err.value.retry_after == 57
     lim.check("5.6.7.8")  # someone else
     clock.now += 56.5
     with pytest.raises(RateLimitedError):

@@ -1,5 +1,5 @@
-"""Settings refuse an empty, blank or short admin secret in any environment
-but development (a misspelt environment included); development needs none."""
+"""Settings refuse a demo key (printed to the log at first start) in any
+environment but development, a misspelt one included."""
 
 from __future__ import annotations
 
@@ -19,27 +19,23 @@ def clean_environment(monkeypatch):
 
 
 @pytest.mark.parametrize("env", ["production", "staging", "prod", "Production", ""])
-@pytest.mark.parametrize("secret", ["", " " * 20, "changeme", "x" * 15])
-def test_unsafe_admin_secret_is_refused_outside_development(env, secret):
-    with pytest.raises(ValidationError, match="FACEMATCH_ADMIN_SECRET"):
-        Settings(env=env, admin_secret=secret)
+def test_a_demo_key_is_refused_outside_development(env):
+    with pytest.raises(ValidationError, match="FACEMATCH_DEMO_KEY"):
+        Settings(env=env)
+    assert Settings(env=env, demo_key=False).env == env
 
 
 def test_refused_from_the_environment_too(monkeypatch):
     monkeypatch.setenv("FACEMATCH_ENV", "production")
-    monkeypatch.delenv("FACEMATCH_ADMIN_SECRET", raising=False)
     with pytest.raises(ValidationError) as err:
         Settings()
-    assert "FACEMATCH_ADMIN_SECRET" in str(err.value)
-    monkeypatch.setenv("FACEMATCH_ADMIN_SECRET", "a-long-enough-admin-secret")
-    s = Settings()
-    assert s.env == "production"
-    assert "a-long-enough" not in repr(s) and "a-long-enough" not in str(s.model_dump())  # SecretStr
+    assert "FACEMATCH_DEMO_KEY" in str(err.value)
+    monkeypatch.setenv("FACEMATCH_DEMO_KEY", "false")
+    assert Settings().env == "production"
 
 
-def test_development_needs_no_admin_secret():
-    assert Settings(env="development").admin_secret.get_secret_value() == ""
-    assert Settings(env="production", admin_secret="s" * 16).env == "production"
+def test_development_may_create_a_demo_key():
+    assert Settings(env="development").demo_key is True
 
 
 def test_safe_defaults():

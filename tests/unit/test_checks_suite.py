@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
+from facematch.types import ImageKind
 from tests.support.synth import cards
 
 
 def context(rgb: np.ndarray, kind: str) -> FaceContext:
-    return FaceContext(rgb, "img1" if kind == "card" else "img2", kind, [], None, None, None)
+    return FaceContext(rgb, "img1" if kind == "card" else "img2", ImageKind(kind), [], None, None, None)
 
 
 def test_faceless_scene_sent_as_card_is_no_document(no_face):
@@ -25,3 +26,11 @@ def test_faceless_portrait_runs_only_recapture(no_face):
     assert run_checks(context(no_face, "portrait"), CheckLimits()) == []
     screen = cards.screen_recapture(no_face, np.random.default_rng(0))
     assert [f.check for f in run_checks(context(screen, "portrait"), CheckLimits())] == ["recapture"]
+
+
+def test_chip_portrait_gets_no_card_or_camera_checks(no_face, astronaut):
+    """A chip portrait is neither a photographed card nor a camera photo: no
+    card-presence (1), photocopy (2), recapture (10) or margin (12) finding."""
+    screen = cards.screen_recapture(no_face, np.random.default_rng(0))
+    for rgb in (no_face, screen, np.ascontiguousarray(astronaut[:, :, ::-1])):
+        assert run_checks(FaceContext(rgb, "img1", ImageKind.CHIP, [], None, None, None), CheckLimits()) == []

@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from facematch import client as fmc
-from facematch.checks import INVALID_MESSAGES
+from facematch.types import InvalidCode
 from facematch.client import (AuthenticationError, Client, ClientError, MatchResponse, MatchWarning, NoContentError,
                               NoFaceError, QuotaExceededError, TransportError, UnexpectedResponseError)
-from facematch.errors import ERROR_MESSAGES
+from facematch.types import ErrorCode
 from tests.api.conftest import key, make_client, store, web  # noqa: F401 - fixtures
 from tests.conftest import jpeg
 
@@ -55,8 +55,8 @@ def assert_same_person(r: MatchResponse) -> None:
     assert r.matching > 75 and r.match == 1 and r.is_match
     assert r.face1[:3] == r.face2[:3] == b"\xff\xd8\xff"
     assert 0.5 <= r.face1_score <= 1 and 0.5 <= r.face2_score <= 1
-    assert r.invalid_message == INVALID_MESSAGES[r.invalid_code]
-    assert all(isinstance(w, MatchWarning) and w.message == INVALID_MESSAGES[w.code] for w in r.warnings)
+    assert r.invalid_message == InvalidCode(r.invalid_code).message
+    assert all(isinstance(w, MatchWarning) and w.message == InvalidCode(w.code).message for w in r.warnings)
     assert re.fullmatch(r"[0-9a-f]{32}", r.request_id)
     assert r.face1_box is not None and len(r.face1_box) == 4 and r.distance is not None and r.calibration
     assert r.raw["errorCode"] == "0"
@@ -100,14 +100,14 @@ def test_errors_are_typed_with_error_code(make_client, key, store, astronaut, as
         with pytest.raises(AuthenticationError) as exc:
             bad.match(astronaut, astronaut_selfie)
     assert exc.value.error_code == 5 and exc.value.http_status == 401
-    assert exc.value.message == ERROR_MESSAGES[5] and isinstance(exc.value, ClientError)
+    assert exc.value.message == ErrorCode(5).message and isinstance(exc.value, ClientError)
     assert re.fullmatch(r"[0-9a-f]{32}", exc.value.request_id)
 
     with Client("http://testserver", *key, transport=transport) as fm:
         with pytest.raises(NoFaceError) as exc:
             fm.match(astronaut, no_face, type1="portrait")
         assert exc.value.error_code == 3 and exc.value.http_status == 422
-        assert exc.value.invalid_code == 5 and exc.value.invalid_message == INVALID_MESSAGES[5]
+        assert exc.value.invalid_code == 5 and exc.value.invalid_message == InvalidCode(5).message
         assert exc.value.face1[:3] == b"\xff\xd8\xff" and exc.value.face2 == b""
 
         with pytest.raises(NoContentError) as exc:
@@ -132,7 +132,7 @@ def test_legacy_http_200_still_raises(make_client, key, astronaut):  # noqa: F81
 
 
 def test_one_exception_class_per_error_code():
-    assert set(ERROR_MESSAGES) - {0} <= set(fmc.ERRORS)
+    assert {int(c) for c in ErrorCode} - {0} <= set(fmc.ERRORS)
     for code, cls in fmc.ERRORS.items():
         assert issubclass(cls, ClientError) and cls.error_code == code
 
@@ -262,5 +262,5 @@ def test_public_names_are_pinned():
         "Client", "MatchResponse", "MatchWarning", "ImageInput", "Mode",
         "ClientError", "NoContentError", "UrlUnavailableError", "NoFaceError", "QuotaExceededError",
         "AuthenticationError", "FormatTypeError", "RateLimitedError", "ServiceUnavailableError",
-        "TransportError", "UnexpectedResponseError", "ERRORS", "PATH"])
+        "InternalServerError", "TransportError", "UnexpectedResponseError", "ERRORS", "PATH"])
     assert all(hasattr(fmc, name) for name in fmc.__all__)

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 
 from facematch.api.app import create_app
-from facematch.checks import INVALID_MESSAGES
+from facematch.types import InvalidCode
 from facematch.settings import Settings
 from facematch.store.sqlite import SqliteKeyStore
 from tests.conftest import jpeg
@@ -132,7 +132,7 @@ def test_demo_page_shows_a_real_match(server, page, tmp_path, astronaut, astrona
     assert float(page.text_content("#matching")) > 75
     assert rows.count() == len(warnings)
     english = [rows.nth(i).locator("td.message").text_content() for i in range(rows.count())]
-    assert english == [INVALID_MESSAGES[int(w["code"])] for w in warnings]
+    assert english == [InvalidCode(int(w["code"])).message for w in warnings]
     assert page.get_attribute("#invalid", "data-invalid-code") == raw["data"]["invalidCode"]
 
     page.click("#lang-vi")

@@ -1,24 +1,24 @@
-"""The FastAPI application: the v2 ``face_matching`` contract.
+"""The FastAPI application: the v2 ``face_matching`` contract over HTTP.
 
 Request flow: authenticate (errorCode 5) -> check ``type1``/``format_type``
 against the request (6) -> quota pre-check (4) -> read the two images (1 or 2)
--> decode, detect, embed, compare on a bounded worker pool (3 when a face is
+-> ``Matcher.match`` on a bounded pool of matching threads (3 when a face is
 missing) -> consume one request of quota atomically (4 if another request took
-the last one meanwhile) -> the envelope. Only this module and ``envelope``
-know about HTTP.
+the last one meanwhile) -> the envelope (``facematch.contract``). Errors are
+mapped to HTTP in one table (``api.errors``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import logging
 import time
-import uuid
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import httpx
@@ -26,25 +26,35 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from facematch import web
-from facematch.api import envelope, metrics, multipart, openapi
+from facematch.api import errors, metrics, multipart
 from facematch.api.auth import Authenticator
 from facematch.api.ratelimit import Admission, FailedAuthLimiter, guarded_authenticate
-from facematch.errors import (FaceMatchError, FormatTypeError, NoContentError, QuotaExceededError,
-                              ServiceUnavailableError, UrlUnavailableError)
+from facematch.contract import envelope, openapi
+from facematch.errors import (BodyTooLargeError, FaceMatchError, FormatTypeError, InputError, NoContentError,
+                              QuotaExceededError, ServiceUnavailableError, UrlUnavailableError)
 from facematch.imaging.base64_input import decode_base64_image
-from facematch.imaging.decode import decode_image
 from facematch.imaging.fetch import Resolver, UrlFetcher, system_resolver
+from facematch.matcher import MatchResult, build_matcher
 from facematch.models.bundle import ModelPool
-from facematch.checks.suite import CheckLimits
-from facematch.pipeline import CARD, PORTRAIT, ImageAnalysis, MatcherConfig, MatchResult, analyze, compare
-from facematch.scoring import Calibration
 from facematch.settings import Settings
 from facematch.store import KeyStore, open_store
+from facematch.types import ImageKind
 
 log = logging.getLogger("facematch.api")
 PATH = "/api/v2/ekyc/face_matching"
-TYPE1_VALUES = (CARD, PORTRAIT)
 FORMAT_TYPES = ("url", "file", "base64")
+T = TypeVar("T")
+
+
+class MatchService(Protocol):
+    """What the API needs of the matcher (``facematch.matcher.Matcher``; tests pass stand-ins)."""
+
+    concurrency: int
+
+    def match(self, raw1: bytes, raw2: bytes, kind1: ImageKind = ..., *,
+              error: type[InputError] = ...) -> MatchResult: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -52,18 +62,12 @@ class Services:
     settings: Settings
     store: KeyStore
     auth: Authenticator
-    pool: ModelPool
-    calibration: Calibration
+    matcher: MatchService
+    calibration_version: str
     fetcher: UrlFetcher
-    executor: ThreadPoolExecutor
-    side_executor: ThreadPoolExecutor | None  # the second image of a request; None: one after the other
-    config: MatcherConfig
+    executor: ThreadPoolExecutor  # the matching threads
     auth_limiter: FailedAuthLimiter
     admission: Admission  # requests past the door: matching threads + queue_limit
-
-
-class _BodyTooLarge(NoContentError):
-    http_status = 413
 
 
 def create_served_app() -> FastAPI:
@@ -71,46 +75,42 @@ def create_served_app() -> FastAPI:
     (uvicorn's factory): settings from the environment and the same JSON
     logs as the single-process server, uvicorn's access log (which would
     print query strings: image URLs) off."""
-    from facematch import logs
+    from facematch import logs, memory
 
+    memory.tune_malloc()
     settings = Settings()
     logs.configure(settings.log_level)
     return create_app(settings)
 
 
 def create_app(settings: Settings | None = None, *, store: KeyStore | None = None, pool: ModelPool | None = None,
-               transport: httpx.AsyncBaseTransport | None = None, resolver: Resolver = system_resolver) -> FastAPI:
-    """Build the app. Tests inject a store, a model pool, an httpx transport
-    and a DNS resolver; by default everything comes from ``settings``."""
-    settings = settings or Settings()
+               matcher: MatchService | None = None, transport: httpx.AsyncBaseTransport | None = None,
+               resolver: Resolver = system_resolver) -> FastAPI:
+    """Build the app. Tests inject a store, a model pool (or a whole
+    matcher), an httpx transport and a DNS resolver; by default everything
+    comes from ``settings``."""
+    cfg = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        key_store = store or open_store(settings.resolved_database_url())
-        # Two bundles per matching thread: a request analyses its second image
-        # on a side thread while its own thread does the first.
-        model_pool = pool or await anyio.to_thread.run_sync(lambda: ModelPool.load(2 * settings.workers))
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        key_store = store or open_store(cfg.resolved_database_url())
+        the_matcher: MatchService = matcher or await anyio.to_thread.run_sync(lambda: build_matcher(cfg, pool=pool))
         client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
-        threads = max(1, model_pool.size // 2)
+        threads = the_matcher.concurrency
         executor = ThreadPoolExecutor(threads, thread_name_prefix="facematch-match")
-        # Request threads + side threads == bundles, so borrowing never waits for long.
-        side_threads = model_pool.size - threads
-        side_executor = ThreadPoolExecutor(side_threads, thread_name_prefix="facematch-side") if side_threads else None
         app.state.services = Services(
-            settings=settings, store=key_store, auth=Authenticator(key_store), pool=model_pool,
-            calibration=Calibration.load(settings.match.calibration_file),
-            fetcher=UrlFetcher.from_settings(settings, client, resolver), executor=executor,
-            side_executor=side_executor,
-            config=MatcherConfig(checks=CheckLimits().with_overrides(settings.check_limits)),
-            auth_limiter=FailedAuthLimiter(settings.auth_fail_limit, settings.auth_fail_window_s),
-            admission=Admission(threads + settings.queue_limit))
+            settings=cfg, store=key_store, auth=Authenticator(key_store), matcher=the_matcher,
+            calibration_version=getattr(getattr(the_matcher, "calibration", None), "version", ""),
+            fetcher=UrlFetcher.from_settings(cfg, client, resolver), executor=executor,
+            auth_limiter=FailedAuthLimiter(cfg.auth_fail_limit, cfg.auth_fail_window_s),
+            admission=Admission(threads + cfg.queue_limit))
         try:
             yield
         finally:
             await client.aclose()
             executor.shutdown(wait=False, cancel_futures=True)
-            if side_executor:
-                side_executor.shutdown(wait=False, cancel_futures=True)
+            if matcher is None:
+                the_matcher.close()
             if store is None and hasattr(key_store, "close"):
                 key_store.close()  # pooled database connections of a store this app opened
 
@@ -119,44 +119,31 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
     metrics.install(app)  # GET /metrics
     openapi.install(app, PATH)  # the three input modes, described by hand
     web.install(app)  # the demo page at /demo/ ("/" redirects there) and Swagger UI at /docs
+    errors.install(app)  # every error in the envelope, with a request id (outermost)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
         svc: Services = request.app.state.services
-        try:
-            await anyio.to_thread.run_sync(svc.store.ping)
-        except ServiceUnavailableError:
-            return JSONResponse({"status": "database unavailable"}, status_code=503)
-        return JSONResponse({"status": "ready", "calibration": svc.calibration.version})
+        await anyio.to_thread.run_sync(svc.store.ping)  # StoreUnavailableError: 503 in the envelope
+        return JSONResponse({"status": "ready", "calibration": svc.calibration_version})
 
-    # In /openapi.json through api/openapi.py (one operation per method).
+    # In /openapi.json through contract/openapi.py (one operation per method).
     @app.api_route(PATH, methods=["GET", "POST"], include_in_schema=False)
     async def face_matching(request: Request) -> JSONResponse:
         svc: Services = request.app.state.services
-        request_id = uuid.uuid4().hex
+        rid = errors.request_id(request)
         started = time.perf_counter()
         result: MatchResult | None = None
-        retry_after = 1
         try:
             result = await _handle(request, svc)
-            body, status = envelope.success(result, request_id), 200
-        except FaceMatchError as exc:
-            body, status = envelope.failure(exc, request_id), exc.http_status
-            retry_after = getattr(exc, "retry_after", 1)
-        except Exception:  # noqa: BLE001 - never leak a traceback to the client
-            log.exception("unhandled error", extra={"request_id": request_id})
-            exc = ServiceUnavailableError("internal")
-            body, status = envelope.failure(exc, request_id), 500
-        headers = {"X-Request-ID": request_id}
-        if status == 401:
-            headers["WWW-Authenticate"] = 'Basic realm="facematch"'
-        if status in (429, 503) and body["errorCode"] != "4":
-            headers["Retry-After"] = str(retry_after)
-        log.info("request", extra={"request_id": request_id, "fields": {
+            body, status, headers = envelope.success(result, rid), 200, {"X-Request-ID": rid}
+        except Exception as exc:  # noqa: BLE001 - every failure answers in the envelope (api.errors)
+            body, status, headers = errors.render(errors.as_domain_error(exc, rid), rid)
+        log.info("request", extra={"request_id": rid, "fields": {
             "method": request.method, "status": status, "errorCode": body["errorCode"],
             "invalidCode": body["data"].get("invalidCode", ""),
             "ms": round((time.perf_counter() - started) * 1000, 1),
@@ -172,17 +159,17 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
 async def _handle(request: Request, svc: Services) -> MatchResult:
     api_key = await guarded_authenticate(svc.auth_limiter, svc.auth.authenticate, request.headers.get("authorization"),
                                          request.client.host if request.client else None)
-    type1, mode = _request_mode(request)
+    kind1, mode = _request_mode(request)
     if not await anyio.to_thread.run_sync(svc.store.has_quota, api_key):
         raise QuotaExceededError("quota")
-    decode_error = UrlUnavailableError if mode == "url" else NoContentError
+    decode_error: type[InputError] = UrlUnavailableError if mode == "url" else NoContentError
     # Admission before any body is read or URL fetched (503 when full); one
     # deadline over reading, fetching, queueing and matching (503 past it).
     with svc.admission.slot() as slot:
         try:
             async with asyncio.timeout(svc.settings.request_deadline_s):
                 raw1, raw2 = await _read_images(request, svc, mode)
-                result = await _run_limited(svc, slot, _match_bytes, svc, raw1, raw2, type1, decode_error)
+                result = await _run_limited(svc, slot, lambda: svc.matcher.match(raw1, raw2, kind1, error=decode_error))
         except TimeoutError:
             raise ServiceUnavailableError("deadline") from None
     if not await anyio.to_thread.run_sync(svc.store.consume, api_key):
@@ -190,30 +177,36 @@ async def _handle(request: Request, svc: Services) -> MatchResult:
     return result
 
 
-def _request_mode(request: Request) -> tuple[str, str]:
-    """``type1`` and the input mode; errorCode 6 when they disagree with the request."""
+def _request_mode(request: Request) -> tuple[ImageKind, str]:
+    """img1's kind (``type1``) and the input mode. errorCode 6 when they
+    disagree with the request; errorCode 1 when a POST sends no body at all
+    (nothing was uploaded, whatever the mode)."""
     q = request.query_params
-    type1 = q.get("type1", CARD).strip().lower() or CARD
-    if type1 not in TYPE1_VALUES:
-        raise FormatTypeError("type1")
+    try:
+        kind1 = ImageKind(q.get("type1", "").strip().lower() or ImageKind.CARD)
+    except ValueError:
+        raise FormatTypeError("type1") from None
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method == "POST" and not ctype and request.headers.get("content-length", "0") in ("", "0") \
+            and "transfer-encoding" not in request.headers:
+        raise NoContentError("no_body")
     actual = "url" if request.method == "GET" else {
         "multipart/form-data": "file", "application/json": "base64"}.get(ctype, "unknown")
     declared = q.get("format_type", "").strip().lower() or actual
     if declared not in FORMAT_TYPES or declared != actual:
         raise FormatTypeError("format_type")
-    return type1, declared
+    return kind1, declared
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise _BodyTooLarge("body_too_large")
+        raise BodyTooLargeError("body_too_large")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _BodyTooLarge("body_too_large")
+            raise BodyTooLargeError("body_too_large")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -261,41 +254,11 @@ def _upload(parts: list[multipart.Part], name: str, max_bytes: int) -> bytes:
     return data
 
 
-async def _run_limited(svc: Services, slot, fn, *args):
+async def _run_limited(svc: Services, slot: Any, fn: Callable[[], T]) -> T:
     """Run CPU-bound work on the fixed pool. The request's admission ``slot``
     stays taken until the work has finished, even if the request gave up (a
     thread cannot be interrupted); work still queued when its request gives
     up (deadline, client gone) is cancelled and never runs."""
-    future = svc.executor.submit(fn, *args)
+    future = svc.executor.submit(fn)
     slot.hold_until(future)
     return await asyncio.wrap_future(future)
-
-
-def _analyze_bytes(svc: Services, raw: bytes, role: str, kind: str, decode_error: type[FaceMatchError]) -> ImageAnalysis:
-    limits = svc.settings.limits
-    t0 = time.perf_counter()
-    rgb = decode_image(raw, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels, error=decode_error)
-    decode_ms = (time.perf_counter() - t0) * 1000
-    with svc.pool.bundle() as bundle:
-        result = analyze(bundle, rgb, role, kind, svc.config)
-    result.timings["decode"] = decode_ms
-    return result
-
-
-def _match_bytes(svc: Services, raw1: bytes, raw2: bytes, type1: str, decode_error: type[FaceMatchError]) -> MatchResult:
-    """Decode and analyse both images, the second on a side thread when there
-    is one (decoding, detection and the embedding release the GIL), then
-    compare. When both images fail, the first image's error is the answer."""
-    kind1 = CARD if type1 == CARD else PORTRAIT
-    if svc.side_executor is None:
-        a = _analyze_bytes(svc, raw1, "img1", kind1, decode_error)
-        b = _analyze_bytes(svc, raw2, "img2", PORTRAIT, decode_error)
-        return compare(a, b, svc.calibration)
-    second = svc.side_executor.submit(_analyze_bytes, svc, raw2, "img2", PORTRAIT, decode_error)
-    try:
-        a = _analyze_bytes(svc, raw1, "img1", kind1, decode_error)
-    except BaseException:
-        if not second.cancel():
-            concurrent.futures.wait([second])  # its bundle and thread are back before this request ends
-        raise
-    return compare(a, second.result(), svc.calibration)

@@ -30,24 +30,9 @@ from collections.abc import Callable, Iterator
 
 import anyio
 
-from facematch.errors import AuthError, FaceMatchError, ServiceUnavailableError
+from facematch.errors import AuthError, RateLimitedError, ServiceUnavailableError
 
 __all__ = ["Admission", "FailedAuthLimiter", "RateLimitedError", "client_address", "guarded_authenticate"]
-
-
-class RateLimitedError(FaceMatchError):
-    """Too many failed authentications from one address: HTTP 429 + Retry-After.
-
-    Not a v2 code (like 503): an old client sees an unknown errorCode and a 429.
-    """
-
-    error_code = 429
-    message = "Too many failed authentication attempts"
-    http_status = 429
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("auth_rate_limited")
-        self.retry_after = max(1, int(retry_after))
 
 
 def client_address(host: str | None) -> str:

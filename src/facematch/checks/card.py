@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from facematch.checks import Finding
+from facematch.types import InvalidCode
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def card_presence(rgb: np.ndarray, box: tuple[float, float, float, float] | None
     lines = text_lines(rgb, box, limits)
     if lines >= limits.min_text_lines:
         return []
-    return [Finding(1, "card_presence", image, value=lines, limit=limits.min_text_lines)]
+    return [Finding(InvalidCode.NO_CARD, "card_presence", image, value=lines, limit=limits.min_text_lines)]
 
 
 def face_colour(rgb: np.ndarray, box: tuple[float, float, float, float] | None) -> float:
@@ -125,5 +126,5 @@ def photocopy(rgb: np.ndarray, box: tuple[float, float, float, float] | None, im
     every pixel alike and is not counted. The value reported is the colour."""
     value = face_colour(rgb, box)
     if value < limits.min_face_colour:
-        return [Finding(2, "photocopy", image, value=value, limit=limits.min_face_colour)]
+        return [Finding(InvalidCode.PHOTOCOPY, "photocopy", image, value=value, limit=limits.min_face_colour)]
     return []

@@ -8,11 +8,15 @@ face too small (11), too close to the margin (12). No face (4/5) is an error
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from facematch.checks import Finding
+from facematch.types import InvalidCode as C
 
-SEVERITY = (1, 3, 2, 10, 4, 5, 6, 9, 7, 8, 11, 12)
+SEVERITY = (C.NO_CARD, C.TAMPERING, C.PHOTOCOPY, C.FRAUD, C.NO_FACE_CARD, C.NO_FACE_PORTRAIT, C.SEVERAL_FACES,
+            C.MASK, C.SUNGLASSES, C.HAT, C.FACE_TOO_SMALL, C.FACE_NEAR_MARGIN)
 
 
-def pick(findings: list[Finding]) -> int:
+def pick(findings: Iterable[Finding]) -> C:
     codes = {f.code for f in findings}
-    return next((c for c in SEVERITY if c in codes), 0)
+    return next((c for c in SEVERITY if c in codes), C.OK)

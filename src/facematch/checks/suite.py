@@ -1,4 +1,4 @@
-"""Runs every check on one analysed image. ``pipeline.analyze`` calls
+"""Runs every check on one analysed image. ``Matcher.analyze`` calls
 ``run_checks`` once per image with a ``FaceContext``; add a check by adding
 its call here.
 
@@ -14,6 +14,10 @@ rates):
   (12); unless recaptured (then colour and sharpness are the screen's),
   mask (9), sunglasses (7), hat (8) and - on faces large enough to judge,
   i.e. not too small - blur or noise (10).
+* chip portrait (``type1=chip``, the CCCD chip's DG2 image): it is neither a
+  photographed card nor a camera photo, so no card-presence, photocopy,
+  tampering, recapture or margin check; several faces (6) and face too small
+  (11, with the card's limit: chip portraits are small).
 * every image with a face: several faces (6).
 """
 
@@ -30,6 +34,7 @@ from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too
 from facematch.checks.occlusion import FaceView, OcclusionLimits, occlusions
 from facematch.checks.quality import QualityLimits, blur_or_noise
 from facematch.models.blazeface import Detection
+from facematch.types import ImageKind, InvalidCode
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class CheckLimits:
     occlusion: OcclusionLimits = field(default_factory=OcclusionLimits)
     quality: QualityLimits = field(default_factory=QualityLimits)
 
-    def with_overrides(self, overrides: dict[str, float]) -> "CheckLimits":
+    def with_overrides(self, overrides: dict[str, float]) -> CheckLimits:
         """A copy with ``{"group.field": value}`` replaced (``FACEMATCH_CHECK_LIMITS``);
         an unknown key is a configuration error."""
         groups = {name: getattr(self, name) for name in ("geometry", "card", "fraud", "occlusion", "quality")}
@@ -60,7 +65,7 @@ class FaceContext:
 
     rgb: np.ndarray  # the decoded image, RGB uint8
     role: str  # "img1" or "img2"
-    kind: str  # "card" or "portrait"
+    kind: ImageKind
     detections: list[Detection]  # every verified face, largest first
     face: Detection | None  # the chosen face (largest); its .mesh holds the 468-point face mesh
     landmarks5: np.ndarray | None  # dlib's 5 points of the chosen face
@@ -68,10 +73,12 @@ class FaceContext:
 
     @property
     def is_card(self) -> bool:
-        return self.kind == "card"
+        return self.kind is ImageKind.CARD
 
 
 def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
+    if ctx.kind is ImageKind.CHIP:
+        return _chip_checks(ctx, limits)
     findings: list[Finding] = []
     box = ctx.face.box if ctx.face is not None else None
     no_card: list[Finding] = []
@@ -89,7 +96,7 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     too_small = face_too_small(ctx.landmarks5, ctx.role, ctx.is_card, g)
     findings += too_small
     if ctx.is_card:
-        if not (no_card or recaptured or any(f.code == 2 for f in findings)):  # halftone and toner read as sharpness
+        if not (no_card or recaptured or any(f.code is InvalidCode.PHOTOCOPY for f in findings)):  # halftone and toner read as sharpness
             findings += tampering(ctx.rgb, ctx.face.box, ctx.role, limits.fraud)
         return findings
     findings += face_near_margin(ctx.face.box, ctx.rgb.shape, ctx.role, g)
@@ -102,3 +109,11 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     if ctx.chip is not None and not too_small:  # a small face's chip is upsampled, hence soft: 11 says why
         findings += blur_or_noise(ctx.chip, ctx.role, limits.quality)
     return findings
+
+
+def _chip_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
+    if ctx.face is None or ctx.landmarks5 is None:
+        return []
+    g = limits.geometry
+    return (several_faces([(d.box, d.score) for d in ctx.detections], ctx.role, g)
+            + face_too_small(ctx.landmarks5, ctx.role, True, g))

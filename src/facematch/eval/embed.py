@@ -1,5 +1,6 @@
 """Embed every image of a pair list once, on all cores, through the same
-pipeline the API uses (decode, detect, align, embed), or through the peer."""
+``Matcher`` the API uses (decode with the configured limits, detect, align,
+embed; no checks), or through the peer."""
 
 from __future__ import annotations
 
@@ -11,46 +12,49 @@ from pathlib import Path
 import numpy as np
 
 from facematch.errors import FaceMatchError
+from facematch.matcher import Matcher
+from facematch.settings import Settings
+from facematch.types import ImageKind
 
-_BUNDLE = None
-_KIND = "card"
+_MATCHER: Matcher | None = None
+_KIND = ImageKind.PORTRAIT
 
 
-def _init(kind: str) -> None:
-    global _BUNDLE, _KIND
-    from facematch.models.bundle import ModelBundle
+def _init(settings: Settings, kind: str) -> None:
+    global _MATCHER, _KIND
+    from facematch.matcher import build_matcher
 
-    _KIND = kind
-    _BUNDLE = ModelBundle.load()
+    _KIND = ImageKind(kind)
+    one_thread = settings.model_copy(update={"match": settings.match.model_copy(update={"parallel": False})})
+    _MATCHER = build_matcher(one_thread, pool_size=1)
 
 
 def _embed_one(path: str) -> np.ndarray | None:
-    """The embedding of the largest face, or None (failure to acquire)."""
-    from facematch.imaging.decode import decode_image
-    from facematch.pipeline import analyze
-
+    """The embedding of the subject's face, or None (failure to acquire)."""
+    assert _MATCHER is not None, "worker not initialised"
     try:
-        rgb = decode_image(Path(path).read_bytes(), max_bytes=1 << 28, max_pixels=1 << 27)
+        return _MATCHER.embed(Path(path).read_bytes(), _KIND)
     except (FaceMatchError, OSError):
         return None
-    face = analyze(_BUNDLE, rgb, "img", _KIND).face
-    return None if face is None else face.embedding
 
 
-def _init_peer(_: str) -> None:
+def _init_peer(settings: Settings, kind: str) -> None:
     pass
 
 
 def embed_images(paths: list[str], *, peer: bool = False, kind: str = "portrait", workers: int | None = None,
-                 progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray | None]:
-    """``{path: embedding or None}``; one process per core, each with its own models."""
+                 progress: Callable[[int], None] | None = None,
+                 settings: Settings | None = None) -> dict[str, np.ndarray | None]:
+    """``{path: embedding or None}``; one process per core (``workers``), each
+    with its own matcher built from ``settings`` (default: the environment's)."""
     from facematch.eval.peer import peer_embed_one
 
     workers = workers or os.cpu_count() or 1
-    fn, init = (peer_embed_one, _init_peer) if peer else (_embed_one, _init)
+    fn: Callable[[str], np.ndarray | None] = peer_embed_one if peer else _embed_one
+    init = _init_peer if peer else _init
     out: dict[str, np.ndarray | None] = {}
-    with ProcessPoolExecutor(workers, initializer=init, initargs=(kind,)) as pool:
-        for path, emb in zip(paths, pool.map(fn, paths, chunksize=8)):
+    with ProcessPoolExecutor(workers, initializer=init, initargs=(settings or Settings(), kind)) as pool:
+        for path, emb in zip(paths, pool.map(fn, paths, chunksize=8), strict=True):
             out[path] = emb
             if progress is not None:
                 progress(1)

@@ -9,9 +9,24 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import Any
+
 import numpy as np
 
 from facematch.eval import metrics
+from facematch.scoring import distance
+from facematch.settings import Settings
+
+
+def model_description(settings: Settings) -> str:
+    """What a calibration fitted with these settings is valid for: the embedding network and its alignment."""
+    from facematch.models import weights
+
+    m = settings.models
+    if m.embedder == "dlib-resnet-v1":
+        return (f"{weights.DLIB_RESNET.relpath} sha256 {weights.DLIB_RESNET.sha256[:12]}, "
+                "BlazeFace + dlib 5-point alignment")
+    return f"{m.embedder}: {m.onnx.name or m.onnx.path} ({m.onnx.alignment} {m.onnx.size}px), BlazeFace + dlib 5-point"
 
 
 @dataclass
@@ -43,12 +58,12 @@ def read_pairs(path: Path, root: Path) -> Pairs:
 
 
 def distances(pairs: Pairs, emb: dict[str, np.ndarray | None]) -> np.ndarray:
-    """Euclidean distance per pair; ``inf`` where either image has no face."""
+    """``scoring.distance`` per pair, as the matcher computes it; ``inf`` where either image has no face."""
     out = np.full(len(pairs.a), np.inf)
-    for i, (x, y) in enumerate(zip(pairs.a, pairs.b)):
+    for i, (x, y) in enumerate(zip(pairs.a, pairs.b, strict=True)):
         ex, ey = emb.get(x), emb.get(y)
         if ex is not None and ey is not None:
-            out[i] = float(np.linalg.norm(ex - ey))
+            out[i] = distance(ex, ey)
     return out
 
 
@@ -86,24 +101,27 @@ def sampled_genuines(emb: dict[str, np.ndarray | None]) -> np.ndarray:
     return np.concatenate(out) if out else np.array([])
 
 
-def run(pairs_file: Path, root: Path, out: Path, *, peer: bool = False, kind: str = "portrait",
+def run(settings: Settings, pairs_file: Path, root: Path, out: Path, *, peer: bool = False, kind: str = "portrait",
         workers: int | None = None, fit_calibration: Path | None = None, extra_impostors: int = 0,
-        command: str = "") -> dict:
+        command: str = "") -> dict[str, Any]:
+    """Embed the pairs' images with the matcher ``settings`` describe (models,
+    limits), score them with its calibration, and write the report."""
     from tqdm import tqdm
 
     from facematch.eval.embed import embed_images
-    from facematch.scoring import Calibration
+    from facematch.matcher import load_calibration
 
     pairs = read_pairs(pairs_file, root)
     out.mkdir(parents=True, exist_ok=True)
     systems = [("facematch", False)] + ([("peer", True)] if peer else [])
     results: dict[str, dict] = {}
     dists: dict[str, np.ndarray] = {}
-    calibration = Calibration.load()
+    calibration = load_calibration(settings)
     for name, is_peer in systems:
         t0 = time.perf_counter()
         with tqdm(total=len(pairs.images), desc=f"embed ({name})", unit="img") as bar:
-            emb = embed_images(pairs.images, peer=is_peer, kind=kind, workers=workers, progress=bar.update)
+            emb = embed_images(pairs.images, peer=is_peer, kind=kind, workers=workers, progress=bar.update,
+                               settings=settings)
         m, d = evaluate(pairs, emb)
         m["seconds"] = round(time.perf_counter() - t0, 1)
         if is_peer:
@@ -126,10 +144,7 @@ def run(pairs_file: Path, root: Path, out: Path, *, peer: bool = False, kind: st
             if extra_impostors:
                 genuine = np.concatenate([genuine, sampled_genuines(emb)])
                 impostor = np.concatenate([impostor, sampled_impostors(emb, extra_impostors)])
-            from facematch.models import weights
-
-            doc = calibrate.fit(genuine, impostor, model=f"{weights.DLIB_RESNET.relpath} sha256 {weights.DLIB_RESNET.sha256[:12]}, "
-                                "BlazeFace + dlib 5-point alignment",
+            doc = calibrate.fit(genuine, impostor, model=model_description(settings),
                                 data=f"{pairs_file} (+{extra_impostors} sampled impostor pairs and all same-folder "
                                      "genuine pairs of its images)" if extra_impostors else str(pairs_file),
                                 command=command, version=fit_calibration.stem)

@@ -15,6 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facematch.models.runtime import Interpreter
+
 #: Keypoint order of BlazeFace: right eye, left eye (of the person, i.e. image
 #: left then image right for a frontal face), nose tip, mouth centre, right and
 #: left ear tragion.
@@ -113,11 +115,11 @@ def weighted_nms(boxes: np.ndarray, points: np.ndarray, scores: np.ndarray, iou:
 class BlazeFace:
     """One BlazeFace model. Not thread-safe: use one instance per thread."""
 
-    def __init__(self, model_path: Path, opts: SsdOptions, *, num_threads: int = 1) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
+    def __init__(self, model_path: Path, opts: SsdOptions, *, num_threads: int = 1,
+                 interpreter: Interpreter | None = None) -> None:
+        """``interpreter``: a LiteRT interpreter of the model already made (tests); else loaded from ``model_path``."""
         self.opts = opts
-        self._interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
+        self._interpreter = interpreter or Interpreter(model_path=str(model_path), num_threads=num_threads)
         self._interpreter.allocate_tensors()
         inp = self._interpreter.get_input_details()[0]
         outs = sorted(self._interpreter.get_output_details(), key=lambda d: d["shape"][-1], reverse=True)

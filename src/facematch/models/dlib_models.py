@@ -13,11 +13,9 @@ from pathlib import Path
 import dlib
 import numpy as np
 
-#: Order of the five landmarks dlib returns (pixels of the original image), for
-#: an upright frontal face: outer and inner corner of the eye on the image's
-#: right (the person's left eye), outer and inner corner of the eye on the
-#: image's left, base of the nose.
-LANDMARK_NAMES = ("eye_left_outer", "eye_left_inner", "eye_right_outer", "eye_right_inner", "nose_base")
+from facematch.types import LANDMARK_NAMES, Box
+
+__all__ = ["BOX_TO_DLIB", "LANDMARK_NAMES", "Landmarks5", "dlib_rect"]
 
 #: BlazeFace boxes are slightly tighter and higher than the HOG boxes dlib's
 #: landmark model was trained on. Fitted on 294 LFW images where both found one
@@ -25,7 +23,7 @@ LANDMARK_NAMES = ("eye_left_outer", "eye_left_inner", "eye_right_outer", "eye_ri
 BOX_TO_DLIB = (-0.014, -0.033, 1.03)
 
 
-def dlib_rect(box: tuple[float, float, float, float]) -> dlib.rectangle:
+def dlib_rect(box: Box) -> dlib.rectangle:
     """A detector box mapped to the square box dlib's landmark model expects."""
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
@@ -36,12 +34,11 @@ def dlib_rect(box: tuple[float, float, float, float]) -> dlib.rectangle:
 
 
 class Landmarks5:
+    """The ``Landmarker`` of ``models.protocols``."""
+
     def __init__(self, path: Path) -> None:
         self._predictor = dlib.shape_predictor(str(path))
 
-    def __call__(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> dlib.full_object_detection:
-        return self._predictor(rgb, dlib_rect(box))
-
-
-def shape_points(shape: dlib.full_object_detection) -> np.ndarray:
-    return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+    def __call__(self, rgb: np.ndarray, box: Box) -> np.ndarray:
+        shape = self._predictor(rgb, dlib_rect(box))
+        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)

@@ -41,9 +41,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dlib
 import numpy as np
 
 from facematch import memory
+from facematch.models.runtime import ort
 
 #: Residual units, input side first: (channels, downsampling).
 UNITS = [(32, False)] * 3 + [(64, True)] + [(64, False)] * 3 + [(128, True)] + [(128, False)] * 2 \
@@ -369,25 +371,35 @@ class OnnxEmbedder:
     Distances are between unit vectors. ``run`` is thread-safe, so one
     instance serves every worker thread of a process."""
 
+    name = "dlib-resnet-v1"
+    dim = 128
     chip_size = 150
     chip_padding = 0.25
 
-    def __init__(self, path: Path | str, *, mirror: bool = True, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(build_onnx(read_dat(path)), options,
-                                             providers=["CPUExecutionProvider"])
+    def __init__(self, path: Path | str, *, mirror: bool = True, threads: int = 1,
+                 session: ort.InferenceSession | None = None) -> None:
+        """``session``: an ONNX Runtime session of the graph already built (tests); else built from ``path``."""
+        if session is None:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            session = ort.InferenceSession(build_onnx(read_dat(path)), options, providers=["CPUExecutionProvider"])
+            memory.return_freed()  # the parsed layers and the graph (~60 MB) are garbage now
+        self._session = session
         self.mirror = mirror
-        memory.return_freed()  # the parsed layers and the graph (~60 MB) are garbage now
 
-    def chip(self, rgb: np.ndarray, shape) -> np.ndarray:
-        import dlib
+    def align(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """dlib's 150x150 chip (padding 0.25) from the five landmarks, as the network was trained."""
+        x1, y1 = landmarks.min(axis=0)
+        x2, y2 = landmarks.max(axis=0)
+        rect = dlib.rectangle(int(x1), int(y1), int(np.ceil(x2)), int(np.ceil(y2)))
+        shape = dlib.full_object_detection(rect, [dlib.point(int(round(x)), int(round(y))) for x, y in landmarks])
+        chip: np.ndarray = dlib.get_face_chip(rgb, shape, size=self.chip_size, padding=self.chip_padding)
+        return chip
 
-        return dlib.get_face_chip(rgb, shape, size=self.chip_size, padding=self.chip_padding)
+    def embed(self, chip: np.ndarray) -> np.ndarray:
+        return self.embed_chip(chip)
 
     def raw(self, chips: np.ndarray) -> np.ndarray:
         """The network's outputs for (N, 150, 150, 3) RGB uint8 chips, as dlib's

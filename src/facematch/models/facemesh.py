@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from facematch.models.blazeface import Detection
+from facematch.models.runtime import Interpreter
 
 ROI_SCALE = 1.5
 INPUT = 192
@@ -52,10 +53,9 @@ def roi_affine(det: Detection, scale: float = ROI_SCALE, size: int = INPUT) -> n
 class FaceMesh:
     """Not thread-safe: one per ``ModelBundle``."""
 
-    def __init__(self, model_path: Path, *, num_threads: int = 1) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
+    def __init__(self, model_path: Path, *, num_threads: int = 1, interpreter: Interpreter | None = None) -> None:
+        """``interpreter``: a LiteRT interpreter of the model already made (tests); else loaded from ``model_path``."""
+        self._interpreter = interpreter or Interpreter(model_path=str(model_path), num_threads=num_threads)
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         outs = sorted(self._interpreter.get_output_details(), key=lambda d: int(np.prod(d["shape"])), reverse=True)

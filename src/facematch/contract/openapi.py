@@ -7,8 +7,8 @@ operationId. The route is therefore left out of the generated schema and
 described here by hand: a GET operation with the image URLs as query
 parameters, and a POST operation whose ``requestBody`` offers both
 ``multipart/form-data`` (files) and ``application/json`` (base64). Messages and
-codes come from ``facematch.errors`` and ``facematch.checks``, so the document
-cannot drift from what the service answers.
+codes come from ``facematch.types``, so the document cannot drift from what
+the service answers.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.openapi.utils import get_openapi
 
-from facematch.api.ratelimit import RateLimitedError
-from facematch.checks import INVALID_MESSAGES
-from facematch.errors import ERROR_MESSAGES, ServiceUnavailableError
+from facematch.types import ErrorCode, ImageKind, InvalidCode
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -30,9 +28,10 @@ _JPEG_B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8
 
 TYPE1 = {
     "name": "type1", "in": "query", "required": False,
-    "description": "What `img1` is: the ID card photo (`card`, the default) or a portrait (`portrait`). "
-                   "`img2` is always a portrait.",
-    "schema": {"type": "string", "enum": ["card", "portrait"], "default": "card"},
+    "description": "What `img1` is: the ID card photo (`card`, the default), a portrait (`portrait`), or "
+                   "(extension) the portrait read from the CCCD's chip (`chip`: the DG2 data group, its ISO/IEC "
+                   "19794-5 face record, or the bare image). `img2` is always a portrait.",
+    "schema": {"type": "string", "enum": [k.value for k in ImageKind], "default": ImageKind.CARD.value},
 }
 
 
@@ -60,7 +59,7 @@ SCHEMAS: dict[str, Any] = {
         "description": "One finding of a check (extension). `value` was measured, `limit` is the threshold it "
                        "crossed; `message` is the contract's invalidMessage of `code`.",
         "properties": {
-            "code": {"type": "string", "enum": [str(c) for c in INVALID_MESSAGES if c]},
+            "code": {"type": "string", "enum": [str(int(c)) for c in InvalidCode if c]},
             "message": {"type": "string"},
             "check": {"type": "string", "description": "Name of the check that produced it."},
             "image": {"type": "string", "enum": ["img1", "img2"]},
@@ -84,9 +83,9 @@ SCHEMAS: dict[str, Any] = {
                       "description": "Face crop found in img2, base64 JPEG."},
             "face1_score": {"type": "string", "description": "Detector confidence of face1, 0-1."},
             "face2_score": {"type": "string", "description": "Detector confidence of face2, 0-1."},
-            "invalidCode": {"type": "string", "enum": [str(c) for c in INVALID_MESSAGES] + [""],
+            "invalidCode": {"type": "string", "enum": [str(int(c)) for c in InvalidCode] + [""],
                             "description": "The most severe warning: "
-                                           + "; ".join(f"{c} = {m}" for c, m in INVALID_MESSAGES.items())},
+                                           + "; ".join(f"{int(c)} = {c.message}" for c in InvalidCode)},
             "invalidMessage": {"type": "string", "description": "The contract's message for invalidCode."},
             "warnings": {"type": "array", "items": {"$ref": REF + "Warning"},
                          "description": "*Extension*: every finding, not only the one reported as invalidCode."},
@@ -105,10 +104,10 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "data": {"$ref": REF + "MatchData"},
-            "errorCode": {"type": "string", "enum": [str(c) for c in ERROR_MESSAGES] + ["429", "503"],
-                          "description": "; ".join(f"{c} = {m}" for c, m in ERROR_MESSAGES.items())
+            "errorCode": {"type": "string", "enum": [str(int(c)) for c in ErrorCode],
+                          "description": "; ".join(f"{int(c)} = {c.message}" for c in ErrorCode if c < 100)
                           + "; not v2 codes: 429 = too many failed authentications from this address, "
-                            "503 = service unavailable"},
+                            "500 = internal error, 503 = service unavailable"},
             "errorMessage": {"type": "string"},
         },
         "required": ["data", "errorCode", "errorMessage"],
@@ -128,7 +127,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "img1": {"type": "string", "format": "binary", "description": "The ID card photo (or a portrait, "
-                     "see type1): JPEG, PNG, WebP, GIF, BMP or TIFF."},
+                     "see type1): JPEG, PNG, WebP, GIF, BMP, TIFF, JPEG 2000, HEIC/HEIF or AVIF; with type1=chip also "
+                     "the chip's DG2 bytes."},
             "img2": {"type": "string", "format": "binary", "description": "The portrait."},
         },
         "required": ["img1", "img2"],
@@ -144,29 +144,28 @@ def _blank_data(**values: Any) -> dict:
     return data
 
 
-def _error(code: int, summary: str, **data: Any) -> dict:
-    message = ERROR_MESSAGES.get(code) or {429: RateLimitedError.message}.get(code, ServiceUnavailableError.message)
-    return {"summary": summary, "value": {"data": _blank_data(**data), "errorCode": str(code),
-                                          "errorMessage": message}}
+def _error(code: ErrorCode, summary: str, **data: Any) -> dict[str, Any]:
+    return {"summary": summary, "value": {"data": _blank_data(**data), "errorCode": str(int(code)),
+                                          "errorMessage": code.message}}
 
 
 SUCCESS_EXAMPLE = {
     "data": {
         "matching": "93.04", "match": "1", "face1": _JPEG_B64, "face2": _JPEG_B64,
-        "face1_score": "0.9357", "face2_score": "0.9422", "invalidCode": "0", "invalidMessage": INVALID_MESSAGES[0],
+        "face1_score": "0.9357", "face2_score": "0.9422", "invalidCode": "0", "invalidMessage": InvalidCode.OK.message,
         "warnings": [], "face1_box": [174, 70, 279, 175], "face2_box": [239, 82, 333, 176],
         "distance": "0.2088", "calibration": "provisional-0", "request_id": "3f0c9a1e5b7d4c2a9e8f1b6d0a4c7e21",
     },
-    "errorCode": "0", "errorMessage": ERROR_MESSAGES[0],
+    "errorCode": "0", "errorMessage": ErrorCode.SUCCESS.message,
 }
 WARNING_EXAMPLE = {
     "data": {
         **SUCCESS_EXAMPLE["data"], "matching": "71.50", "match": "0", "invalidCode": "11",
-        "invalidMessage": INVALID_MESSAGES[11],
-        "warnings": [{"code": "11", "message": INVALID_MESSAGES[11], "check": "face_size", "image": "img2",
+        "invalidMessage": InvalidCode.FACE_TOO_SMALL.message,
+        "warnings": [{"code": "11", "message": InvalidCode.FACE_TOO_SMALL.message, "check": "face_size", "image": "img2",
                       "value": 0.08, "limit": 0.12}],
     },
-    "errorCode": "0", "errorMessage": ERROR_MESSAGES[0],
+    "errorCode": "0", "errorMessage": ErrorCode.SUCCESS.message,
 }
 _HEADERS = {
     "X-Request-ID": {"description": "Id of this request, also in `data.request_id` and the service's logs.",
@@ -185,10 +184,10 @@ def _response(description: str, examples: dict[str, dict], extra_headers: dict |
 def responses(method: str) -> dict:
     """Every HTTP status the route answers for ``method``; with
     FACEMATCH_LEGACY_HTTP_200 all of them are sent as 200 instead."""
-    bad_request = {"no_content": _error(1, "errorCode 1: an image is missing, empty or unreadable"),
-                   "format_type": _error(6, "errorCode 6: format_type or type1 does not agree with the request")}
+    bad_request = {"no_content": _error(ErrorCode.NO_CONTENT, "errorCode 1: an image is missing, empty or unreadable"),
+                   "format_type": _error(ErrorCode.FORMAT_TYPE, "errorCode 6: format_type or type1 does not agree with the request")}
     if method == "get":
-        bad_request = {"url_unavailable": _error(2, "errorCode 2: an image URL could not be fetched or was refused"),
+        bad_request = {"url_unavailable": _error(ErrorCode.URL_UNAVAILABLE, "errorCode 2: an image URL could not be fetched or was refused"),
                        "format_type": bad_request["format_type"]}
     out = {
         "200": _response("Matched (errorCode 0), with the most severe warning in invalidCode and every finding "
@@ -196,26 +195,26 @@ def responses(method: str) -> dict:
                                           "warning": {"summary": "with a warning", "value": WARNING_EXAMPLE}}),
         "400": _response("errorCode 1, 2 or 6.", bad_request),
         "401": _response("errorCode 5: missing or wrong credentials.",
-                         {"auth": _error(5, "errorCode 5: bad credentials")},
+                         {"auth": _error(ErrorCode.AUTH, "errorCode 5: bad credentials")},
                          {"WWW-Authenticate": {"schema": {"type": "string"},
                                                "description": 'Basic realm="facematch"'}}),
         "413": _response("errorCode 1: the request body is larger than FACEMATCH_LIMITS__MAX_BODY_BYTES.",
-                         {"too_large": _error(1, "errorCode 1: body too large")}),
+                         {"too_large": _error(ErrorCode.NO_CONTENT, "errorCode 1: body too large")}),
         "422": _response("errorCode 3: an image has no face (invalidCode 4 for the card, 5 for the portrait; the "
                          "other image's face crop is returned).",
-                         {"no_face": _error(3, "errorCode 3: no face in the portrait", invalidCode="5",
-                                            invalidMessage=INVALID_MESSAGES[5], face1=_JPEG_B64, face1_score="0.9357",
+                         {"no_face": _error(ErrorCode.NO_FACE, "errorCode 3: no face in the portrait", invalidCode="5",
+                                            invalidMessage=InvalidCode.NO_FACE_PORTRAIT.message, face1=_JPEG_B64, face1_score="0.9357",
                                             face1_box=[174, 70, 279, 175])}),
         "429": _response("errorCode 4: the key's quota is used up (only successful requests count); or errorCode "
                          "429: too many failed authentications from this address (with Retry-After).",
-                         {"quota": _error(4, "errorCode 4: out of requests"),
-                          "auth_rate_limited": _error(429, "too many failed authentications")},
+                         {"quota": _error(ErrorCode.QUOTA_EXCEEDED, "errorCode 4: out of requests"),
+                          "auth_rate_limited": _error(ErrorCode.RATE_LIMITED, "too many failed authentications")},
                          {"Retry-After": {"schema": {"type": "integer"},
                                           "description": "Seconds to wait (failed-authentication limit only)."}}),
         "500": _response("Unexpected failure; logged with the request id, never a traceback.",
-                         {"internal": _error(503, "internal error")}),
+                         {"internal": _error(ErrorCode.INTERNAL, "internal error")}),
         "503": _response("Overloaded, past the request deadline, or the database is unreachable: retry later.",
-                         {"unavailable": _error(503, "service unavailable")},
+                         {"unavailable": _error(ErrorCode.UNAVAILABLE, "service unavailable")},
                          {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}),
     }
     if method == "get":

@@ -1,0 +1,81 @@
+"""The v2 response envelope: every contract value a string.
+
+Extensions an old client cannot notice sit beside the contract's fields in
+``data``: ``warnings`` (every finding), ``face1_box``/``face2_box``,
+``distance``, ``calibration`` and ``request_id``. The face crops are encoded
+here, as JPEG, so that callers that need no envelope (``facematch eval``)
+never pay for them.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import cv2
+import numpy as np
+
+from facematch.errors import FaceMatchError, NoFaceError
+from facematch.matcher import ImageAnalysis, MatchResult
+from facematch.types import ErrorCode, InvalidCode
+
+DATA_FIELDS = ("matching", "face1", "face2", "face1_score", "face2_score", "invalidCode", "invalidMessage", "match")
+#: The face crop in the envelope: at most this many pixels on its long side, JPEG at this quality.
+CROP_MAX_SIDE = 320
+CROP_JPEG_QUALITY = 90
+
+Envelope = dict[str, Any]
+
+
+def encode_crop(crop: np.ndarray) -> str:
+    """An RGB face crop as base64 JPEG, shrunk to ``CROP_MAX_SIDE``."""
+    side = max(crop.shape[:2])
+    if side > CROP_MAX_SIDE:
+        f = CROP_MAX_SIDE / side
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
+                          interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, CROP_JPEG_QUALITY])
+    if not ok:  # OpenCV encodes any non-empty uint8 RGB array; a crop is never empty
+        raise ValueError("face crop could not be encoded")
+    return base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+def _face_fields(analysis: ImageAnalysis | None, n: int) -> dict[str, Any]:
+    if analysis is None or analysis.face is None:
+        return {}
+    f = analysis.face
+    return {
+        f"face{n}": encode_crop(f.crop),
+        f"face{n}_score": f"{f.score:.4f}",
+        f"face{n}_box": [round(v) for v in f.box],
+    }
+
+
+def success(result: MatchResult, request_id: str) -> Envelope:
+    code = result.invalid_code
+    data = {
+        "matching": f"{result.matching:.2f}",
+        "match": str(result.match),
+        "invalidCode": str(int(code)),
+        "invalidMessage": code.message,
+        **_face_fields(result.image1, 1),
+        **_face_fields(result.image2, 2),
+        "warnings": [f.as_dict() for f in result.findings],
+        "distance": f"{result.distance:.4f}",
+        "calibration": result.calibration_version,
+        "request_id": request_id,
+    }
+    return {"data": data, "errorCode": str(int(ErrorCode.SUCCESS)), "errorMessage": ErrorCode.SUCCESS.message}
+
+
+def failure(error: FaceMatchError, request_id: str) -> Envelope:
+    data: dict[str, Any] = {name: "" for name in DATA_FIELDS}
+    if isinstance(error, NoFaceError) and error.partial:
+        for n, analysis in enumerate(error.partial, start=1):
+            data.update(_face_fields(analysis, n))
+        data["warnings"] = [f.as_dict() for a in error.partial for f in a.findings]
+    if error.invalid_code is not InvalidCode.OK:
+        data["invalidCode"] = str(int(error.invalid_code))
+        data["invalidMessage"] = error.invalid_code.message
+    data["request_id"] = request_id
+    return {"data": data, "errorCode": str(int(error.code)), "errorMessage": error.code.message}

@@ -1,0 +1,230 @@
+"""The matcher: the raw bytes of two images in, a ``MatchResult`` out.
+
+``Matcher`` decodes (with the configured byte and pixel limits), detects,
+aligns, embeds, runs the checks and scores, with the two images of a match on
+two threads. ``build_matcher(settings)`` is the one place it is built from
+settings (limits, calibration, check limits, models); the HTTP API, the CLI,
+``facematch eval`` and the benchmarks call it and hold no matching logic.
+Encoding the face crops for the v2 envelope is the contract layer's job
+(``facematch.contract``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from facematch.checks import Finding, policy
+from facematch.checks.suite import CheckLimits, FaceContext, run_checks
+from facematch.errors import InputError, NoContentError, NoFaceError
+from facematch.imaging.decode import decode_image
+from facematch.models.bundle import ModelPool
+from facematch.scoring import Calibration, decision, distance
+from facematch.types import Box, ImageKind, InvalidCode
+
+if TYPE_CHECKING:
+    from facematch.settings import Settings
+
+__all__ = ["Face", "ImageAnalysis", "ImageLimits", "MatchResult", "Matcher", "build_matcher", "face_crop",
+           "load_calibration"]
+
+
+#: The face crop returned to the client: the detector's box grown by this
+#: fraction of its size on each side, clipped to the image.
+CROP_GROWTH = 0.2
+
+
+@dataclass(frozen=True)
+class Face:
+    box: Box  # pixels of the original image
+    score: float  # detector confidence in [0, 1]
+    landmarks: np.ndarray  # (5, 2), facematch.types.LANDMARK_NAMES order
+    embedding: np.ndarray  # unit vector
+    crop: np.ndarray  # RGB view of the image around the face (CROP_GROWTH)
+
+
+@dataclass
+class ImageAnalysis:
+    role: str  # "img1" or "img2"
+    kind: ImageKind
+    face: Face | None  # the subject (largest clear face)
+    face_count: int
+    findings: list[Finding] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class MatchResult:
+    distance: float
+    matching: float  # calibrated percent
+    match: int  # 1 / 0 / -1
+    image1: ImageAnalysis
+    image2: ImageAnalysis
+    calibration_version: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.image1.findings + self.image2.findings
+
+    @property
+    def invalid_code(self) -> InvalidCode:
+        return policy.pick(self.findings)
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int
+    max_pixels: int
+
+
+class _Stages:
+    """Milliseconds per named stage, added into ``timings``."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + (time.perf_counter() - t0) * 1000.0
+
+
+def face_crop(rgb: np.ndarray, box: Box) -> np.ndarray:
+    """The region around ``box`` grown by ``CROP_GROWTH``, clipped to the image (a view, no copy)."""
+    h, w = rgb.shape[:2]
+    x1, y1, x2, y2 = box
+    gx, gy = CROP_GROWTH * (x2 - x1), CROP_GROWTH * (y2 - y1)
+    left, top = max(0, int(x1 - gx)), max(0, int(y1 - gy))
+    right, bottom = min(w, int(np.ceil(x2 + gx))), min(h, int(np.ceil(y2 + gy)))
+    return rgb[top:max(bottom, top + 1), left:max(right, left + 1)]
+
+
+class Matcher:
+    """Thread-safe: each call borrows a model bundle from the pool. With
+    ``parallel``, ``match`` analyses the second image on a side thread (its
+    own bundle) while the calling thread does the first; decoding, detection
+    and the embedding release the GIL."""
+
+    def __init__(self, pool: ModelPool, calibration: Calibration, *, limits: ImageLimits,
+                 checks: CheckLimits | None = None, parallel: bool = True) -> None:
+        self.pool = pool
+        self.calibration = calibration
+        self.limits = limits
+        self.checks = checks or CheckLimits()
+        side_threads = pool.size // 2 if parallel else 0
+        self._side = ThreadPoolExecutor(side_threads, thread_name_prefix="facematch-side") if side_threads else None
+        #: Matches that can run at once without waiting for a bundle.
+        self.concurrency = max(1, pool.size - side_threads)
+
+    def close(self) -> None:
+        if self._side is not None:
+            self._side.shutdown(wait=False, cancel_futures=True)
+
+    def decode(self, raw: bytes, kind: ImageKind, error: type[InputError] = NoContentError) -> np.ndarray:
+        return decode_image(raw, max_bytes=self.limits.max_bytes, max_pixels=self.limits.max_pixels, error=error)
+
+    def analyze(self, raw: bytes, kind: ImageKind, role: str = "img1", *, error: type[InputError] = NoContentError,
+                checks: bool = True) -> ImageAnalysis:
+        """Decode one image (failures raise ``error``: errorCode 1, or 2 for
+        images fetched from URLs), then ``analyze_image``."""
+        t0 = time.perf_counter()
+        rgb = self.decode(raw, kind, error)
+        result = self.analyze_image(rgb, kind, role, checks=checks)
+        result.timings["decode"] = (time.perf_counter() - t0) * 1000.0
+        return result
+
+    def analyze_image(self, rgb: np.ndarray, kind: ImageKind, role: str = "img1", *,
+                      checks: bool = True) -> ImageAnalysis:
+        """Detect, align and embed the subject's face of a decoded RGB image,
+        and (with ``checks``) run the warning checks."""
+        timings: dict[str, float] = {}
+        stage = _Stages(timings)
+        with self.pool.bundle() as bundle:
+            with stage("detect"):
+                detections = bundle.detector.detect(rgb)
+            result = ImageAnalysis(role, kind, None, len(detections), timings=timings)
+            if not detections:
+                if checks:
+                    with stage("checks"):
+                        result.findings += run_checks(FaceContext(rgb, role, kind, [], None, None, None), self.checks)
+                return result
+            best = detections[0]
+            with stage("landmarks"):
+                points = bundle.landmarker(rgb, best.box)
+            with stage("align"):
+                chip = bundle.embedder.align(rgb, points)
+            with stage("embed"):
+                embedding = bundle.embedder.embed(chip)
+        result.face = Face(best.box, best.score, points, embedding, face_crop(rgb, best.box))
+        if checks:
+            with stage("checks"):
+                result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, chip),
+                                              self.checks)
+        return result
+
+    def embed(self, raw: bytes, kind: ImageKind = ImageKind.PORTRAIT) -> np.ndarray | None:
+        """The subject's embedding, or None when no face is found (no checks run)."""
+        face = self.analyze(raw, kind, checks=False).face
+        return None if face is None else face.embedding
+
+    def compare(self, a: ImageAnalysis, b: ImageAnalysis) -> MatchResult:
+        """Score two analysed images. Raises ``NoFaceError`` (errorCode 3) when
+        either has no face, carrying both analyses as ``partial``."""
+        for side in (a, b):
+            if side.face is None:
+                code = InvalidCode.NO_FACE_CARD if side.kind is ImageKind.CARD else InvalidCode.NO_FACE_PORTRAIT
+                raise NoFaceError(f"no_face_{side.role}", invalid_code=code, partial=(a, b))
+        assert a.face is not None and b.face is not None
+        d = distance(a.face.embedding, b.face.embedding)
+        matching = self.calibration.percent(d)
+        timings = {f"{side.role}.{k}": v for side in (a, b) for k, v in side.timings.items()}
+        return MatchResult(d, matching, decision(matching), a, b, self.calibration.version, timings)
+
+    def match(self, raw1: bytes, raw2: bytes, kind1: ImageKind = ImageKind.CARD, *,
+              error: type[InputError] = NoContentError) -> MatchResult:
+        """Match img1 (a card, portrait or chip portrait, as ``kind1`` says)
+        with the portrait img2. When both images fail, img1's error is the answer."""
+        if self._side is None:
+            a = self.analyze(raw1, kind1, "img1", error=error)
+            b = self.analyze(raw2, ImageKind.PORTRAIT, "img2", error=error)
+            return self.compare(a, b)
+        second = self._side.submit(self.analyze, raw2, ImageKind.PORTRAIT, "img2", error=error)
+        try:
+            a = self.analyze(raw1, kind1, "img1", error=error)
+        except BaseException:
+            if not second.cancel():
+                wait([second])  # its bundle and thread are back before this request ends
+            raise
+        return self.compare(a, second.result())
+
+
+def load_calibration(settings: Settings) -> Calibration:
+    """The configured calibration: ``match.calibration_file``, else the packaged ``match.calibration``."""
+    if settings.match.calibration_file is not None:
+        return Calibration.load(settings.match.calibration_file)
+    return Calibration.packaged(settings.match.calibration)
+
+
+def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_size: int | None = None) -> Matcher:
+    """The matcher ``settings`` describe. ``pool`` (tests) replaces the models
+    the registry would build; ``pool_size`` bundles otherwise (default: two
+    per matching thread, ``workers``, when parallel)."""
+    from facematch.models.registry import build_pool
+
+    parallel = settings.match.parallel
+    if pool is None:
+        size = pool_size or (2 * settings.workers if parallel else settings.workers)
+        pool = build_pool(settings.models, size)
+    limits = ImageLimits(settings.limits.max_image_bytes, settings.limits.max_image_pixels)
+    checks = CheckLimits().with_overrides(settings.check_limits)
+    return Matcher(pool, load_calibration(settings), limits=limits, checks=checks, parallel=parallel)

@@ -1,0 +1,20 @@
+"""The model runtimes, imported in one place.
+
+ONNX Runtime >= 1.29 sends usage telemetry to Microsoft from Linux too, and
+writes a session file in $TMPDIR at import. A biometric service makes no
+outbound connections and leaves no files: the opt-out is set before the first
+import (set ORT_DISABLE_TELEMETRY=0 yourself to allow it). Only code that
+runs a model imports this module, so importing ``facematch`` or its client
+changes nothing process-wide.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+import onnxruntime as ort  # noqa: E402 - after the opt-out
+from ai_edge_litert.interpreter import Interpreter  # noqa: E402
+
+__all__ = ["Interpreter", "ort"]
