@@ -35,8 +35,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facematch.imaging.decode import decode_image
-from facematch.pipeline import CARD, PORTRAIT, ImageAnalysis, MatcherConfig, analyze
+from facematch.checks.suite import CheckLimits
+from facematch.matcher import ImageAnalysis
+from facematch.types import ImageKind
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from local import matcher  # noqa: E402
+
+CARD, PORTRAIT = ImageKind.CARD, ImageKind.PORTRAIT
 
 #: Real hat wearers among attributes/mask, labelled by eye for this benchmark.
 REAL_HATS = ("0_0_0_copy.jpg", "0_0_24_copy_2.jpg", "1_0_1_copy_11.jpg", "1_0_20_copy_2.jpg")
@@ -47,20 +53,12 @@ PORTRAIT_CODES = (6, 7, 8, 9, 10, 11, 12)
 REAL_SETS = ("mask", "sunglasses", "multi_face")
 CLEAN_REAL_SETS = ("clean_face", "clean_face_as_card", "yale_glasses", "specimens", "lfw_faces")
 
-_bundle = None
-
-
-def _models():
-    global _bundle
-    if _bundle is None:
-        from facematch.models.bundle import ModelBundle
-
-        _bundle = ModelBundle.load()
-    return _bundle
-
-
 def read(path: Path) -> np.ndarray:
-    return decode_image(path.read_bytes(), max_bytes=64 << 20, max_pixels=80_000_000)
+    return matcher().decode(path.read_bytes(), PORTRAIT)
+
+
+def analyze(rgb: np.ndarray, role: str, kind: ImageKind) -> ImageAnalysis:
+    return matcher().analyze_image(rgb, kind, role)
 
 
 def summary(a: ImageAnalysis) -> dict:
@@ -76,7 +74,7 @@ def real_job(job: tuple[str, str, str]) -> dict:
     name, path, kind = job
     rgb = read(Path(path))
     role = "img1" if kind == CARD else "img2"
-    return {"set": name, "item": Path(path).name, **summary(analyze(_models(), rgb, role, kind))}
+    return {"set": name, "item": Path(path).name, **summary(analyze(rgb, role, kind))}
 
 
 def lfw_faces(lfw: Path, n: int, seed: int) -> list[tuple[str, str]]:
@@ -113,7 +111,7 @@ def synthetic_job(job: tuple[int, str, str, int]) -> list[dict]:
     }
     out = []
     for name, (img, kind) in variants.items():
-        a = analyze(_models(), img, "img1" if kind == CARD else "img2", kind)
+        a = analyze(img, "img1" if kind == CARD else "img2", kind)
         out.append({"set": name, "item": index, **summary(a)})
     return out
 
@@ -124,7 +122,8 @@ def altered_job(job: tuple[int, str]) -> list[dict]:
 
     index, path = job
     rgb = read(Path(path))
-    found = _models().detector.detect(rgb)
+    with matcher().pool.bundle() as bundle:
+        found = bundle.detector.detect(rgb)
     if not found:
         return []
     det = found[0]
@@ -144,7 +143,7 @@ def altered_job(job: tuple[int, str]) -> list[dict]:
     covered = occluders.draw_sunglasses(occluders.draw_cap(rgb, det.mesh.points, rng), det.mesh.points, rng)
     variants["drawn_cap_sunglasses"] = covered
     variants["drawn_cap_sunglasses_mask"] = occluders.draw_mask(covered, det.mesh.points, rng)
-    return [{"set": name, "item": Path(path).name, **summary(analyze(_models(), img, "img2", PORTRAIT))}
+    return [{"set": name, "item": Path(path).name, **summary(analyze(img, "img2", PORTRAIT))}
             for name, img in variants.items()]
 
 
@@ -158,8 +157,8 @@ def timing_job(job: tuple[int, str, int]) -> dict:
     card, _ = cards.render_card(face, rng)
     photo, selfie = cards.photograph(card, rng), cards.render_portrait_selfie(face, rng)
     t0 = time.perf_counter()
-    a = analyze(_models(), photo, "img1", CARD)
-    b = analyze(_models(), selfie, "img2", PORTRAIT)
+    a = analyze(photo, "img1", CARD)
+    b = analyze(selfie, "img2", PORTRAIT)
     total = (time.perf_counter() - t0) * 1000
     return {"checks_ms": a.timings.get("checks", 0.0) + b.timings.get("checks", 0.0), "request_ms": total,
             "card_checks_ms": a.timings.get("checks", 0.0), "selfie_checks_ms": b.timings.get("checks", 0.0)}
@@ -297,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += batch
         print(f"+ synthetic cards and selfies ({time.time() - t_start:.0f} s)", flush=True)
     # Timing alone in this process, after the pool is gone: nothing of ours competes for the cores.
-    _models()
+    matcher()
     timing_job((0, pairs[0][0], args.seed))  # warm-up
     times = [timing_job((i, pairs[i % len(pairs)][0], args.seed)) for i in range(args.timing)]
 
@@ -351,7 +350,7 @@ def _json(result: dict) -> str:
 def _limits() -> dict:
     from dataclasses import asdict
 
-    return asdict(MatcherConfig().checks)
+    return asdict(CheckLimits())
 
 
 if __name__ == "__main__":

@@ -30,21 +30,16 @@ from sunglasses_lfw import over_lfw, read_labels  # noqa: E402
 MAX_FALSE_ALARM = 0.01
 PENALTY = 1.0
 
-_bundle = None
-
-
 def features(path: str) -> tuple[str, list[float] | None, bool]:
     """(file name, the features or None when the gate is not passed, face found)."""
-    global _bundle
+    from local import matcher
+
     from facematch.checks import occlusion
-    from facematch.imaging.decode import decode_image
+    from facematch.types import ImageKind
 
-    if _bundle is None:
-        from facematch.models.bundle import ModelBundle
-
-        _bundle = ModelBundle.load()
-    rgb = decode_image(Path(path).read_bytes(), max_bytes=1 << 26, max_pixels=1 << 26)
-    found = _bundle.detector.detect(rgb)
+    rgb = matcher().decode(Path(path).read_bytes(), ImageKind.PORTRAIT)
+    with matcher().pool.bundle() as bundle:
+        found = bundle.detector.detect(rgb)
     if not found or found[0].mesh is None:
         return Path(path).name, None, False
     limits = occlusion.OcclusionLimits()

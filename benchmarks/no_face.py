@@ -11,9 +11,8 @@ import glob
 import sys
 from pathlib import Path
 
-from facematch.imaging.decode import decode_image
-from facematch.models.bundle import ModelBundle
-from facematch.pipeline import PORTRAIT, analyze
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from local import analyze_file  # noqa: E402
 
 
 def main() -> None:
@@ -25,11 +24,9 @@ def main() -> None:
     if not files:
         print(f"no data under {args.data}: nothing measured")
         sys.exit(0)
-    bundle = ModelBundle.load()
     found = []
     for path in files:
-        face = analyze(bundle, decode_image(Path(path).read_bytes(), max_bytes=1 << 28, max_pixels=1 << 27),
-                       "img2", PORTRAIT).face
+        face = analyze_file(path, "portrait").face
         if face is not None:
             found.append((str(Path(path).relative_to(args.data)), round(face.score, 2)))
     ok = len(files) - len(found)

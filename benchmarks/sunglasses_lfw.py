@@ -20,23 +20,16 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-LABELS = Path(__file__).with_name("labels") / "lfw_sunglasses.txt"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-_bundle = None
+LABELS = Path(__file__).with_name("labels") / "lfw_sunglasses.txt"
 
 
 def flagged(path: str) -> tuple[str, bool | None]:
     """(file name, sunglasses raised), or None when no face was found."""
-    global _bundle
-    from facematch.imaging.decode import decode_image
-    from facematch.pipeline import PORTRAIT, analyze
+    from local import analyze_file
 
-    if _bundle is None:
-        from facematch.models.bundle import ModelBundle
-
-        _bundle = ModelBundle.load()
-    rgb = decode_image(Path(path).read_bytes(), max_bytes=1 << 26, max_pixels=1 << 26)
-    result = analyze(_bundle, rgb, "img2", PORTRAIT)
+    result = analyze_file(path, "portrait")
     if result.face is None:
         return Path(path).name, None
     return Path(path).name, any(f.code == 7 for f in result.findings)

@@ -215,13 +215,15 @@ def load_calibration(settings: Settings) -> Calibration:
     return Calibration.packaged(settings.match.calibration)
 
 
-def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_size: int | None = None) -> Matcher:
+def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_size: int | None = None,
+                  parallel: bool | None = None) -> Matcher:
     """The matcher ``settings`` describe. ``pool`` (tests) replaces the models
     the registry would build; ``pool_size`` bundles otherwise (default: two
-    per matching thread, ``workers``, when parallel)."""
+    per matching thread, ``workers``, when parallel). ``parallel`` overrides
+    ``match.parallel`` (one-image-at-a-time callers: eval, benchmarks)."""
     from facematch.models.registry import build_pool
 
-    parallel = settings.match.parallel
+    parallel = settings.match.parallel if parallel is None else parallel
     if pool is None:
         size = pool_size or (2 * settings.workers if parallel else settings.workers)
         pool = build_pool(settings.models, size)

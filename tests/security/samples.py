@@ -142,11 +142,13 @@ def malformed_images(face: np.ndarray) -> dict[str, tuple[bytes, set[str]]]:
         "corrupt-png-data": (flip_bytes(png, 0.3, 200), {NO_CONTENT}),
         "corrupt-webp-data": (flip_bytes(webp, 0.3, 200), {NO_CONTENT, NO_FACE, OK}),
         "corrupt-gif-data": (flip_bytes(gif, 0.3, 200), {NO_CONTENT, NO_FACE, OK}),
+        # HEIC and AVIF are decoded: a real file is matched, a truncated header is no content
+        "heic-truncated": (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 500, {NO_CONTENT}),
+        "heic-brand-mif1-truncated": (b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1heicmiaf" + b"\x01" * 500,
+                                      {NO_CONTENT}),
+        "avif": (encode(img, "AVIF"), {OK, NO_FACE}),
+        "avif-truncated": (b"\x00\x00\x00\x1cftypavif" + b"\x00" * 300, {NO_CONTENT}),
         # formats we do not decode
-        "heic": (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 500, {NO_CONTENT}),
-        "heic-brand-mif1": (b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1heicmiaf" + b"\x01" * 500, {NO_CONTENT}),
-        "avif": (encode(img, "AVIF") if "AVIF" in Image.SAVE else b"\x00\x00\x00\x1cftypavif" + b"\x00" * 300,
-                 {NO_CONTENT}),
         "pdf": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", {NO_CONTENT}),
         "svg": (b"<svg xmlns='http://www.w3.org/2000/svg' width='9000' height='9000'><rect/></svg>", {NO_CONTENT}),
         "eps": (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n", {NO_CONTENT}),

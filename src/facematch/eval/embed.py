@@ -25,8 +25,7 @@ def _init(settings: Settings, kind: str) -> None:
     from facematch.matcher import build_matcher
 
     _KIND = ImageKind(kind)
-    one_thread = settings.model_copy(update={"match": settings.match.model_copy(update={"parallel": False})})
-    _MATCHER = build_matcher(one_thread, pool_size=1)
+    _MATCHER = build_matcher(settings, pool_size=1, parallel=False)
 
 
 def _embed_one(path: str) -> np.ndarray | None:
