@@ -234,16 +234,17 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def match(self, img1: ImageInput, img2: ImageInput, type1: Literal["card", "portrait"] = "card",
+    def match(self, img1: ImageInput, img2: ImageInput, type1: Literal["card", "portrait", "chip"] = "card",
               mode: Mode | None = None) -> MatchResponse:
-        """Match ``img1`` (the ID card photo, or a portrait with ``type1="portrait"``) with the portrait ``img2``.
+        """Match ``img1`` (the ID card photo, a portrait with ``type1="portrait"``, or the CCCD chip's DG2
+        bytes or portrait with ``type1="chip"``) with the portrait ``img2``.
 
         ``mode``: ``"file"`` (multipart upload), ``"base64"`` (JSON body) or
         ``"url"`` (both inputs are URLs the service downloads). Default: ``"url"``
         when both inputs are URL strings, else ``"file"``.
         """
-        if type1 not in ("card", "portrait"):
-            raise ValueError("type1 must be 'card' or 'portrait'")
+        if type1 not in ("card", "portrait", "chip"):
+            raise ValueError("type1 must be 'card', 'portrait' or 'chip'")
         if mode is None:
             mode = "url" if _is_url(img1) and _is_url(img2) else "file"
         if mode == "url":

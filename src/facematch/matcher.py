@@ -23,6 +23,7 @@ import numpy as np
 from facematch.checks import Finding, policy
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
 from facematch.errors import InputError, NoContentError, NoFaceError
+from facematch.imaging import dg2
 from facematch.imaging.decode import decode_image
 from facematch.models.bundle import ModelPool
 from facematch.scoring import Calibration, decision, distance
@@ -82,6 +83,9 @@ class MatchResult:
 class ImageLimits:
     max_bytes: int
     max_pixels: int
+    #: A chip portrait (``type1=chip``) is small: about 480x640 and 10-20 KB.
+    max_chip_bytes: int
+    max_chip_pixels: int
 
 
 class _Stages:
@@ -131,7 +135,18 @@ class Matcher:
             self._side.shutdown(wait=False, cancel_futures=True)
 
     def decode(self, raw: bytes, kind: ImageKind, error: type[InputError] = NoContentError) -> np.ndarray:
-        return decode_image(raw, max_bytes=self.limits.max_bytes, max_pixels=self.limits.max_pixels, error=error)
+        """RGB pixels, within the limits for ``kind``. A chip portrait may come
+        as the DG2 data group or its face record: its image is taken out first."""
+        if kind is not ImageKind.CHIP:
+            return decode_image(raw, max_bytes=self.limits.max_bytes, max_pixels=self.limits.max_pixels, error=error)
+        if len(raw) > self.limits.max_chip_bytes:
+            raise error("chip_too_large")
+        try:
+            image = dg2.extract_portrait(raw)
+        except NoContentError as exc:
+            raise error(exc.detail) from None
+        return decode_image(image, max_bytes=self.limits.max_chip_bytes, max_pixels=self.limits.max_chip_pixels,
+                            error=error)
 
     def analyze(self, raw: bytes, kind: ImageKind, role: str = "img1", *, error: type[InputError] = NoContentError,
                 checks: bool = True) -> ImageAnalysis:
@@ -227,6 +242,7 @@ def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_siz
     if pool is None:
         size = pool_size or (2 * settings.workers if parallel else settings.workers)
         pool = build_pool(settings.models, size)
-    limits = ImageLimits(settings.limits.max_image_bytes, settings.limits.max_image_pixels)
+    lim = settings.limits
+    limits = ImageLimits(lim.max_image_bytes, lim.max_image_pixels, lim.max_chip_bytes, lim.max_chip_pixels)
     checks = CheckLimits().with_overrides(settings.check_limits)
     return Matcher(pool, load_calibration(settings), limits=limits, checks=checks, parallel=parallel)

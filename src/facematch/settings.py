@@ -23,6 +23,10 @@ class LimitSettings(BaseModel):
     max_image_bytes: int = Field(15 * 1024 * 1024, description="Largest accepted image, in bytes (upload, base64 or URL).")
     max_image_pixels: int = Field(40_000_000, description="Largest accepted image, in decoded pixels (width x height).")
     max_body_bytes: int = Field(45 * 1024 * 1024, description="Largest accepted request body, in bytes.")
+    max_chip_bytes: int = Field(
+        256 * 1024, description="Largest accepted chip portrait (`type1=chip`: DG2 bytes or its image), in bytes.")
+    max_chip_pixels: int = Field(
+        1_000_000, description="Largest accepted chip portrait, in decoded pixels (chips hold about 480x640).")
 
 
 class UrlFetchSettings(BaseModel):
