@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facematch.checks.fraud import FraudLimits, face_patch, peak_prominence, recapture, tampering
+from facematch.checks.fraud import (
+    FraudLimits,
+    face_patch,
+    peak_prominence,
+    recapture,
+    tampering,
+)
 from tests.support.synth import cards
 
 LIM = FraudLimits()
@@ -79,3 +85,27 @@ def test_tampering_finds_a_portrait_sharper_than_the_print(card_photo):
     found = tampering(pasted, face, "img1", LIM)
     assert [f.code for f in found] == [3]
     assert found[0].value > LIM.max_sharpness_ratio
+
+
+def test_presentation_attack_reports_the_detectors_score_and_limit():
+    from facematch.checks.fraud import presentation_attack
+    from facematch.types import InvalidCode
+
+    lim = FraudLimits(max_attack_score=0.6)
+    assert presentation_attack(0.59, "img2", lim) == []
+    assert presentation_attack(None, "img2", lim) == []
+    (f,) = presentation_attack(0.9, "img2", lim)
+    assert (f.code, f.check, f.image, f.value, f.limit) == (InvalidCode.FRAUD, "presentation_attack", "img2", 0.9, 0.6)
+
+
+def test_presentation_attack_on_a_synthetic_replay_of_the_astronaut(head):
+    from facematch.checks.fraud import presentation_attack
+    from facematch.models.pad import RecaptureDetector
+    from tests.support.synth.recapture import screen_replay
+
+    det = RecaptureDetector.load()
+    box = (45.0, 40.0, 175.0, 190.0)
+    scores = [det.score(screen_replay(head, s), box) for s in range(8)]
+    # the limit moves with the setting: below every score flags all of them, above none
+    assert all(presentation_attack(s, "img2", FraudLimits(max_attack_score=min(scores) - 1e-6)) for s in scores)
+    assert not any(presentation_attack(s, "img2", FraudLimits(max_attack_score=1.0)) for s in scores)

@@ -6,7 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
-from facematch.checks.quality import QualityLimits, blur_or_noise, noise_sigma, sharpness
+from facematch.checks.quality import (
+    QualityLimits,
+    blur_or_noise,
+    noise_sigma,
+    sharpness,
+)
 
 LIM = QualityLimits()
 
@@ -39,3 +44,21 @@ def test_noisy_chip_is_reported(chip):
 def test_sharpness_ignores_contrast(chip):
     flat = (chip.astype(np.float32) * 0.3 + 90).astype(np.uint8)
     assert abs(sharpness(flat) - sharpness(chip)) < 0.05
+
+
+def test_blur_and_noise_are_separate_findings_with_their_own_limits(chip):
+    from facematch.checks.quality import blur, noise
+
+    blurred = cv2.GaussianBlur(chip, (0, 0), 3.0)
+    noisy = np.clip(chip + np.random.default_rng(0).normal(0, 20, chip.shape), 0, 255).astype(np.uint8)
+    assert [f.check for f in blur(blurred, "img2", LIM)] == ["blur"] and noise(blurred, "img2", LIM) == []
+    assert [f.check for f in noise(noisy, "img2", LIM)] == ["noise"] and blur(noisy, "img2", LIM) == []
+    (n,) = noise(noisy, "img2", LIM)
+    assert n.limit == LIM.max_noise and n.code == 10
+
+
+def test_a_blurred_and_noisy_chip_gets_both(chip):
+    both = cv2.GaussianBlur(chip, (0, 0), 4.0).astype(np.float32)
+    both = np.clip(both + np.random.default_rng(1).normal(0, 25, chip.shape), 0, 255).astype(np.uint8)
+    checks = {f.check for f in blur_or_noise(both, "img2", QualityLimits(min_sharpness=0.9))}
+    assert checks == {"blur", "noise"}

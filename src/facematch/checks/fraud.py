@@ -1,6 +1,11 @@
 """Signs of fraud: a photo of a screen or of a print (10), a tampered card
 portrait (3).
 
+``presentation_attack`` turns the attack detector's score
+(``facematch.models.pad.RecaptureDetector``, called by the matcher) into
+finding 10 ``presentation_attack``; ``recapture``, the spectral peak alone,
+is kept until the matcher calls the detector.
+
 Recapture leaves periodic patterns that a camera photo of a real face or card
 does not: a screen's pixel grid aliases into moire, a print's halftone dots
 form a regular screen. Both show as isolated peaks in the Fourier spectrum,
@@ -10,16 +15,24 @@ a portrait whose sharpness disagrees with the print around it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from facematch.checks import Finding
+from facematch.types import Box, InvalidCode
 
 
 @dataclass(frozen=True)
 class FraudLimits:
+    #: Presentation attack: the attack detector's score (0-1, ``models/pad.py``)
+    #: above this is finding 10 ``presentation_attack``
+    #: (``FACEMATCH_CHECK_LIMITS='{"fraud.max_attack_score": 0.8}'`` flags fewer
+    #: photos, lower values more). Picked by ``benchmarks/fit_pad.py`` on the
+    #: data the model was fitted on; rates at it: docs/presentation-attacks.md.
+    max_attack_score: float = 0.6677
     #: Side of the square patch analysed at the image's own resolution
     #: (resampling would destroy the patterns looked for), centred on the face.
     patch: int = 256
@@ -47,21 +60,22 @@ def _spectrum_mask(n: int) -> np.ndarray:
 
     def on_grid(a: np.ndarray) -> np.ndarray:
         m = np.mod(np.abs(a), grid)
-        return np.minimum(m, grid - m) <= 1
+        return np.asarray(np.minimum(m, grid - m) <= 1)
 
-    return (r >= n / 16) & (r < n / 2) & (np.abs(u) > 2) & (np.abs(v) > 2) & ~on_grid(u) & ~on_grid(v)
+    return np.asarray((r >= n / 16) & (r < n / 2) & (np.abs(u) > 2) & (np.abs(v) > 2) & ~on_grid(u) & ~on_grid(v))
 
 
-_MASKS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+@functools.lru_cache(maxsize=16)
+def _mask_and_window(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``_spectrum_mask`` and the 2-D Hann window of side ``n`` (computed once a size;
+    ``lru_cache`` is thread-safe)."""
+    return _spectrum_mask(n), np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
 
 
 def peak_prominence(grey: np.ndarray, background: int = 11) -> float:
     """Largest log-magnitude of the (Hann-windowed) spectrum above its local
     mean, over ``_spectrum_mask``'s frequencies."""
-    n = grey.shape[0]
-    if n not in _MASKS:
-        _MASKS[n] = (_spectrum_mask(n), np.outer(np.hanning(n), np.hanning(n)).astype(np.float32))
-    mask, window = _MASKS[n]
+    mask, window = _mask_and_window(grey.shape[0])
     g = grey.astype(np.float32)
     dft = cv2.dft((g - g.mean()) * window, flags=cv2.DFT_COMPLEX_OUTPUT)
     log = np.fft.fftshift(cv2.log(cv2.magnitude(dft[:, :, 0], dft[:, :, 1]) + 1e-3))
@@ -69,7 +83,7 @@ def peak_prominence(grey: np.ndarray, background: int = 11) -> float:
     return float((log - local)[mask].max())
 
 
-def face_patch(rgb: np.ndarray, box: tuple[float, float, float, float] | None, size: int) -> np.ndarray | None:
+def face_patch(rgb: np.ndarray, box: Box | None, size: int) -> np.ndarray | None:
     """The grey level of a ``size`` square of ``rgb`` centred on the face box (the image centre
     without one), shifted inside the image; smaller images give their largest
     centred square with a side a multiple of 32, None below 64."""
@@ -83,8 +97,16 @@ def face_patch(rgb: np.ndarray, box: tuple[float, float, float, float] | None, s
     return cv2.cvtColor(np.ascontiguousarray(rgb[y0:y0 + n, x0:x0 + n]), cv2.COLOR_RGB2GRAY)
 
 
-def recapture(rgb: np.ndarray, box: tuple[float, float, float, float] | None, image: str,
-              limits: FraudLimits) -> list[Finding]:
+def presentation_attack(score: float | None, image: str, limits: FraudLimits) -> list[Finding]:
+    """Finding 10 ``presentation_attack`` when the attack detector's ``score``
+    is above ``limits.max_attack_score``; nothing without a detector
+    (``score`` None) or below the limit."""
+    if score is None or not score > limits.max_attack_score:
+        return []
+    return [Finding(InvalidCode.FRAUD, "presentation_attack", image, value=float(score), limit=limits.max_attack_score)]
+
+
+def recapture(rgb: np.ndarray, box: Box | None, image: str, limits: FraudLimits) -> list[Finding]:
     """A photo of a screen or of a print: moire or halftone peaks in the
     spectrum of a ``patch``-pixel square around the face, on the grey level,
     at native resolution. The value reported is the highest peak's
@@ -94,7 +116,7 @@ def recapture(rgb: np.ndarray, box: tuple[float, float, float, float] | None, im
         return []
     peak = peak_prominence(patch, limits.peak_background)
     if peak > limits.max_peak:
-        return [Finding(10, "recapture", image, value=peak, limit=limits.max_peak)]
+        return [Finding(InvalidCode.FRAUD, "recapture", image, value=peak, limit=limits.max_peak)]
     return []
 
 
@@ -107,8 +129,7 @@ def sharpness(grey: np.ndarray) -> float:
     return float(1.0 - after / before) if before > 1e-3 else 0.0
 
 
-def tampering(rgb: np.ndarray, box: tuple[float, float, float, float], image: str,
-              limits: FraudLimits) -> list[Finding]:
+def tampering(rgb: np.ndarray, box: Box, image: str, limits: FraudLimits) -> list[Finding]:
     """A swapped portrait: the face (box shrunk by 15 % a side) markedly
     sharper than the card's print to its right (the text column of a CCCD or
     CMND, 0.9 to 2.1 face widths past the face, clear of the portrait). Both
@@ -132,5 +153,5 @@ def tampering(rgb: np.ndarray, box: tuple[float, float, float, float], image: st
         return []
     ratio = sharpness(face) / reference
     if ratio > limits.max_sharpness_ratio:
-        return [Finding(3, "tampering", image, value=ratio, limit=limits.max_sharpness_ratio)]
+        return [Finding(InvalidCode.TAMPERING, "tampering", image, value=ratio, limit=limits.max_sharpness_ratio)]
     return []

@@ -1,5 +1,10 @@
 """Image quality of the face the embedder sees: blur and noise (part of 10).
 
+Each is its own finding (check ``blur`` or ``noise``, with its value and
+limit), apart from the presentation-attack finding (``presentation_attack``,
+``checks/fraud.py``), so that ``warnings`` tells a blurry or noisy genuine
+photo from a replay although all three are invalidCode 10.
+
 Both are measured on the aligned 150x150 chip (``FaceContext.chip``), i.e.
 at the scale the matcher works at, in its central 90x90 (the face without the
 background corners), on the grey level.
@@ -13,9 +18,10 @@ import cv2
 import numpy as np
 
 from facematch.checks import Finding
+from facematch.types import InvalidCode
 
 #: Immerkaer's noise-estimation kernel (Computer Vision and Image Understanding, 1996).
-NOISE_KERNEL = np.float32([[1, -2, 1], [-2, 4, -2], [1, -2, 1]])
+NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,23 @@ def noise_sigma(chip: np.ndarray) -> float:
     return float(np.sqrt(np.pi / 2) / 6 * np.abs(residual).mean())
 
 
-def blur_or_noise(chip: np.ndarray, image: str, limits: QualityLimits) -> list[Finding]:
-    """Blurred (``sharpness`` below ``min_sharpness``) or noisy
-    (``noise_sigma`` above ``max_noise``) face, as the embedder sees it."""
+def blur(chip: np.ndarray, image: str, limits: QualityLimits) -> list[Finding]:
+    """Finding 10 ``blur``: ``sharpness`` below ``min_sharpness``."""
     s = sharpness(chip, limits.reblur_sigma)
     if s < limits.min_sharpness:
-        return [Finding(10, "blur", image, value=s, limit=limits.min_sharpness)]
+        return [Finding(InvalidCode.FRAUD, "blur", image, value=s, limit=limits.min_sharpness)]
+    return []
+
+
+def noise(chip: np.ndarray, image: str, limits: QualityLimits) -> list[Finding]:
+    """Finding 10 ``noise``: ``noise_sigma`` above ``max_noise``."""
     n = noise_sigma(chip)
     if n > limits.max_noise:
-        return [Finding(10, "noise", image, value=n, limit=limits.max_noise)]
+        return [Finding(InvalidCode.FRAUD, "noise", image, value=n, limit=limits.max_noise)]
     return []
+
+
+def blur_or_noise(chip: np.ndarray, image: str, limits: QualityLimits) -> list[Finding]:
+    """Both quality findings of the face as the embedder sees it, each on its
+    own (a face may be blurred and noisy at once)."""
+    return blur(chip, image, limits) + noise(chip, image, limits)

@@ -1,0 +1,128 @@
+"""The presentation-attack detector (``facematch.models.pad``) on generated
+images: the astronaut (public domain) photographed, shown on a simulated
+screen, or printed (``tests/support/synth/recapture.py``)."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from facematch.checks.fraud import FraudLimits
+from facematch.models.pad import FEATURES, RecaptureDetector, features
+from facematch.models.protocols import AttackDetector
+from facematch.types import ImageKind
+from tests.support.synth import cards
+from tests.support.synth.recapture import print_attack, screen_replay
+
+
+@pytest.fixture(scope="module")
+def det() -> RecaptureDetector:
+    return RecaptureDetector.load()
+
+
+@pytest.fixture(scope="module")
+def head(astronaut) -> np.ndarray:
+    return np.ascontiguousarray(astronaut[0:300, 113:338])
+
+
+#: The astronaut's face in ``head`` (x1, y1, x2, y2).
+BOX = (45.0, 40.0, 175.0, 190.0)
+
+
+def test_packaged_artefact_loads_with_provenance(det):
+    assert det.version == "v1" and det.name == "recapture-v1"
+    assert len(det.weights) == len(FEATURES)
+    assert {"fitted_on", "command", "date", "not_fitted_on"} <= set(det.provenance)
+    assert any("replay_a" in s for s in det.provenance["fitted_on"])  # type: ignore[union-attr]
+
+
+def test_it_is_an_attack_detector(det):
+    a: AttackDetector = det
+    assert isinstance(a.name, str)
+
+
+def test_replays_and_prints_score_above_the_camera_photo(det, head):
+    clean = det.score(head, BOX, ImageKind.PORTRAIT)
+    replays = [det.score(screen_replay(head, s), BOX, ImageKind.PORTRAIT) for s in range(6)]
+    prints = [det.score(print_attack(head, s), BOX, ImageKind.PORTRAIT) for s in range(6)]
+    assert np.median(replays) > clean
+    assert np.median(prints) > clean
+    assert clean < FraudLimits().max_attack_score
+
+
+def test_the_check_limit_is_the_artefacts_operating_point(det):
+    assert FraudLimits().max_attack_score == pytest.approx(det.limit, abs=5e-4)
+
+
+def test_a_cooler_display_white_raises_the_score(det, head):
+    f = head.astype(np.float32)
+    bluer = np.clip(f * np.float32([0.92, 1.0, 1.12]), 0, 255).astype(np.uint8)
+    assert features(bluer, BOX)[FEATURES.index("cool")] > features(head, BOX)[FEATURES.index("cool")]
+    assert det.score(bluer, BOX) > det.score(head, BOX)
+
+
+def test_a_lifted_black_level_raises_the_score(det, head):
+    lifted = (head.astype(np.float32) * 0.8 + 45).astype(np.uint8)
+    assert features(lifted, BOX)[FEATURES.index("black")] > features(head, BOX)[FEATURES.index("black")]
+    assert det.score(lifted, BOX) > det.score(head, BOX)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (8, 8, 3), (40, 3000, 3), (3000, 40, 3), (300, 300)])
+def test_score_is_a_probability_on_odd_images(det, shape):
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, shape, dtype=np.uint8)
+    s = det.score(img, None, ImageKind.CARD)
+    assert math.isfinite(s) and 0.0 <= s <= 1.0
+
+
+def test_flat_and_greyscale_images(det, head):
+    grey = np.repeat(head.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    x = features(grey, BOX)
+    assert math.isnan(x[FEATURES.index("chroma")]) and math.isnan(x[FEATURES.index("cool")])
+    for img in (grey, np.full((200, 200, 3), 128, np.uint8), np.zeros((200, 200, 3), np.uint8)):
+        assert 0.0 <= det.score(img, None) <= 1.0
+
+
+def test_boxes_outside_or_degenerate(det, head):
+    for box in [None, (-50.0, -50.0, 10.0, 10.0), (500.0, 500.0, 900.0, 900.0), (20.0, 20.0, 20.0, 20.0)]:
+        assert 0.0 <= det.score(head, box) <= 1.0
+
+
+def test_card_photo_with_its_portrait_box(det, head):
+    rng = np.random.default_rng(0)
+    flat, portrait = cards.render_card(head, rng)
+    photo, hom = cards.photograph_with_homography(flat, rng)
+    box = tuple(float(v) for v in cards.map_box(portrait, hom))
+    assert 0.0 <= det.score(photo, box, ImageKind.CARD) <= 1.0  # type: ignore[arg-type]
+
+
+def test_same_score_from_many_threads(det, head):
+    img = screen_replay(head, 1)
+    want = det.score(img, BOX)
+    got: list[float] = []
+    threads = [threading.Thread(target=lambda: got.append(det.score(img, BOX))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [want] * 8
+
+
+def test_load_refuses_an_artefact_for_other_features(tmp_path):
+    art = {"version": "x", "features": ["moire"], "mean": [0], "scale": [1], "weights": [1], "bias": 0, "provenance": {}}
+    p = tmp_path / "pad.json"
+    p.write_text(json.dumps(art))
+    with pytest.raises(ValueError):
+        RecaptureDetector.load(p)
+
+
+def test_recapture_simulation_keeps_the_size(head):
+    for make in (screen_replay, print_attack):
+        out = make(head, 0)
+        assert out.shape == head.shape and out.dtype == np.uint8
+        assert not np.array_equal(out, make(head, 1))
+        assert np.array_equal(out, make(head, 0))
