@@ -42,7 +42,7 @@ Mode = Literal["file", "base64", "url"]
 #: A path (``str`` or ``os.PathLike``), raw bytes, a binary file object, a
 #: ``PIL.Image.Image``, an RGB (or grayscale) ``numpy.ndarray`` of uint8, or
 #: an ``http(s)://`` URL string.
-ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Any]
+ImageInput = Union[str, os.PathLike[str], bytes, bytearray, memoryview, Any]
 
 
 # --- errors -----------------------------------------------------------------
@@ -58,7 +58,7 @@ class ClientError(Exception):
     error_code: int | None = None
 
     def __init__(self, message: str, *, error_code: int | None = None, http_status: int | None = None,
-                 response: dict | None = None, request_id: str = "", retry_after: float | None = None) -> None:
+                 response: dict[str, Any] | None = None, request_id: str = "", retry_after: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         if error_code is not None:
@@ -161,8 +161,8 @@ class MatchWarning:
     limit: float | None
 
     @classmethod
-    def from_dict(cls, d: dict) -> MatchWarning:
-        return cls(code=_int(d.get("code"), 0), message=str(d.get("message", "")), check=str(d.get("check", "")),
+    def from_dict(cls, d: dict[str, Any]) -> MatchWarning:
+        return cls(code=_int(d.get("code"), 0) or 0, message=str(d.get("message", "")), check=str(d.get("check", "")),
                    image=str(d.get("image", "")), value=_float_or_none(d.get("value")),
                    limit=_float_or_none(d.get("limit")))
 
@@ -186,21 +186,21 @@ class MatchResponse:
     distance: float | None = None
     calibration: str = ""
     http_status: int = 200
-    raw: dict = field(default_factory=dict, repr=False, compare=False)  # the envelope as received
+    raw: dict[str, Any] = field(default_factory=dict[str, Any], repr=False, compare=False)  # the envelope as received
 
     @property
     def is_match(self) -> bool:
         return self.match == 1
 
     @classmethod
-    def from_envelope(cls, doc: dict, *, http_status: int = 200, request_id: str = "") -> MatchResponse:
+    def from_envelope(cls, doc: dict[str, Any], *, http_status: int = 200, request_id: str = "") -> MatchResponse:
         d = doc.get("data") or {}
         return cls(
             matching=float(d["matching"]), match=int(d["match"]),
             face1=_b64(d.get("face1")), face2=_b64(d.get("face2")),
             face1_score=_float_or_none(d.get("face1_score")) or 0.0,
             face2_score=_float_or_none(d.get("face2_score")) or 0.0,
-            invalid_code=_int(d.get("invalidCode"), 0), invalid_message=str(d.get("invalidMessage") or ""),
+            invalid_code=_int(d.get("invalidCode"), 0) or 0, invalid_message=str(d.get("invalidMessage") or ""),
             warnings=tuple(MatchWarning.from_dict(w) for w in d.get("warnings") or () if isinstance(w, dict)),
             request_id=str(d.get("request_id") or request_id),
             face1_box=_box(d.get("face1_box")), face2_box=_box(d.get("face2_box")),

@@ -3,6 +3,8 @@ timings. Images, base64 strings, embeddings and secrets are never logged."""
 
 from __future__ import annotations
 
+from types import TracebackType
+
 import json
 import logging
 import sys
@@ -23,12 +25,12 @@ class JsonFormatter(logging.Formatter):
             doc.update(fields)
         if record.exc_info:
             # The type only: a traceback can quote local variables' reprs.
-            doc["exc_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+            doc["exc_type"] = record.exc_info[0].__name__ if record.exc_info[0] else ""
             doc["exc_where"] = _where(record.exc_info[2])
         return json.dumps(doc, ensure_ascii=False)
 
 
-def _where(tb) -> str:
+def _where(tb: TracebackType | None) -> str:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else ""

@@ -73,11 +73,11 @@ def test_mirror_embedding_is_unit_mean_of_both(nets, astronaut):
 
 def test_packed_integers():
     # dlib's format: control byte (sign bit 0x80, byte count), little-endian magnitude.
-    assert _Reader(bytes([0x00])).int() == 0
-    assert _Reader(bytes([0x01, 0x96])).int() == 150
-    assert _Reader(bytes([0x82, 0x00, 0x01])).int() == -256
+    assert _Reader(bytes([0x00])).integer() == 0
+    assert _Reader(bytes([0x01, 0x96])).integer() == 150
+    assert _Reader(bytes([0x82, 0x00, 0x01])).integer() == -256
     with pytest.raises(DatFormatError):
-        _Reader(bytes([0x30])).int()
+        _Reader(bytes([0x30])).integer()
 
 
 def test_reader_refuses_other_files(tmp_path):

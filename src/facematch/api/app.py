@@ -94,7 +94,11 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         key_store = store or open_store(cfg.resolved_database_url())
-        the_matcher: MatchService = matcher or await anyio.to_thread.run_sync(lambda: build_matcher(cfg, pool=pool))
+        the_matcher: MatchService
+        if matcher is not None:
+            the_matcher = matcher
+        else:
+            the_matcher = await anyio.to_thread.run_sync(lambda: build_matcher(cfg, pool=pool))
         client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
         threads = the_matcher.concurrency
         executor = ThreadPoolExecutor(threads, thread_name_prefix="facematch-match")

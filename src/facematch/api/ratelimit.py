@@ -19,6 +19,8 @@ with its work). When every slot is taken the request gets 503 with
 
 from __future__ import annotations
 
+from typing import Any
+
 import collections
 import concurrent.futures
 import contextlib
@@ -155,9 +157,9 @@ class _Slot:
         self._admission = admission
         self._released = False
         self._lock = threading.Lock()
-        self.future: concurrent.futures.Future | None = None
+        self.future: concurrent.futures.Future[Any] | None = None
 
-    def hold_until(self, future: concurrent.futures.Future) -> None:
+    def hold_until(self, future: concurrent.futures.Future[Any]) -> None:
         self.future = future
         future.add_done_callback(lambda _f: self.release())
 

@@ -34,6 +34,7 @@ from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too
 from facematch.checks.occlusion import FaceView, OcclusionLimits, occlusions
 from facematch.checks.quality import QualityLimits, blur_or_noise
 from facematch.models.blazeface import Detection
+from facematch.models.facemesh import Mesh
 from facematch.types import ImageKind, InvalidCode
 
 
@@ -89,7 +90,7 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
             findings += photocopy(ctx.rgb, box, ctx.role, limits.card)
     recaptured = recapture(ctx.rgb, box, ctx.role, limits.fraud)
     findings += recaptured
-    if ctx.face is None:
+    if ctx.face is None or ctx.landmarks5 is None:
         return findings
     g = limits.geometry
     findings += several_faces([(d.box, d.score) for d in ctx.detections], ctx.role, g)
@@ -102,7 +103,7 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     findings += face_near_margin(ctx.face.box, ctx.rgb.shape, ctx.role, g)
     if recaptured:  # colours and sharpness would be the screen's or the print's, not the person's
         return findings
-    if ctx.face.mesh is not None:
+    if isinstance(ctx.face.mesh, Mesh):
         o = limits.occlusion
         view = FaceView.from_points(ctx.rgb, ctx.face.mesh.points, o.view_scale)
         findings += occlusions(view, ctx.face.mesh.points, ctx.rgb.shape, ctx.role, o)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 REF = "#/components/schemas/"
-SECURITY = [{"basicAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [{"basicAuth": []}]
 _JPEG_B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHSEaHRwcGhwcICQuJyAiLCMcHCg3KSws..."
 
 TYPE1 = {
@@ -35,7 +35,7 @@ TYPE1 = {
 }
 
 
-def _format_type(values: list[str], note: str) -> dict:
+def _format_type(values: list[str], note: str) -> dict[str, Any]:
     return {
         "name": "format_type", "in": "query", "required": False,
         "description": "How the images are sent; must agree with the request, otherwise errorCode 6. " + note,
@@ -43,7 +43,7 @@ def _format_type(values: list[str], note: str) -> dict:
     }
 
 
-def _url_param(name: str, what: str) -> dict:
+def _url_param(name: str, what: str) -> dict[str, Any]:
     return {
         "name": name, "in": "query", "required": True,
         "description": f"URL of {what} (http or https, public address unless allow-listed; "
@@ -136,7 +136,7 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def _blank_data(**values: Any) -> dict:
+def _blank_data(**values: Any) -> dict[str, Any]:
     data = {k: "" for k in ("matching", "face1", "face2", "face1_score", "face2_score", "invalidCode",
                             "invalidMessage", "match")}
     data.update(values)
@@ -149,7 +149,7 @@ def _error(code: ErrorCode, summary: str, **data: Any) -> dict[str, Any]:
                                           "errorMessage": code.message}}
 
 
-SUCCESS_EXAMPLE = {
+SUCCESS_EXAMPLE: dict[str, Any] = {
     "data": {
         "matching": "93.04", "match": "1", "face1": _JPEG_B64, "face2": _JPEG_B64,
         "face1_score": "0.9357", "face2_score": "0.9422", "invalidCode": "0", "invalidMessage": InvalidCode.OK.message,
@@ -173,7 +173,7 @@ _HEADERS = {
 }
 
 
-def _response(description: str, examples: dict[str, dict], extra_headers: dict | None = None) -> dict:
+def _response(description: str, examples: dict[str, dict[str, Any]], extra_headers: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "description": description,
         "headers": {**_HEADERS, **(extra_headers or {})},
@@ -181,7 +181,7 @@ def _response(description: str, examples: dict[str, dict], extra_headers: dict |
     }
 
 
-def responses(method: str) -> dict:
+def responses(method: str) -> dict[str, Any]:
     """Every HTTP status the route answers for ``method``; with
     FACEMATCH_LEGACY_HTTP_200 all of them are sent as 200 instead."""
     bad_request = {"no_content": _error(ErrorCode.NO_CONTENT, "errorCode 1: an image is missing, empty or unreadable"),
@@ -222,7 +222,7 @@ def responses(method: str) -> dict:
     return out
 
 
-def path_item() -> dict:
+def path_item() -> dict[str, Any]:
     common = "Authentication: HTTP Basic, user = api_key, password = api_secret. Only successful requests " \
              "(errorCode 0) count against the key's quota."
     return {
@@ -275,7 +275,7 @@ def path_item() -> dict:
 def install(app: FastAPI, path: str) -> None:
     """Serve the hand-written description of ``path`` in ``/openapi.json`` (and so ``/docs``)."""
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, openapi_version=app.openapi_version,

@@ -3,6 +3,8 @@ mean fixed false-accept rates: 75 % at FAR 0.1 %, 65 % at FAR 1 %."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 
 import numpy as np
@@ -19,7 +21,7 @@ def distance_at_far(impostor: np.ndarray, far: float) -> float:
     return float(d[k] - 1e-6) if k < len(d) else float(d[-1])
 
 
-def fit(genuine: np.ndarray, impostor: np.ndarray, *, model: str, data: str, command: str, version: str) -> dict:
+def fit(genuine: np.ndarray, impostor: np.ndarray, *, model: str, data: str, command: str, version: str) -> dict[str, Any]:
     genuine, impostor = genuine[np.isfinite(genuine)], impostor[np.isfinite(impostor)]
     d75 = distance_at_far(impostor, FAR_AT_MATCH)
     d65 = distance_at_far(impostor, FAR_AT_REVIEW)

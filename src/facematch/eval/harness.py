@@ -67,7 +67,7 @@ def distances(pairs: Pairs, emb: dict[str, np.ndarray | None]) -> np.ndarray:
     return out
 
 
-def evaluate(pairs: Pairs, emb: dict[str, np.ndarray | None]) -> tuple[dict, np.ndarray]:
+def evaluate(pairs: Pairs, emb: dict[str, np.ndarray | None]) -> tuple[dict[str, Any], np.ndarray]:
     d = distances(pairs, emb)
     failures = sum(1 for p in pairs.images if emb.get(p) is None)
     return metrics.summary(-d, pairs.labels, pairs.folds, failures, len(pairs.images)), d
@@ -79,12 +79,12 @@ def sampled_impostors(emb: dict[str, np.ndarray | None], n: int, seed: int = 0) 
     more impostor pairs than a pair list holds."""
     paths = [p for p, e in emb.items() if e is not None]
     ident = np.array([Path(p).parent.name for p in paths])
-    vecs = np.stack([emb[p] for p in paths])
+    vecs = np.stack([v for v in emb.values() if v is not None])
     rng = np.random.default_rng(seed)
     i, j = rng.integers(0, len(paths), n * 2), rng.integers(0, len(paths), n * 2)
     keep = ident[i] != ident[j]
     i, j = i[keep][:n], j[keep][:n]
-    return np.linalg.norm(vecs[i] - vecs[j], axis=1)
+    return np.asarray(np.linalg.norm(vecs[i] - vecs[j], axis=1))
 
 
 def sampled_genuines(emb: dict[str, np.ndarray | None]) -> np.ndarray:
@@ -114,7 +114,7 @@ def run(settings: Settings, pairs_file: Path, root: Path, out: Path, *, peer: bo
     pairs = read_pairs(pairs_file, root)
     out.mkdir(parents=True, exist_ok=True)
     systems = [("facematch", False)] + ([("peer", True)] if peer else [])
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     dists: dict[str, np.ndarray] = {}
     calibration = load_calibration(settings)
     for name, is_peer in systems:
@@ -188,11 +188,11 @@ def plot_roc(labels: np.ndarray, dists: dict[str, np.ndarray], path: Path) -> No
     plt.close(fig)
 
 
-def _pct(x) -> str:
+def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.2f} %"
 
 
-def report(doc: dict, pairs_file: Path) -> str:
+def report(doc: dict[str, Any], pairs_file: Path) -> str:
     rows = [doc] + ([doc["peer"]] if doc.get("peer") else [])
     lines = [f"# Evaluation on `{pairs_file}`", "",
              f"{doc['pairs']} pairs ({doc['genuine_pairs']} genuine, {doc['impostor_pairs']} impostor), "

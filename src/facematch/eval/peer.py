@@ -15,7 +15,7 @@ def peer_embed_one(path: str) -> np.ndarray | None:
     if not boxes:
         return None
     # face_recognition's examples take the first face found.
-    return face_recognition.face_encodings(image, known_face_locations=boxes[:1])[0].astype(np.float32)
+    return np.asarray(face_recognition.face_encodings(image, known_face_locations=boxes[:1])[0].astype(np.float32))
 
 
 def available() -> bool:

@@ -367,7 +367,7 @@ class UrlFetcher:
                 location = response.headers.get("location")
                 if not location:
                     raise UrlUnavailableError("status")
-                return location
+                return str(location)
             if not 200 <= response.status_code < 300:
                 raise UrlUnavailableError("status")
             media_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from typing import Any
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -103,8 +105,8 @@ def arcface_matrix(landmarks: Points, size: int = 112) -> npt.NDArray[np.float64
     squares if LMEDS finds nothing)."""
     src = np.asarray(landmarks, np.float32)
     dst = DLIB5_IN_ARCFACE112 * np.float32(size / 112)
-    matrix, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
-    if matrix is None:
+    matrix: npt.NDArray[Any] | None = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)[0]
+    if matrix is None:  # LMEDS found no consensus
         return similarity(src, dst)
     return np.asarray(matrix, np.float64)
 

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from collections.abc import Callable
 
 import dlib
 import numpy as np
@@ -66,7 +68,7 @@ class _Reader:
         self.pos += 1
         return self.data[self.pos - 1]
 
-    def int(self) -> int:
+    def integer(self) -> int:
         """dlib's packed integer: a control byte (bit 7: negative, low 4 bits:
         byte count) then that many little-endian bytes."""
         ctrl = self.byte()
@@ -82,58 +84,58 @@ class _Reader:
         self.pos += n
         return self.data[self.pos - n:self.pos]
 
-    def bool(self) -> bool:
+    def boolean(self) -> bool:
         ch = self.byte()
         if ch not in (ord("0"), ord("1")):
             raise DatFormatError(f"bad bool at {self.pos - 1}")
         return ch == ord("1")
 
-    def float(self) -> float:
+    def real(self) -> float:
         """dlib's portable float: packed mantissa (int64) and exponent (int16)."""
-        mantissa, exponent = self.int(), self.int()
+        mantissa, exponent = self.integer(), self.integer()
         if exponent >= 32000:
             return {32000: float("inf"), 32001: float("-inf")}.get(exponent, float("nan"))
         return float(mantissa) * 2.0 ** exponent
 
-    def str(self) -> str:
-        return self.take(self.int()).decode("ascii", errors="replace")
+    def text(self) -> str:
+        return self.take(self.integer()).decode("ascii", errors="replace")
 
     def tensor(self) -> np.ndarray:
-        if self.int() != 2:
+        if self.integer() != 2:
             raise DatFormatError("unknown tensor version")
-        shape = tuple(self.int() for _ in range(4))
+        shape = tuple(self.integer() for _ in range(4))
         count = int(np.prod(shape))
         return np.frombuffer(self.take(4 * count), dtype="<f4").reshape(shape).astype(np.float32)
 
     def alias_tensor(self) -> tuple[int, ...]:
-        if self.int() != 1:
+        if self.integer() != 1:
             raise DatFormatError("unknown alias tensor version")
-        return tuple(self.int() for _ in range(4))
+        return tuple(self.integer() for _ in range(4))
 
 
 @dataclass
 class Layer:
     kind: str  # "con", "affine", "relu", "max_pool", "avg_pool", "add_prev", "fc", "input"
     weights: dict[str, np.ndarray] = field(default_factory=dict)
-    attrs: dict[str, object] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
 
 
 def _details(r: _Reader, expected: str) -> Layer:
-    name = r.str()
+    name = r.text()
     if not name.startswith(expected):
         raise DatFormatError(f"expected layer {expected!r}, found {name!r}")
     if expected == "con_":
         if name not in ("con_4", "con_5", "con_6"):
             raise DatFormatError(f"unknown {name}")
         params = r.tensor().ravel()
-        num_filters, nr, nc = r.int(), r.int(), r.int()
-        stride, _stride_x, pad, _pad_x = r.int(), r.int(), r.int(), r.int()
+        num_filters, nr, nc = r.integer(), r.integer(), r.integer()
+        stride, _stride_x, pad, _pad_x = r.integer(), r.integer(), r.integer(), r.integer()
         filters, biases = r.alias_tensor(), r.alias_tensor()
         for _ in range(4):
-            r.float()  # learning-rate and weight-decay multipliers
-        use_bias = r.bool() if name in ("con_5", "con_6") else True
+            r.real()  # learning-rate and weight-decay multipliers
+        use_bias = r.boolean() if name in ("con_5", "con_6") else True
         if name == "con_6":
-            r.bool()  # use_relu (fused relu of an inference-only net); not used by this model
+            r.boolean()  # use_relu (fused relu of an inference-only net); not used by this model
         n_f = int(np.prod(filters))
         w = params[:n_f].reshape(filters)
         b = params[n_f:n_f + num_filters] if use_bias else np.zeros(num_filters, np.float32)
@@ -141,42 +143,43 @@ def _details(r: _Reader, expected: str) -> Layer:
     if expected == "affine_":
         params = r.tensor().ravel()
         gamma, _beta = r.alias_tensor(), r.alias_tensor()
-        mode = r.int()
+        mode = r.integer()
         if name == "affine_2":
-            r.bool()  # disabled
+            r.boolean()  # disabled
         n = int(np.prod(gamma))
         if mode != 0:  # CONV_MODE: one scale and shift per channel
             raise DatFormatError("affine layer not in convolution mode")
         return Layer("affine", {"gamma": params[:n].copy(), "beta": params[n:2 * n].copy()})
     if expected == "relu_":
         if name == "relu_2":
-            r.bool()
+            r.boolean()
         return Layer("relu")
     if expected in ("max_pool_", "avg_pool_"):
-        nr, nc, stride, _sx, pad, _px = (r.int() for _ in range(6))
+        nr, nc, stride, _sx, pad, _px = (r.integer() for _ in range(6))
         return Layer(expected[:-1], attrs={"kernel": (nr, nc), "stride": stride, "pad": pad})
     if expected == "add_prev_":
         return Layer("add_prev")
     if expected == "fc_":
         if name not in ("fc_2", "fc_3"):
             raise DatFormatError(f"unknown {name}")
-        num_outputs, num_inputs = r.int(), r.int()
+        num_outputs, num_inputs = r.integer(), r.integer()
         params = r.tensor().ravel()
         r.alias_tensor(), r.alias_tensor()
-        bias_mode = r.int()
+        bias_mode = r.integer()
         for _ in range(4):
-            r.float()
+            r.real()
         if name == "fc_3":
-            r.bool()  # use_bias
-        w = params[:num_inputs * num_outputs].reshape(num_inputs, num_outputs)
-        b = params[num_inputs * num_outputs:] if bias_mode == 0 else None
-        return Layer("fc", {"W": w} | ({"B": b} if b is not None and b.size else {}))
+            r.boolean()  # use_bias
+        fc_weights = {"W": params[:num_inputs * num_outputs].reshape(num_inputs, num_outputs)}
+        if bias_mode == 0 and params.size > num_inputs * num_outputs:
+            fc_weights["B"] = params[num_inputs * num_outputs:]
+        return Layer("fc", fc_weights)
     if expected == "input_rgb_image_sized":
-        mean = (r.float(), r.float(), r.float())
-        size = (r.int(), r.int())
+        mean = (r.real(), r.real(), r.real())
+        size = (r.integer(), r.integer())
         return Layer("input", attrs={"mean": mean, "size": size})
     if expected == "loss_metric_":
-        r.float(), r.float()
+        r.real(), r.real()
         return Layer("loss")
     raise AssertionError(expected)
 
@@ -205,7 +208,7 @@ def read_dat(path: Path | str) -> list[Layer]:
 
     def parse(i: int) -> None:
         kind, what = nodes[i]
-        version = r.int()
+        version = r.integer()
         if kind in ("tag", "skip"):
             parse(i + 1)
             return
@@ -217,15 +220,15 @@ def read_dat(path: Path | str) -> list[Layer]:
             layers.append(_details(r, "input_rgb_image_sized"))
             layers.append(_details(r, str(what)))
             for _ in range(3):
-                r.bool()
+                r.boolean()
             r.tensor(), r.tensor(), r.tensor()
             if version >= 3:
-                r.int()
+                r.integer()
             return
         parse(i + 1)
         layers.append(_details(r, str(what)))
         for _ in range(3):
-            r.bool()
+            r.boolean()
         r.tensor(), r.tensor()
         if version == 2:
             r.tensor()
@@ -264,7 +267,7 @@ def build_onnx(layers: list[Layer]) -> bytes:
     nodes.append(helper.make_node("Transpose", ["chips"], [nchw], perm=[0, 3, 1, 2]))
     x = name("x")
     nodes.append(helper.make_node("Sub", [nchw, const(mean)], [name("sub")]))
-    nodes.append(helper.make_node("Mul", [nodes[-1].output[0], const(np.float32(1 / 256))], [x]))
+    nodes.append(helper.make_node("Mul", [nodes[-1].output[0], const(np.array(1 / 256, dtype=np.float32))], [x]))
     channels, hw = 3, size[0]
 
     def conv(layer: Layer, src: str) -> str:
@@ -349,10 +352,12 @@ def build_onnx(layers: list[Layer]) -> bytes:
         initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="facematch")
     model.ir_version = 8
-    return model.SerializeToString()
+    serialized: bytes = model.SerializeToString()
+    return serialized
 
 
-def _pad_to(nodes, const, name, src: str, c: int, hw: int, c_out: int, hw_out: int) -> str:
+def _pad_to(nodes: list[Any], const: Callable[[np.ndarray], str], name: Callable[[str], str], src: str, c: int,
+            hw: int, c_out: int, hw_out: int) -> str:
     from onnx import helper
 
     if c == c_out and hw == hw_out:
@@ -404,12 +409,13 @@ class OnnxEmbedder:
     def raw(self, chips: np.ndarray) -> np.ndarray:
         """The network's outputs for (N, 150, 150, 3) RGB uint8 chips, as dlib's
         ``compute_face_descriptor`` gives them (not normalised)."""
-        return self._session.run(None, {"chips": np.asarray(chips, dtype=np.float32)})[0]
+        out: np.ndarray = self._session.run(None, {"chips": np.asarray(chips, dtype=np.float32)})[0]
+        return out
 
     def embed_chip(self, chip: np.ndarray) -> np.ndarray:
         batch = np.stack([chip, chip[:, ::-1]]) if self.mirror else chip[None]
         vecs = self.raw(batch)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        mean = vecs.sum(axis=0)
-        return mean / np.linalg.norm(mean)
+        mean: np.ndarray = vecs.sum(axis=0)
+        return np.asarray(mean / np.linalg.norm(mean))
 

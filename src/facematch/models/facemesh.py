@@ -45,9 +45,9 @@ def roi_affine(det: Detection, scale: float = ROI_SCALE, size: int = INPUT) -> n
     def corner(u: float, v: float) -> tuple[float, float]:
         return cx + c * u - s * v, cy + s * u + c * v
 
-    src = np.float32([corner(-half, -half), corner(half, -half), corner(-half, half)])
-    dst = np.float32([[0, 0], [size, 0], [0, size]])
-    return cv2.getAffineTransform(src, dst)
+    src = np.array([corner(-half, -half), corner(half, -half), corner(-half, half)], dtype=np.float32)
+    dst = np.array([[0, 0], [size, 0], [0, size]], dtype=np.float32)
+    return np.asarray(cv2.getAffineTransform(src, dst))
 
 
 class FaceMesh:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from facematch.errors import ServiceUnavailableError
 
@@ -25,7 +25,7 @@ class KeyInfo:
     def remaining(self) -> int | None:
         return None if self.quota is None else max(0, self.quota - self.used)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"api_key": self.api_key, "label": self.label, "quota": self.quota, "used": self.used,
                 "remaining": self.remaining, "revoked": self.revoked, "created_at": self.created_at}
 

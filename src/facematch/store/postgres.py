@@ -26,8 +26,8 @@ import datetime as dt
 import logging
 import queue
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -54,7 +54,7 @@ _SCHEMA_LOCK_ID = 0x66_61_63_65_6D_61_74_63
 _COLUMNS = "api_key, label, quota, used, revoked, created_at"
 
 
-def _info(row) -> KeyInfo:
+def _info(row: Sequence[Any]) -> KeyInfo:
     return KeyInfo(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
 
 
@@ -218,7 +218,11 @@ class PostgresKeyStore:
             (api_key,)).rowcount == 1, retry=False)
 
     def count(self) -> int:
-        return self._run(lambda c: c.execute("SELECT COUNT(*) FROM api_keys").fetchone()[0])
+        def count(c: Any) -> int:
+            row = c.execute("SELECT COUNT(*) FROM api_keys").fetchone()
+            return int(row[0]) if row else 0
+
+        return self._run(count)
 
     def ping(self) -> None:
         self._run(lambda c: c.execute("SELECT 1").fetchone())

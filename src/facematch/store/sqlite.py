@@ -4,9 +4,11 @@ conditional UPDATE, which SQLite executes atomically."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,7 +30,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 _COLUMNS = "api_key, label, quota, used, revoked, created_at"
 
 
-def _info(row) -> KeyInfo:
+def _info(row: Sequence[Any]) -> KeyInfo:
     return KeyInfo(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
 
 
@@ -97,7 +99,7 @@ class SqliteKeyStore:
 
     def count(self) -> int:
         with self._conn() as c:
-            return c.execute("SELECT COUNT(*) FROM api_keys").fetchone()[0]
+            return int(c.execute("SELECT COUNT(*) FROM api_keys").fetchone()[0])
 
     def ping(self) -> None:
         with self._conn() as c:
