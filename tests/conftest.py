@@ -55,6 +55,14 @@ def no_face() -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that loads the real weights (through ``model_pool``) is a
+    ``models`` test, marked or not: ``-m "not models"`` runs only the fakes."""
+    for item in items:
+        if "model_pool" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.models)
+
+
 @pytest.fixture(scope="session")
 def model_pool():
     from facematch.models.registry import build_pool
