@@ -26,6 +26,7 @@ from facematch.errors import InputError, NoContentError, NoFaceError
 from facematch.imaging import dg2
 from facematch.imaging.decode import decode_image
 from facematch.models.bundle import ModelPool
+from facematch.models.protocols import AttackDetector
 from facematch.scoring import Calibration, decision, distance
 from facematch.types import Box, ImageKind, InvalidCode
 
@@ -168,10 +169,13 @@ class Matcher:
             with stage("detect"):
                 detections = bundle.detector.detect(rgb)
             result = ImageAnalysis(role, kind, None, len(detections), timings=timings)
+            attack = bundle.attack
             if not detections:
                 if checks:
                     with stage("checks"):
-                        result.findings += run_checks(FaceContext(rgb, role, kind, [], None, None, None), self.checks)
+                        score = _attack_score(attack, rgb, None, kind)
+                        result.findings += run_checks(FaceContext(rgb, role, kind, [], None, None, None, score),
+                                                      self.checks)
                 return result
             best = detections[0]
             with stage("landmarks"):
@@ -183,7 +187,8 @@ class Matcher:
         result.face = Face(best.box, best.score, points, embedding, face_crop(rgb, best.box))
         if checks:
             with stage("checks"):
-                result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, chip),
+                score = _attack_score(attack, rgb, best.box, kind)
+                result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, chip, score),
                                               self.checks)
         return result
 
@@ -221,6 +226,14 @@ class Matcher:
                 wait([second])  # its bundle and thread are back before this request ends
             raise
         return self.compare(a, second.result())
+
+
+def _attack_score(detector: AttackDetector | None, rgb: np.ndarray, box: Box | None, kind: ImageKind) -> float | None:
+    """The presentation-attack score, where the configured model applies: not on a chip portrait (read from
+    the chip, never photographed)."""
+    if detector is None or kind is ImageKind.CHIP:
+        return None
+    return detector.score(rgb, box, kind)
 
 
 def load_calibration(settings: Settings) -> Calibration:

@@ -29,7 +29,7 @@ import numpy as np
 
 from facematch.checks import Finding
 from facematch.checks.card import CardLimits, card_presence, photocopy
-from facematch.checks.fraud import FraudLimits, recapture, tampering
+from facematch.checks.fraud import FraudLimits, presentation_attack, recapture, tampering
 from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too_small, several_faces
 from facematch.checks.occlusion import FaceView, OcclusionLimits, occlusions
 from facematch.checks.quality import QualityLimits, blur_or_noise
@@ -70,7 +70,9 @@ class FaceContext:
     detections: list[Detection]  # every verified face, largest first
     face: Detection | None  # the chosen face (largest); its .mesh holds the 468-point face mesh
     landmarks5: np.ndarray | None  # dlib's 5 points of the chosen face
-    chip: np.ndarray | None  # the aligned 150x150 chip the embedder saw
+    chip: np.ndarray | None  # the aligned chip the embedder saw
+    #: The presentation-attack model's score (``models.protocols.AttackDetector``); None without one.
+    attack_score: float | None = None
 
     @property
     def is_card(self) -> bool:
@@ -88,7 +90,10 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
         findings += no_card
         if not no_card:  # a copy of, or a portrait pasted on, a document that is not there means nothing
             findings += photocopy(ctx.rgb, box, ctx.role, limits.card)
-    recaptured = recapture(ctx.rgb, box, ctx.role, limits.fraud)
+    if ctx.attack_score is not None:
+        recaptured = presentation_attack(ctx.attack_score, ctx.role, limits.fraud)
+    else:  # no attack model configured: the spectral peak alone
+        recaptured = recapture(ctx.rgb, box, ctx.role, limits.fraud)
     findings += recaptured
     if ctx.face is None or ctx.landmarks5 is None:
         return findings

@@ -11,7 +11,8 @@ setting             names                what
 ``landmarker``      ``dlib-5``           dlib's 5-point shape predictor
 ``embedder``        ``dlib-resnet-v1``   dlib's ResNet (128-D) under ONNX Runtime, the default
                     ``onnx``             any ONNX face-embedding network (``models.onnx``)
-``attack_detector`` ``none``             no model: the recapture check uses its spectral peak only
+``attack_detector`` ``recapture-v1``     seven physics features, a fitted logistic combination (``models.pad``)
+                    ``none``             no model: the recapture check uses its spectral peak only
 ==================  ===================  ==========================================
 """
 
@@ -71,6 +72,12 @@ def _onnx(settings: ModelSettings) -> Embedder:
                                                name=o.name or None))
 
 
+def _recapture_v1(settings: ModelSettings) -> AttackDetector | None:
+    from facematch.models.pad import RecaptureDetector
+
+    return RecaptureDetector.load()
+
+
 def _no_attack_detector(settings: ModelSettings) -> AttackDetector | None:
     return None
 
@@ -78,7 +85,8 @@ def _no_attack_detector(settings: ModelSettings) -> AttackDetector | None:
 DETECTORS: dict[str, Callable[[ModelSettings], Detector]] = {"blazeface": _blazeface}
 LANDMARKERS: dict[str, Callable[[ModelSettings], Landmarker]] = {"dlib-5": _dlib5}
 EMBEDDERS: dict[str, Callable[[ModelSettings], Embedder]] = {"dlib-resnet-v1": _dlib_resnet, "onnx": _onnx}
-ATTACK_DETECTORS: dict[str, Callable[[ModelSettings], AttackDetector | None]] = {"none": _no_attack_detector}
+ATTACK_DETECTORS: dict[str, Callable[[ModelSettings], AttackDetector | None]] = {
+    "recapture-v1": _recapture_v1, "none": _no_attack_detector}
 
 
 def choose(table: dict[str, T], setting: str, name: str) -> T:
