@@ -6,9 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facematch.checks import Finding
-from facematch.checks import occlusion
-from facematch.checks.occlusion import ABOVE_MASK, FOREHEAD, GLABELLA, OcclusionLimits
+from facematch.checks import Finding, occlusion
+from facematch.checks.occlusion import ABOVE_MASK, EYE_A, EYE_B, FOREHEAD, GLABELLA, OcclusionLimits
+from facematch.types import InvalidCode
+
+
+def mesh_points(eyes: float = 60.0) -> np.ndarray:
+    """Face-mesh points whose eye centres lie ``eyes`` pixels apart."""
+    points = np.zeros((468, 3))
+    points[list(EYE_A), 0] = 100.0
+    points[list(EYE_B), 0] = 100.0 + eyes
+    return points
 
 
 @pytest.mark.parametrize("hat, lenses, reference", [
@@ -19,13 +27,14 @@ from facematch.checks.occlusion import ABOVE_MASK, FOREHEAD, GLABELLA, Occlusion
 ])
 def test_the_mask_is_always_judged(monkeypatch, hat, lenses, reference):
     seen = []
-    monkeypatch.setattr(occlusion, "hat", lambda *a: [Finding(8, "hat", "img2")] if hat else [])
+    monkeypatch.setattr(occlusion, "hat", lambda *a: [Finding(InvalidCode.HAT, "hat", "img2")] if hat else [])
     monkeypatch.setattr(occlusion, "sunglasses",
-                        lambda *a: [Finding(7, "sunglasses", "img2")] if lenses else [])
+                        lambda *a: [Finding(InvalidCode.SUNGLASSES, "sunglasses", "img2")] if lenses else [])
     monkeypatch.setattr(occlusion, "mask", lambda view, points, image, limits, ref: seen.append(ref) or [])
-    found = occlusion.occlusions(None, np.zeros((468, 3)), (100, 100, 3), "img2", OcclusionLimits())
+    found = occlusion.occlusions(None, mesh_points(), (100, 100, 3), "img2", OcclusionLimits())
     assert seen == [reference]
-    assert {f.code for f in found} == ({8} if hat else set()) | ({7} if lenses else set())
+    expected = ({InvalidCode.HAT} if hat else set()) | ({InvalidCode.SUNGLASSES} if lenses else set())
+    assert {f.code for f in found} == expected
 
 
 def test_lenses_are_judged_again_above_a_mask(monkeypatch):
@@ -33,8 +42,47 @@ def test_lenses_are_judged_again_above_a_mask(monkeypatch):
     monkeypatch.setattr(occlusion, "hat", lambda *a: [])
     monkeypatch.setattr(occlusion, "sunglasses",
                         lambda view, image, limits, ref=occlusion.BESIDE_LENSES:
-                        calls.append(ref) or ([Finding(7, "sunglasses", image)] if len(calls) == 1 else []))
-    monkeypatch.setattr(occlusion, "mask", lambda *a: [Finding(9, "mask", "img2")])
-    found = occlusion.occlusions(None, np.zeros((468, 3)), (100, 100, 3), "img2", OcclusionLimits())
+                        calls.append(ref)
+                        or ([Finding(InvalidCode.SUNGLASSES, "sunglasses", image)] if len(calls) == 1 else []))
+    monkeypatch.setattr(occlusion, "mask", lambda *a: [Finding(InvalidCode.MASK, "mask", "img2")])
+    found = occlusion.occlusions(None, mesh_points(), (100, 100, 3), "img2", OcclusionLimits())
     assert calls == [occlusion.BESIDE_LENSES, (FOREHEAD,)]
-    assert [f.code for f in found] == [9]
+    assert [f.code for f in found] == [InvalidCode.MASK]
+
+
+def test_mesh_eye_distance():
+    assert occlusion.eye_distance(mesh_points(37.5)) == pytest.approx(37.5)
+
+
+@pytest.mark.parametrize("eyes", [4.0, 9.0, 12.0, 15.0, 20.0, 30.0, 60.0])
+def test_each_check_has_its_own_size_limit(monkeypatch, eyes):
+    ran = []
+    monkeypatch.setattr(occlusion, "hat", lambda *a: ran.append("hat") or [Finding(InvalidCode.HAT, "hat", "img2")])
+    monkeypatch.setattr(occlusion, "sunglasses", lambda *a: ran.append("sunglasses") or [])
+    monkeypatch.setattr(occlusion, "mask", lambda *a: ran.append("mask") or [])
+    limits = OcclusionLimits()
+    found = occlusion.occlusions(None, mesh_points(eyes), (100, 100, 3), "img2", limits)
+    expected = [name for name in ("hat", "sunglasses", "mask") if eyes >= getattr(limits, f"{name}_min_eye_distance")]
+    assert ran == expected
+    assert [f.code for f in found] == ([InvalidCode.HAT] if "hat" in expected else [])
+
+
+def test_size_limits_are_independent_of_the_matching_limit():
+    from facematch.checks.geometry import GeometryLimits
+
+    limits = OcclusionLimits()
+    for name in ("mask", "sunglasses", "hat"):
+        value = getattr(limits, f"{name}_min_eye_distance")
+        assert 0 < value < GeometryLimits().min_eye_distance_portrait  # they run on faces too small to match
+
+
+def test_a_size_limit_of_zero_runs_the_check_on_any_face(monkeypatch):
+    from dataclasses import replace
+
+    ran = []
+    for name in ("hat", "sunglasses", "mask"):
+        monkeypatch.setattr(occlusion, name, lambda *a, name=name: ran.append(name) or [])
+    limits = replace(OcclusionLimits(), mask_min_eye_distance=0.0, sunglasses_min_eye_distance=0.0,
+                     hat_min_eye_distance=0.0)
+    occlusion.occlusions(None, mesh_points(1.0), (100, 100, 3), "img2", limits)
+    assert ran == ["hat", "sunglasses", "mask"]

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from facematch.checks import Finding
+from facematch.types import InvalidCode
 
 #: Face-mesh indices (MediaPipe's 468-point topology).
 EYE_A = (33, 133)  # corners of the eye on the image's left
@@ -35,7 +36,7 @@ LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0
 MOUTH_OPENING = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
 
 #: Canonical positions of the eye centres and the mouth centre.
-CANONICAL = np.float32([[-0.5, 0.0], [0.5, 0.0], [0.0, 1.15]])
+CANONICAL = np.array([[-0.5, 0.0], [0.5, 0.0], [0.0, 1.15]], np.float32)
 X_RANGE = (-1.3, 1.3)
 Y_RANGE = (-2.0, 2.0)
 
@@ -112,6 +113,21 @@ class OcclusionLimits:
     hat_max_texture: float = 1.5
     hat_min_crown_shift: float = 30.0
     hat_min_crown_chroma: float = 25.0
+    #: Each check's own lower size limit: the distance between the eye
+    #: centres (face mesh, pixels of the image) below which it is not run,
+    #: independent of the "too small" warning (11), which is about matching
+    #: (40 px on a portrait): the occlusions are judged on far smaller faces.
+    #: Chosen on the dev sets by ``benchmarks/occlusion_size.py`` (the faces
+    #: of attributes/mask, attributes/sunglasses and clean_face, and clean
+    #: faces with drawn caps, masks and lenses, shrunk from 60 to 4 px): the
+    #: smallest size measured at which the check's recall on the faces found
+    #: is still at least two thirds of its recall at full size on every
+    #: positive set, with false alarms on clean_face at most 2 %. Below 4 px
+    #: the detector itself finds few faces. docs/checks.md, "Occlusion checks
+    #: on small faces", has the figures.
+    mask_min_eye_distance: float = 4.0
+    sunglasses_min_eye_distance: float = 6.0
+    hat_min_eye_distance: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -126,24 +142,24 @@ class FaceView:
     affine: np.ndarray  # (2, 3) original image pixels -> view pixels
 
     @classmethod
-    def from_points(cls, rgb: np.ndarray, points: np.ndarray, scale: int = 40) -> "FaceView":
-        src = np.float32([points[list(EYE_A), :2].mean(0), points[list(EYE_B), :2].mean(0),
-                          points[list(MOUTH), :2].mean(0)])
-        affine = cv2.getAffineTransform(src, to_view(CANONICAL, scale))
+    def from_points(cls, rgb: np.ndarray, points: np.ndarray, scale: int = 40) -> FaceView:
+        src = np.array([points[list(EYE_A), :2].mean(0), points[list(EYE_B), :2].mean(0),
+                        points[list(MOUTH), :2].mean(0)], np.float32)
+        affine = np.asarray(cv2.getAffineTransform(src, to_view(CANONICAL, scale)), np.float64)
         w = round((X_RANGE[1] - X_RANGE[0]) * scale)
         h = round((Y_RANGE[1] - Y_RANGE[0]) * scale)
         # Only the part of the image the view covers is resampled. A plain
         # bilinear warp that shrinks would alias, so a large face is first
         # halved (Gaussian pyramid) until the warp scales by at most 2:1.
         inv = cv2.invertAffineTransform(affine)
-        corners = np.float32([[0, 0], [w, 0], [0, h], [w, h]]) @ inv[:, :2].T + inv[:, 2]
+        corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], np.float32) @ inv[:, :2].T + inv[:, 2]
         x0, y0 = np.floor(corners.min(0)).astype(int) - 2
         x1, y1 = np.ceil(corners.max(0)).astype(int) + 2
         x0, y0 = max(0, x0), max(0, y0)
         x1, y1 = min(rgb.shape[1], x1), min(rgb.shape[0], y1)
         crop = rgb[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
         warp = affine.copy()
-        warp[:, 2] += warp[:, :2] @ np.float32([x0, y0])
+        warp[:, 2] += warp[:, :2] @ np.array([x0, y0], np.float32)
         shrink = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
         while shrink < 0.5 and min(crop.shape[:2]) > 16:
             crop = cv2.pyrDown(crop)
@@ -161,7 +177,8 @@ class FaceView:
 
     def map(self, points: np.ndarray) -> np.ndarray:
         """Image pixels -> view pixels."""
-        return np.asarray(points, np.float32)[:, :2] @ self.affine[:, :2].T + self.affine[:, 2]
+        mapped: np.ndarray = np.asarray(points, np.float32)[:, :2] @ self.affine[:, :2].T + self.affine[:, 2]
+        return mapped
 
     def outside(self, box: Box, image_shape: tuple[int, ...]) -> float:
         """Fraction of ``box`` (sampled on a 5x5 grid) that falls outside the original image."""
@@ -178,28 +195,28 @@ class FaceView:
         return a[round((y0 - Y_RANGE[0]) * s):round((y1 - Y_RANGE[0]) * s),
                  round((x0 - X_RANGE[0]) * s):round((x1 - X_RANGE[0]) * s)]
 
-    def skin(self, patches: tuple[Box, ...], agree: float = 0.04) -> "Skin":
+    def skin(self, patches: tuple[Box, ...], agree: float = 0.04) -> Skin:
         """The skin's colour, from the ``patches`` that agree.
 
         Each patch votes for the patches whose median chromaticity lies within
         ``agree`` (L1) of its own; the largest group is taken for skin, ties
         going to the group of the patch listed first (the least often covered).
         """
-        pixels = [self.cut(self.chroma, b).reshape(-1, 3) for b in patches]
-        meds = np.array([np.median(p, axis=0) for p in pixels])
+        meds = np.array([np.median(self.cut(self.chroma, b).reshape(-1, 3), axis=0) for b in patches])
         close = np.abs(meds[:, None, :] - meds[None, :, :]).sum(axis=2) < agree
         best = int(np.argmax(close.sum(axis=1)))  # argmax keeps the first of equals
         chroma = np.median(meds[close[best]], axis=0)
-        group = [b for b, c in zip(patches, close[best]) if c]
+        group = [b for b, c in zip(patches, close[best], strict=True) if c]
         lab = np.concatenate([self.cut(self.lab, b).reshape(-1, 3) for b in group])
         pixels = np.concatenate([self.cut(self.chroma, b).reshape(-1, 3) for b in group])
         near = np.abs(pixels - chroma).sum(axis=1) < agree
         ref = lab[near] if near.sum() >= 10 else lab
         return Skin(chroma, float(np.median(ref[:, 0])), np.median(ref[:, 1:], axis=0))
 
-    def skin_mask(self, box: Box, skin: "Skin", distance: float) -> np.ndarray:
+    def skin_mask(self, box: Box, skin: Skin, distance: float) -> np.ndarray:
         """Pixels of ``box`` whose chromaticity is within ``distance`` of ``skin``."""
-        return np.abs(self.cut(self.chroma, box) - skin.chroma).sum(axis=2) < distance
+        close: np.ndarray = np.abs(self.cut(self.chroma, box) - skin.chroma).sum(axis=2) < distance
+        return close
 
 
 @dataclass(frozen=True)
@@ -211,7 +228,9 @@ class Skin:
 
 def to_view(xy: np.ndarray, scale: int) -> np.ndarray:
     """Face units -> pixels of the face view."""
-    return ((np.asarray(xy, np.float32) - np.float32([X_RANGE[0], Y_RANGE[0]])) * scale).astype(np.float32)
+    origin = np.array([X_RANGE[0], Y_RANGE[0]], np.float32)
+    view: np.ndarray = ((np.asarray(xy, np.float32) - origin) * scale).astype(np.float32)
+    return view
 
 
 def eye_contrasts(view: FaceView) -> tuple[float, float]:
@@ -222,7 +241,7 @@ def eye_contrasts(view: FaceView) -> tuple[float, float]:
     passes some light; the lens dims that eye's contrast in proportion."""
     cascade = getattr(_cascades, "eye", None)
     if cascade is None:
-        cascade = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, EYE_CASCADE))
+        cascade = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, EYE_CASCADE))  # type: ignore[attr-defined]
         if cascade.empty():
             raise RuntimeError(f"OpenCV's {EYE_CASCADE} is missing from cv2.data")
         _cascades.eye = cascade
@@ -260,7 +279,7 @@ def lenses(view: FaceView, limits: OcclusionLimits, reference: tuple[Box, ...] =
     size = max(3, round(limits.lens_min_size * view.scale))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     coverage, shift, darkness = [], [], []
-    for window, cheek in zip(EYE_WINDOWS, LOWER_CHEEKS):
+    for window, cheek in zip(EYE_WINDOWS, LOWER_CHEEKS, strict=True):
         # Lightness of the same side's cheek skin (side light darkens an eye
         # and its cheek alike); the reference's when the cheek is covered.
         bare = view.skin_mask(cheek, skin, limits.skin_distance)
@@ -305,7 +324,7 @@ def sunglasses(view: FaceView, image: str, limits: OcclusionLimits,
     x = lens_features(found, eye_contrasts(view), view.has_colour)
     score = float(np.dot(SUNGLASSES_MODEL, x) + SUNGLASSES_BIAS)
     if score > limits.lens_min_score:
-        return [Finding(7, "sunglasses", image, value=score, limit=limits.lens_min_score)]
+        return [Finding(InvalidCode.SUNGLASSES, "sunglasses", image, value=score, limit=limits.lens_min_score)]
     return []
 
 
@@ -343,7 +362,7 @@ def mask(view: FaceView, points: np.ndarray, image: str, limits: OcclusionLimits
         return []
     skin = float(view.skin_mask(LOWER_FACE, view.skin(reference), limits.skin_distance).mean())
     if skin < limits.mask_max_skin and lip_redness(view, points) <= limits.mask_max_lip_redness:
-        return [Finding(9, "mask", image, value=skin, limit=limits.mask_max_skin)]
+        return [Finding(InvalidCode.MASK, "mask", image, value=skin, limit=limits.mask_max_skin)]
     return []
 
 
@@ -373,7 +392,7 @@ def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: Occlus
     shift = min(float(np.linalg.norm(crown - t)) for t in temples)
     chroma = float(np.hypot(crown[1], crown[2]))
     if shift >= limits.hat_min_crown_shift or chroma >= limits.hat_min_crown_chroma:
-        return [Finding(8, "hat", image, value=skin, limit=limits.hat_max_skin)]
+        return [Finding(InvalidCode.HAT, "hat", image, value=skin, limit=limits.hat_max_skin)]
     return []
 
 
@@ -385,12 +404,20 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
     silences the mask check (a bridge crosses the glabella, and the median
     over the patch still reads the skin beside it); when a mask is found,
     the lenses are judged again against the skin above the mask (their first
-    reference, nose and cheeks, lay under it)."""
-    hats = hat(view, image_shape, image, limits)
-    glasses = sunglasses(view, image, limits)
+    reference, nose and cheeks, lay under it). Each check runs only on
+    faces whose eyes are at least its ``*_min_eye_distance`` apart."""
+    eyes = eye_distance(points)
+    hats = hat(view, image_shape, image, limits) if eyes >= limits.hat_min_eye_distance else []
+    judge_lenses = eyes >= limits.sunglasses_min_eye_distance
+    glasses = sunglasses(view, image, limits) if judge_lenses else []
     covered = ({FOREHEAD} if hats else set()) | ({GLABELLA} if glasses else set())
     bare = tuple(b for b in ABOVE_MASK if b not in covered) or (GLABELLA,)
-    masks = mask(view, points, image, limits, bare)
+    masks = mask(view, points, image, limits, bare) if eyes >= limits.mask_min_eye_distance else []
     if masks and glasses:
         glasses = sunglasses(view, image, limits, bare)
     return masks + glasses + hats
+
+
+def eye_distance(points: np.ndarray) -> float:
+    """Distance between the eye centres of the face mesh ``points``, in image pixels."""
+    return float(np.hypot(*(points[list(EYE_A), :2].mean(0) - points[list(EYE_B), :2].mean(0))))
