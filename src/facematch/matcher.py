@@ -244,18 +244,27 @@ def load_calibration(settings: Settings) -> Calibration:
 
 
 def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_size: int | None = None,
-                  parallel: bool | None = None) -> Matcher:
+                  parallel: bool | None = None, check_calibration: bool = True) -> Matcher:
     """The matcher ``settings`` describe. ``pool`` (tests) replaces the models
     the registry would build; ``pool_size`` bundles otherwise (default: two
     per matching thread, ``workers``, when parallel). ``parallel`` overrides
-    ``match.parallel`` (one-image-at-a-time callers: eval, benchmarks)."""
+    ``match.parallel`` (one-image-at-a-time callers: eval, benchmarks).
+
+    A calibration is only true for the network it was fitted on: one that
+    names another embedder is refused (``check_calibration``; off for
+    ``facematch eval``, which may be fitting the first one)."""
     from facematch.models.registry import build_pool
 
     parallel = settings.match.parallel if parallel is None else parallel
+    calibration = load_calibration(settings)
+    if check_calibration and pool is None and settings.models.embedder != calibration.embedder:
+        raise ValueError(f"calibration {calibration.version} was fitted for the embedder {calibration.embedder!r}, "
+                         f"not {settings.models.embedder!r}: fit one for it (facematch eval --fit-calibration, "
+                         "docs/models.md) and set FACEMATCH_MATCH__CALIBRATION_FILE")
     if pool is None:
         size = pool_size or (2 * settings.workers if parallel else settings.workers)
         pool = build_pool(settings.models, size)
     lim = settings.limits
     limits = ImageLimits(lim.max_image_bytes, lim.max_image_pixels, lim.max_chip_bytes, lim.max_chip_pixels)
     checks = CheckLimits().with_overrides(settings.check_limits)
-    return Matcher(pool, load_calibration(settings), limits=limits, checks=checks, parallel=parallel)
+    return Matcher(pool, calibration, limits=limits, checks=checks, parallel=parallel)

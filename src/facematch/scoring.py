@@ -42,6 +42,11 @@ class Calibration:
     percents: tuple[float, ...]  # decreasing
     provenance: dict[str, Any]
 
+    @property
+    def embedder(self) -> str:
+        """The embedder setting (``FACEMATCH_MODELS__EMBEDDER``) it was fitted for."""
+        return str(self.provenance.get("embedder", "dlib-resnet-v1"))
+
     @classmethod
     def packaged(cls, version: str = DEFAULT_CALIBRATION) -> Calibration:
         """A calibration that ships in the package, by version."""

@@ -49,7 +49,7 @@ class OnnxEmbedderSettings(BaseModel):
     """An ONNX face-embedding network a deployment holds a licence for (docs/models.md)."""
 
     path: Path | None = Field(None, description="The `.onnx` file.")
-    name: str = Field("", description="Name recorded in calibrations fitted for it (default: the file name).")
+    name: str = Field("", description="Name recorded in calibrations fitted for it (default: `onnx-<file stem>-<hash of the file and these settings>`).")
     alignment: str = Field("arcface112", description="`arcface112` (five-point template) or `dlib150` (dlib's chip).")
     size: int = Field(112, description="Side of the square input, in pixels.")
     layout: Literal["NCHW", "NHWC"] = Field("NCHW", description="Input tensor layout.")

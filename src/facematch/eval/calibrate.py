@@ -21,7 +21,8 @@ def distance_at_far(impostor: np.ndarray, far: float) -> float:
     return float(d[k] - 1e-6) if k < len(d) else float(d[-1])
 
 
-def fit(genuine: np.ndarray, impostor: np.ndarray, *, model: str, data: str, command: str, version: str) -> dict[str, Any]:
+def fit(genuine: np.ndarray, impostor: np.ndarray, *, model: str, data: str, command: str, version: str,
+        embedder: str = "dlib-resnet-v1") -> dict[str, Any]:
     genuine, impostor = genuine[np.isfinite(genuine)], impostor[np.isfinite(impostor)]
     d75 = distance_at_far(impostor, FAR_AT_MATCH)
     d65 = distance_at_far(impostor, FAR_AT_REVIEW)
@@ -29,9 +30,13 @@ def fit(genuine: np.ndarray, impostor: np.ndarray, *, model: str, data: str, com
     d_far = max(float(np.percentile(impostor, 99)), d_median_impostor + 0.05)
     knots = [(0.0, 100.0), (d75, 75.0), (d65, 65.0), (max(d_median_impostor, d65 + 0.01), 25.0),
              (max(d_far, d_median_impostor + 0.02), 5.0), (max(2.0, d_far + 0.1), 0.0)]
+    # Few impostor pairs can put two knots on one distance: keep the map strictly increasing.
+    for i in range(1, len(knots)):
+        knots[i] = (max(knots[i][0], knots[i - 1][0] + 1e-5), knots[i][1])
     return {
         "version": version,
         "model": model,
+        "embedder": embedder,
         "data": data,
         "date": dt.date.today().isoformat(),
         "command": command,

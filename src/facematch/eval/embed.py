@@ -25,7 +25,7 @@ def _init(settings: Settings, kind: str) -> None:
     from facematch.matcher import build_matcher
 
     _KIND = ImageKind(kind)
-    _MATCHER = build_matcher(settings, pool_size=1, parallel=False)
+    _MATCHER = build_matcher(settings, pool_size=1, parallel=False, check_calibration=False)
 
 
 def _embed_one(path: str) -> np.ndarray | None:

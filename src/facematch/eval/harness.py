@@ -144,7 +144,7 @@ def run(settings: Settings, pairs_file: Path, root: Path, out: Path, *, peer: bo
             if extra_impostors:
                 genuine = np.concatenate([genuine, sampled_genuines(emb)])
                 impostor = np.concatenate([impostor, sampled_impostors(emb, extra_impostors)])
-            doc = calibrate.fit(genuine, impostor, model=model_description(settings),
+            doc = calibrate.fit(genuine, impostor, model=model_description(settings), embedder=settings.models.embedder,
                                 data=f"{pairs_file} (+{extra_impostors} sampled impostor pairs and all same-folder "
                                      "genuine pairs of its images)" if extra_impostors else str(pairs_file),
                                 command=command, version=fit_calibration.stem)
