@@ -41,6 +41,7 @@ import json
 import time
 
 import numpy as np
+
 import pad as bench
 from facematch.models.pad import Z_CLIP
 
@@ -111,12 +112,13 @@ def fit_on(cache: bench.FeatureCache, real: list[list[bench.Item]], synth: list[
     mean, scale, beta, b = fit(x, y, w, signs)
     model: dict[str, object] = {"features": list(FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
                                 "weights": beta.tolist(), "bias": b}
-    real_bona = np.concatenate([probability(xx[yy == 0], model) for xx, yy in zip(xr, yr)])
+    real_bona = np.concatenate([probability(xx[yy == 0], model) for xx, yy in zip(xr, yr, strict=True)])
     model["limit"] = pick_limit(real_bona, probability(bench.matrix(cache, lfw_bona)[0], model))
     return model
 
 
-def evaluate(cache: bench.FeatureCache, items: list[bench.Item], model: dict[str, object]) -> tuple[dict[str, object], np.ndarray, np.ndarray]:
+def evaluate(cache: bench.FeatureCache, items: list[bench.Item],
+             model: dict[str, object]) -> tuple[dict[str, object], np.ndarray, np.ndarray]:
     x, y, t = bench.matrix(cache, items)
     s = probability(x, model)
     r = bench.rates(s, y, t, float(model["limit"]))  # type: ignore[arg-type]
@@ -156,71 +158,84 @@ def latency() -> dict[str, float]:
     return out
 
 
+def _line(name: str, r: dict[str, object], note: str) -> str:
+    parts = [f"{name:<30}", f"BPCER {r['bona_fide_flagged']}/{r['bona_fide']}"]
+    parts += [f"APCER {k} {r[k + '_missed']}/{r[k + '_attacks']}" for k in ("replay", "print") if k + "_attacks" in r]
+    return "  ".join(parts) + f"  ({note})"
+
+
+#: Sets the shipped model never saw, and the two it was fitted on (in-sample).
+SHIPPED_TESTS = ("synth_lfw_test", "synth_clean_face", "synth_card_test", "synth_selfie_test", "lfw_test",
+                 "clean_face", "yale")
+IN_SAMPLE = ("replay_a", "replay_b")
+HELD_OUT = {"fit-a": "replay_b", "fit-b": "replay_a"}
+
+
+def provenance() -> dict[str, object]:
+    return {
+        "fitted_on": [
+            "pad/replay_a (80 live + 80 screen replays)", "pad/replay_b (80 + 80)",
+            f"synthetic screen replays and prints (tests/support/synth/recapture.py) of {bench.LFW_ATTACK_PEOPLE} "
+            "LFW people of the 'fit' half (benchmarks/pad.py: lfw_split), with their bona fide originals",
+            "LFW 'fit' half, every image, bona fide (to pick the limit only)"],
+        "not_fitted_on": ["LFW 'test' half", "attributes/clean_face", "yale"],
+        "command": "nice -n 10 .venv/bin/python benchmarks/fit_pad.py --write",
+        "date": datetime.date.today().isoformat(),
+        "method": "sign-constrained logistic regression (benchmarks/fit_pad.py: SIGNS, PENALTY); limit: at most "
+                  "5 % of the real bona fide and 1 % of LFW's fit half above it",
+        "terms": "fitted weights only (7 + 1 numbers and the limit); no image or image-derived data ships"}
+
+
 def report(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out: Path, write: bool = False) -> int:
     from machine import describe
 
-    folds = {
-        "fit-a": fit_on(cache, [all_sets["replay_a"]], all_sets["synth_lfw_fit"], all_sets["lfw_fit"]),
-        "fit-b": fit_on(cache, [all_sets["replay_b"]], all_sets["synth_lfw_fit"], all_sets["lfw_fit"]),
-    }
-    shipped = fit_on(cache, [all_sets["replay_a"], all_sets["replay_b"]], all_sets["synth_lfw_fit"], all_sets["lfw_fit"])
-    results: dict[str, object] = {"machine": describe(), "date": datetime.date.today().isoformat(),
-                                  "command": "nice -n 10 .venv/bin/python benchmarks/pad.py", "folds": {}}
+    lfw_fit, synth = all_sets["lfw_fit"], all_sets["synth_lfw_fit"]
+    folds = {"fit-a": fit_on(cache, [all_sets["replay_a"]], synth, lfw_fit),
+             "fit-b": fit_on(cache, [all_sets["replay_b"]], synth, lfw_fit)}
+    shipped = fit_on(cache, [all_sets[n] for n in IN_SAMPLE], synth, lfw_fit)
+    fold_results: dict[str, object] = {}
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    held_out = {"fit-a": "replay_b", "fit-b": "replay_a"}
     for name, model in folds.items():
-        test = held_out[name]
+        test = HELD_OUT[name]
         r, s, y = evaluate(cache, all_sets[test], model)
-        results["folds"][name] = {"model": model, "tested_on": test, "test": r}  # type: ignore[index]
+        fold_results[name] = {"model": model, "tested_on": test, "test": r}
         curves[f"{name} -> {test}"] = bench.det_curve(s, y)
-        print(f"{name} limit {model['limit']:.3f} weights {np.round(model['weights'], 2).tolist()}")
-        for line in bench.iter_report(f"{name} on {test}", s, y, all_sets and np.array([it.attack for it in all_sets[test]]), float(model["limit"]), "held out"):  # type: ignore[arg-type]
-            print(line)
-    ship: dict[str, object] = {"model": shipped, "in_sample": ["replay_a", "replay_b", "synth_lfw_fit", "lfw_fit"]}
-    for test in ("synth_lfw_test", "synth_clean_face", "lfw_test", "clean_face", "yale", "replay_a", "replay_b"):
+        print(f"{name}: limit {model['limit']:.3f}, weights {np.round(model['weights'], 2).tolist()}")
+        print(_line(f"{name} on {test}", r, "held out"))
+    ship: dict[str, object] = {"model": shipped, "in_sample": [*IN_SAMPLE, "synth_lfw_fit", "lfw_fit"]}
+    for test in SHIPPED_TESTS + IN_SAMPLE:
         r, s, y = evaluate(cache, all_sets[test], shipped)
-        r["in_sample"] = test in ("replay_a", "replay_b")
+        r["in_sample"] = test in IN_SAMPLE
         ship[test] = r
         if test.startswith("synth"):
             curves[f"shipped -> {test}"] = bench.det_curve(s, y)
-        print(next(bench.iter_report(f"shipped on {test}", s, y, np.array([it.attack for it in all_sets[test]]),
-                                     float(shipped["limit"]), "IN-SAMPLE" if r["in_sample"] else "held out")))  # type: ignore[arg-type]
-    sweep = {}
-    for limit in (0.5, 0.6, round(float(shipped["limit"]), 4), 0.75, 0.8, 0.85, 0.9):
-        row = {}
-        for test in ("synth_lfw_test", "synth_clean_face", "lfw_test", "clean_face", "yale"):
+        print(_line(f"shipped on {test}", r, "IN-SAMPLE" if test in IN_SAMPLE else "held out"))
+    sweep: dict[str, object] = {}
+    for limit in (0.5, 0.6, round(float(shipped["limit"]), 4), 0.75, 0.8, 0.85, 0.9):  # type: ignore[arg-type]
+        row: dict[str, dict[str, object]] = {}
+        for test in SHIPPED_TESTS:
             x, y, t = bench.matrix(cache, all_sets[test])
             row[test] = bench.rates(probability(x, shipped), y, t, limit)
         for fold, model in folds.items():
-            test = held_out[fold]
-            x, y, t = bench.matrix(cache, all_sets[test])
-            row[f"{fold}->{test}"] = bench.rates(probability(x, model), y, t, limit)
+            x, y, t = bench.matrix(cache, all_sets[HELD_OUT[fold]])
+            row[f"{fold}->{HELD_OUT[fold]}"] = bench.rates(probability(x, model), y, t, limit)
         sweep[str(limit)] = row
-        print(f"limit {limit}: " + "  ".join(
-            f"{k} B {v['bona_fide_flagged']}/{v['bona_fide']}" + "".join(
-                f" {a[0]} {v[a + '_missed']}/{v[a + '_attacks']}" for a in ("replay", "print") if a + "_attacks" in v)
-            for k, v in row.items()))
+        print(f"limit {limit}:")
+        for k, v in row.items():
+            print("   " + _line(k, v, "held out"))
     ship["sweep"] = sweep
-    results["shipped"] = ship
     if write:
-        art = {"version": "v1", **shipped, "provenance": {
-            "fitted_on": ["pad/replay_a (80 live + 80 screen replays)", "pad/replay_b (80 + 80)",
-                          (f"synthetic screen replays and prints (tests/support/synth/recapture.py) of {bench.LFW_ATTACK_PEOPLE} "
-                           "LFW people of the 'fit' half (benchmarks/pad.py: lfw_split), with their bona fide originals"),
-                          "LFW 'fit' half, every image, bona fide (to pick the limit only)"],
-            "not_fitted_on": ["LFW 'test' half", "attributes/clean_face", "yale"],
-            "command": "nice -n 10 .venv/bin/python benchmarks/fit_pad.py --write",
-            "date": datetime.date.today().isoformat(),
-            "method": "sign-constrained logistic regression (benchmarks/fit_pad.py: SIGNS, PENALTY); "
-                      "limit: at most 5 % of the real bona fide and 1 % of LFW's fit half above it",
-            "terms": "fitted weights only (7 + 1 numbers); no image or derived image data ships"}}
+        art = {"version": "v1", **shipped, "provenance": provenance()}
         ARTEFACT.write_text(json.dumps(art, indent=2) + "\n")
         print(f"wrote {ARTEFACT}")
     try:
-        results["latency"] = latency()
-        print(results["latency"])
-    except Exception as e:  # noqa: BLE001 - the artefact may not exist yet on the first fit
-        results["latency"] = {"error": repr(e)}
+        lat: dict[str, object] = dict(latency())
+    except (OSError, KeyError, ValueError) as e:  # the artefact may not exist before the first --write
+        lat = {"error": repr(e)}
+    print(lat)
+    results = {"machine": describe(), "date": datetime.date.today().isoformat(),
+               "command": "nice -n 10 .venv/bin/python benchmarks/pad.py", "folds": fold_results,
+               "shipped": ship, "latency": lat}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     bench.plot(curves, out.with_suffix(".png"), "PAD DET: cross-set and held-out synthetic (benchmarks/pad.py)")

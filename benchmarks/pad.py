@@ -12,6 +12,10 @@ says so and exits 0):
   and a print of LFW faces and of ``attributes/clean_face``, each compared
   with its own bona fide original. LFW is split by person (``lfw_split``):
   the ``fit`` half may be used for fitting, the ``test`` half never is;
+* whole frames: 100 synthetic photographed ID cards and 100 1280x960
+  selfies (``tests/support/synth/cards.py``) of LFW test-half faces, each
+  genuine, screen-replayed and printed (``synth_card_test``,
+  ``synth_selfie_test``);
 * bona fide only: ``attributes/clean_face`` (218), LFW's test half (all of
   its images), Yale (164, greyscale).
 
@@ -36,7 +40,6 @@ import hashlib
 import json
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,12 +48,16 @@ CACHE = Path("/tmp/pad-cache")
 ROOT = Path(__file__).resolve().parents[1]
 #: Synthetic attacks per LFW half (one image per person, persons sampled by seed).
 LFW_ATTACK_PEOPLE = 300
+#: Whole-frame synthetic cards and selfies (LFW test half), each genuine, replayed and printed.
+FRAMES = 100
 
 
 @dataclass(frozen=True)
 class Item:
     """One image of a set: ``make`` turns the decoded source into the image
-    scored (the identity for bona fide); ``label`` 1 = attack."""
+    scored, steps separated by ``|`` (``card:SEED``: a photographed synthetic
+    ID card around it, ``selfie:SEED``: a 1280x960 selfie, ``replay:SEED``,
+    ``print:SEED``: the attacks; empty: the image itself); ``label`` 1 = attack."""
 
     key: str
     path: Path
@@ -92,6 +99,14 @@ def sets(data: Path) -> dict[str, list[Item]]:
             Item(f"lfw/{p.parent.name}/{p.name}#{kind}", p, 1, kind, f"{kind}:{seed0 + i}")
             for i, p in enumerate(firsts) for kind in ("replay", "print")]
     out["yale"] = [Item(f"yale/{p.name}", p, 0, "none", "") for p in _files(data / "yale" / "images")]
+    # Whole frames: a synthetic photographed ID card (tests/support/synth/cards.py) and a 1280x960
+    # selfie of LFW test-half faces, genuine, shown on a screen, printed.
+    firsts = [it.path for it in out["synth_lfw_test"] if it.label == 0][:FRAMES]
+    for frame in ("card", "selfie"):
+        out[f"synth_{frame}_test"] = [
+            Item(f"lfw/{p.parent.name}/{p.name}#{frame}{suffix}", p, int(bool(kind)), kind or "none",
+                 f"{frame}:{i}" + (f"|{kind}:{70_000 + i}" if kind else ""))
+            for i, p in enumerate(firsts) for kind, suffix in (("", ""), ("replay", "+replay"), ("print", "+print"))]
     return out
 
 
@@ -134,12 +149,19 @@ def _detector():  # type: ignore[no-untyped-def]
 
 def image(item: Item) -> np.ndarray:
     from facematch.imaging.decode import decode_image
+    from tests.support.synth import cards
     from tests.support.synth.recapture import print_attack, screen_replay
 
     rgb = decode_image(item.path.read_bytes(), max_bytes=64 << 20, max_pixels=80_000_000)
-    if item.make:
-        kind, seed = item.make.split(":")
-        rgb = (screen_replay if kind == "replay" else print_attack)(rgb, int(seed))
+    for step in filter(None, item.make.split("|")):
+        kind, seed = step.split(":")
+        if kind == "card":
+            rng = np.random.default_rng(int(seed))
+            rgb = cards.photograph(cards.render_card(rgb, rng)[0], rng)
+        elif kind == "selfie":
+            rgb = cards.render_portrait_selfie(rgb, np.random.default_rng(int(seed)))
+        else:
+            rgb = (screen_replay if kind == "replay" else print_attack)(rgb, int(seed))
     return rgb
 
 
@@ -215,16 +237,6 @@ def apcer_at_bpcer(scores: np.ndarray, labels: np.ndarray, bpcer: float) -> floa
     b, a = det_curve(scores, labels)
     ok = b <= bpcer
     return float(a[ok].min()) if ok.any() else 1.0
-
-
-def iter_report(name: str, scores: np.ndarray, labels: np.ndarray, attacks: np.ndarray,
-                limit: float, note: str) -> Iterator[str]:
-    r = rates(scores, labels, attacks, limit)
-    parts = [f"{name:<28}", f"BPCER {r['bona_fide_flagged']}/{r['bona_fide']}"]
-    for kind in ("replay", "print"):
-        if f"{kind}_attacks" in r:
-            parts.append(f"APCER {kind} {r[f'{kind}_missed']}/{r[f'{kind}_attacks']}")
-    yield "  ".join(parts) + f"  ({note})"
 
 
 def plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], out: Path, title: str) -> None:

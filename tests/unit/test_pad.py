@@ -113,7 +113,8 @@ def test_same_score_from_many_threads(det, head):
 
 
 def test_load_refuses_an_artefact_for_other_features(tmp_path):
-    art = {"version": "x", "features": ["moire"], "mean": [0], "scale": [1], "weights": [1], "bias": 0, "provenance": {}}
+    art = {"version": "x", "features": ["moire"], "mean": [0], "scale": [1], "weights": [1], "bias": 0,
+           "limit": 0.5, "provenance": {}}
     p = tmp_path / "pad.json"
     p.write_text(json.dumps(art))
     with pytest.raises(ValueError):

@@ -75,7 +75,8 @@ def _camera(lin: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = out + np.float32(s) * out * (1 - out) * (2 * out - 1)
     out = out * 255 + rng.normal(0, rng.uniform(1.0, 4.0), out.shape).astype(np.float32)
     u8 = np.clip(out, 0, 255).astype(np.uint8)
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(60, 93))])
+    quality = int(rng.integers(60, 93))
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
