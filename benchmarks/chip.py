@@ -32,7 +32,9 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -95,6 +97,38 @@ def people_casia(root: Path) -> dict[str, list[Path]]:
     return {p.name: sorted(p.glob("*.bmp")) for p in sorted(root.iterdir()) if p.is_dir() and list(p.glob("*.bmp"))}
 
 
+class PortraitAnalyzer:
+    """Portraits through the API's code: the ``Matcher`` (``facematch.matcher``),
+    or ``facematch.pipeline.analyze`` where the package predates it.
+    ``checks``: a ``CheckLimits``, or the defaults."""
+
+    def __init__(self, checks: object = None) -> None:
+        try:
+            from facematch.matcher import build_matcher
+        except ImportError:
+            from facematch.models.bundle import ModelBundle
+            from facematch.pipeline import MatcherConfig, analyze
+
+            bundle = ModelBundle.load()  # type: ignore[attr-defined]
+            config = MatcherConfig() if checks is None else MatcherConfig(checks=checks)
+            self.analyze: Callable[[np.ndarray], Any] = lambda rgb: analyze(bundle, rgb, "img2", "portrait", config)
+            self.detect: Callable[[np.ndarray], Any] = bundle.detector.detect
+            return
+        from facematch.settings import Settings
+        from facematch.types import ImageKind
+
+        matcher = build_matcher(Settings(), pool_size=1, parallel=False)
+        if checks is not None:
+            matcher.checks = checks  # type: ignore[assignment]
+        self.analyze = lambda rgb: matcher.analyze_image(rgb, ImageKind.PORTRAIT, "img2")
+
+        def detect(rgb: np.ndarray) -> Any:
+            with matcher.pool.bundle() as bundle:
+                return bundle.detector.detect(rgb)
+
+        self.detect = detect
+
+
 def geometry(paths: list[Path], cache: Path) -> dict[str, list[list[float]] | None]:
     """dlib's 5 points of the largest face of each image (the API's detector
     and landmarks), cached as JSON."""
@@ -102,13 +136,10 @@ def geometry(paths: list[Path], cache: Path) -> dict[str, list[list[float]] | No
     todo = [p for p in paths if str(p) not in known]
     if todo:
         from facematch.imaging.decode import decode_image
-        from facematch.models.bundle import ModelBundle
-        from facematch.pipeline import analyze
 
-        bundle = ModelBundle.load()
+        analyze = PortraitAnalyzer().analyze
         for p in todo:
-            rgb = decode_image(p.read_bytes(), max_bytes=1 << 28, max_pixels=1 << 27)
-            face = analyze(bundle, rgb, "img", "portrait").face
+            face = analyze(decode_image(p.read_bytes(), max_bytes=1 << 28, max_pixels=1 << 27)).face
             known[str(p)] = None if face is None else np.asarray(face.landmarks, float)[:, :2].tolist()
         cache.write_text(json.dumps(known))
     return {str(p): known.get(str(p)) for p in paths}
@@ -177,7 +208,7 @@ def main() -> int:
     from facematch.scoring import Calibration
     from machine import describe
 
-    cal = Calibration.load()
+    cal = Calibration.packaged() if hasattr(Calibration, "packaged") else Calibration.load()
     threshold = cal.distance_at(75)
     args.cache.mkdir(parents=True, exist_ok=True)
     populations = {"lfw": people_lfw(args.data / "lfw", args.lfw_people, args.seed, args.max_probes),

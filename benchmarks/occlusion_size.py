@@ -26,8 +26,10 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -42,11 +44,11 @@ CODES = {"mask": 9, "sunglasses": 7, "hat": 8}
 EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
 
 
-def draw(name: str, rgb: np.ndarray, bundle: object, seed: int) -> np.ndarray | None:
+def draw(name: str, rgb: np.ndarray, detect: Callable[[np.ndarray], Any], seed: int) -> np.ndarray | None:
     """``rgb`` with the occluder of the drawn set ``name`` drawn along its face mesh."""
     from tests.support.synth import occluders
 
-    faces = bundle.detector.detect(rgb)  # type: ignore[attr-defined]
+    faces = detect(rgb)
     if not faces or faces[0].mesh is None:
         return None
     fn = {"drawn_cap": occluders.draw_cap, "drawn_mask": occluders.draw_mask,
@@ -75,18 +77,17 @@ def main() -> int:
         print(f"no data folder at {args.data}: nothing measured")
         return 0
     t0 = time.time()
+    from chip import PortraitAnalyzer
     from facematch.checks.occlusion import OcclusionLimits
     from facematch.checks.suite import CheckLimits
     from facematch.imaging.decode import decode_image
-    from facematch.models.bundle import ModelBundle
-    from facematch.pipeline import MatcherConfig, analyze
     from machine import describe
 
     occlusion = OcclusionLimits()
     if args.no_gates:
         occlusion = replace(occlusion, **{f"{c}_min_eye_distance": 0.0 for c in CODES})
-    config = MatcherConfig(checks=replace(CheckLimits(), occlusion=occlusion))
-    bundle = ModelBundle.load()
+    analyzer = PortraitAnalyzer(replace(CheckLimits(), occlusion=occlusion))
+    analyze = analyzer.analyze
     items: list[dict[str, object]] = []
     sets = [n for n in args.sets if args.drawn or n not in DRAWN]
     clean = sorted(p for p in (root / "clean_face").iterdir() if p.suffix.lower() in EXTS)
@@ -102,10 +103,10 @@ def main() -> int:
                 items.append({"set": name, "item": path.name, "size": None, "face": False, "codes": []})
                 continue
             if name in DRAWN:
-                rgb = draw(name, rgb, bundle, args.seed + k)
+                rgb = draw(name, rgb, analyzer.detect, args.seed + k)
                 if rgb is None:
                     continue
-            first = analyze(bundle, rgb, "img2", "portrait", config)
+            first = analyze(rgb)
             e0 = eye_distance(first.face.landmarks) if first.face is not None else None
             items.append({"set": name, "item": path.name, "size": None, "eyes": e0, "face": first.face is not None,
                           "codes": sorted({int(f.code) for f in first.findings})})
@@ -117,7 +118,7 @@ def main() -> int:
                 f = size / e0
                 small = cv2.resize(rgb, (max(1, round(rgb.shape[1] * f)), max(1, round(rgb.shape[0] * f))),
                                    interpolation=cv2.INTER_AREA)
-                a = analyze(bundle, small, "img2", "portrait", config)
+                a = analyze(small)
                 items.append({"set": name, "item": path.name, "size": size,
                               "eyes": eye_distance(a.face.landmarks) if a.face is not None else None,
                               "face": a.face is not None, "codes": sorted({int(x.code) for x in a.findings})})
