@@ -289,6 +289,59 @@ def examples(out: Path) -> None:
     cv2.imwrite(str(out), cv2.cvtColor(np.hstack(row), cv2.COLOR_RGB2BGR))
 
 
+def quality(data: Path, out: Path) -> None:
+    """Blur and noise as their own findings (``checks/quality.py``), next to
+    ``presentation_attack``: each finding's rate on clean_face (as it is,
+    blurred by 3 % of the face width, with Gaussian noise of sigma 20, as in
+    benchmarks/checks.py) and on the real pad sets. Chips by dlib's 5 points
+    and alignment, as the matcher makes them."""
+    import cv2
+
+    from facematch.checks.fraud import FraudLimits, presentation_attack
+    from facematch.checks.quality import QualityLimits, blur, noise
+    from facematch.models import weights
+    from facematch.models.dlib_models import Landmarks5
+    from facematch.models.dlib_onnx import OnnxEmbedder
+    from facematch.models.pad import RecaptureDetector
+    from machine import describe
+
+    marks = Landmarks5(Path(weights.DLIB_LANDMARKS_5.path()))
+    aligner = OnnxEmbedder(weights.DLIB_RESNET.path(), mirror=False)
+    det = RecaptureDetector.load()
+    q, f = QualityLimits(), FraudLimits()
+    all_sets = sets(data)
+    variants: dict[str, list[tuple[np.ndarray, Item]]] = {}
+    for it in all_sets["clean_face"]:
+        rgb = image(it)
+        variants.setdefault("clean_face", []).append((rgb, it))
+        dets = _detector().detect(rgb)
+        width = dets[0].box[2] - dets[0].box[0] if dets else 0.1 * rgb.shape[1]
+        rng = np.random.default_rng(zlib.crc32(it.key.encode()))
+        variants.setdefault("clean_face_blurred_3pct", []).append((cv2.GaussianBlur(rgb, (0, 0), 0.03 * width), it))
+        noisy = np.clip(rgb + rng.normal(0, 20, rgb.shape), 0, 255).astype(np.uint8)
+        variants.setdefault("clean_face_noise_20", []).append((noisy, it))
+    for name in ("replay_a", "replay_b"):
+        for it in all_sets[name]:
+            variants.setdefault(f"{name}_{'live' if it.label == 0 else 'replay'}", []).append((image(it), it))
+    result: dict[str, object] = {"machine": describe(), "command": "nice -n 10 .venv/bin/python benchmarks/pad.py --quality"}
+    for name, pairs in variants.items():
+        counts = {"images": len(pairs), "face": 0, "blur": 0, "noise": 0, "presentation_attack": 0}
+        for rgb, _ in pairs:
+            dets = _detector().detect(rgb)
+            if not dets:
+                continue
+            counts["face"] += 1
+            box = dets[0].box
+            chip = aligner.align(rgb, marks(rgb, box))
+            counts["blur"] += len(blur(chip, "img2", q))
+            counts["noise"] += len(noise(chip, "img2", q))
+            counts["presentation_attack"] += len(presentation_attack(det.score(rgb, box), "img2", f))
+        result[name] = counts
+        print(name, counts, flush=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -296,12 +349,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--features-only", action="store_true", help="fill the feature cache and stop")
     ap.add_argument("--only", nargs="*", help="sets to compute (default: all)")
     ap.add_argument("--examples", type=Path, help="write the synthetic example strip (skimage only) here and stop")
+    ap.add_argument("--quality", action="store_true", help="blur, noise and presentation_attack rates, then stop")
     args = ap.parse_args(argv)
     if args.examples:
         examples(args.examples)
         return 0
     if not (args.data / "pad").is_dir():
         print(f"no data folder at {args.data} (../shared/data/pad): nothing measured")
+        return 0
+    if args.quality:
+        quality(args.data, args.out.with_name("pad_quality.json"))
         return 0
     all_sets = sets(args.data)
     cache = FeatureCache()
