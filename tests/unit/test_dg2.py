@@ -189,7 +189,8 @@ def record_offset(data: bytes) -> int:
     ("wrong data tag", lambda: dg2(face_record(face_image(TINY)), data_tag=0x5F2F), "dg2_no_data_block"),
     ("long tag", lambda: b"\x75\x06\x7f\xff\xff\xff\x01\x00", "dg2_bad_tag"),
     ("not a face record", lambda: dg2(b"FIR\x00010\x00" + b"\x00" * 30), "dg2_not_face_record"),
-    ("version 030", lambda: dg2(b"FAC\x00030\x00" + face_record(face_image(TINY))[8:]), "dg2_record_version_unsupported"),
+    ("version 030", lambda: dg2(b"FAC\x00030\x00" + face_record(face_image(TINY))[8:]),
+     "dg2_record_version_unsupported"),
 ])
 def test_malformed_dg2(name, make, detail):
     with pytest.raises(NoContentError) as info:
