@@ -109,8 +109,8 @@ def main() -> None:
         names.append(name)
     ours_a, meshes_a = np.stack(ours), np.stack(meshes)
     fits = [similarity(m, ARCFACE112) for m in meshes_a]
-    mapped = np.stack([transform(o, f) for o, f in zip(ours_a, fits)])
-    mesh_residual = np.stack([np.linalg.norm(transform(m, f) - ARCFACE112, axis=1) for m, f in zip(meshes_a, fits)])
+    mapped = np.stack([transform(o, f) for o, f in zip(ours_a, fits, strict=True)])
+    mesh_residual = np.stack([np.linalg.norm(transform(m, f) - ARCFACE112, axis=1) for m, f in zip(meshes_a, fits, strict=True)])
 
     even, odd = np.arange(0, len(mapped), 2), np.arange(1, len(mapped), 2)
     template_even = np.median(mapped[even], axis=0).astype(np.float32)

@@ -40,7 +40,7 @@ from facematch.matcher import ImageAnalysis
 from facematch.types import ImageKind
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local import matcher  # noqa: E402
+from local import matcher
 
 CARD, PORTRAIT = ImageKind.CARD, ImageKind.PORTRAIT
 

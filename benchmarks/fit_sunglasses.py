@@ -25,17 +25,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sunglasses_lfw import over_lfw, read_labels  # noqa: E402
+from sunglasses_lfw import over_lfw, read_labels
 
 MAX_FALSE_ALARM = 0.01
 PENALTY = 1.0
 
 def features(path: str) -> tuple[str, list[float] | None, bool]:
     """(file name, the features or None when the gate is not passed, face found)."""
-    from local import matcher
-
     from facematch.checks import occlusion
     from facematch.types import ImageKind
+    from local import matcher
 
     rgb = matcher().decode(Path(path).read_bytes(), ImageKind.PORTRAIT)
     with matcher().pool.bundle() as bundle:

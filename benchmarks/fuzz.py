@@ -45,7 +45,6 @@ def main() -> int:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hyp_seed
     from hypothesis import strategies as st
-    from machine import describe
     from PIL import Image
     from skimage import data
 
@@ -53,6 +52,7 @@ def main() -> int:
     from facematch.models.bundle import ModelPool
     from facematch.settings import Settings
     from facematch.store.sqlite import SqliteKeyStore
+    from machine import describe
     from tests.security.fakes import Internet, StubDNS
     from tests.security.fuzz_requests import (
         blank_png,

@@ -30,8 +30,8 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inputs import card_and_selfie  # noqa: E402
-from machine import describe  # noqa: E402
+from inputs import card_and_selfie
+from machine import describe
 
 
 def pct(values: list[float], q: float) -> float:
@@ -45,9 +45,8 @@ def free_port() -> int:
 
 
 def stage_breakdown(card: bytes, selfie: bytes, n: int) -> dict:
-    from local import matcher
-
     from facematch.types import ImageKind
+    from local import matcher
 
     m = matcher()  # one image after the other, so that the stages add up
     rows = []
@@ -88,7 +87,7 @@ def peer(card: bytes, selfie: bytes, n: int) -> dict | None:
 
 def serve_files(files: dict[str, bytes]) -> tuple[http.server.ThreadingHTTPServer, int]:
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             body = files.get(self.path)
             self.send_response(200 if body else 404)
             self.send_header("Content-Type", "image/jpeg")

@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 from inputs import card_and_selfie  # noqa: E402
 from machine import describe  # noqa: E402
-
 from tests.store.service_proc import Service, free_port, serve_command  # noqa: E402
 
 WORKERS, QUEUE_LIMIT, DEADLINE_S = 2, 8, 10.0

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local import analyze_file  # noqa: E402
+from local import analyze_file
 
 
 def main() -> None:

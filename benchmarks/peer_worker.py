@@ -29,8 +29,9 @@ def pair(paths: tuple[str, str]) -> bool:
 
 def main() -> None:
     mode = sys.argv[1]
-    import dlib
     from importlib.metadata import version
+
+    import dlib
 
     info = {"system": f"face_recognition {version('face_recognition')} defaults",
             "dlib": f"{dlib.__version__} (BLAS {'on' if dlib.DLIB_USE_BLAS else 'off'})", "python": sys.executable}

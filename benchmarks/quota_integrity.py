@@ -35,7 +35,6 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 from machine import describe  # noqa: E402
-
 from tests.store.service_proc import Service, fire, free_port, serve_command  # noqa: E402
 
 

@@ -24,9 +24,9 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inputs import card_and_selfie  # noqa: E402
-from latency import free_port, run_peer  # noqa: E402
-from machine import describe  # noqa: E402
+from inputs import card_and_selfie
+from latency import free_port, run_peer
+from machine import describe
 
 
 async def drive(url: str, auth, card: bytes, selfie: bytes, clients: int, seconds: float) -> dict:

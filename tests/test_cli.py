@@ -111,7 +111,7 @@ def test_serve_prints_demo_key_and_answers(tmp_path, astronaut, astronaut_selfie
 
 
 @pytest.mark.parametrize("limits", ["", '{"geometry.min_eye_distance_portrait": 400, "quality.min_sharpness": 0.9}'])
-def test_match_command_agrees_with_the_http_api(tmp_path, astronaut, astronaut_selfie, store, model_pool, web,
+def test_match_command_agrees_with_the_http_api(tmp_path, astronaut, astronaut_selfie, store, model_pool, web,  # noqa: F811
                                                 monkeypatch, limits):
     """`facematch match` and the API give the same result for the same two
     files, warnings included, under the same FACEMATCH_CHECK_LIMITS."""

@@ -11,7 +11,6 @@ import json
 import os
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING, Any
 
 from facematch.settings import Settings
@@ -207,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="directory of the SQLite database (default ./data)")
     serve.add_argument("--demo-quota", type=_quota, default=1000, help="quota of the demo key created at first start")
     serve.add_argument("--processes", type=int, default=1,
-                       help="worker processes (default 1); each holds FACEMATCH_WORKERS matching threads and its own models")
+                       help="worker processes (default 1); each holds FACEMATCH_WORKERS matching threads "
+                            "and its own models")
     serve.set_defaults(func=cmd_serve)
 
     keys = sub.add_parser("keys", help="manage API keys",

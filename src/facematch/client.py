@@ -26,7 +26,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import httpx
 
@@ -42,7 +42,7 @@ Mode = Literal["file", "base64", "url"]
 #: A path (``str`` or ``os.PathLike``), raw bytes, a binary file object, a
 #: ``PIL.Image.Image``, an RGB (or grayscale) ``numpy.ndarray`` of uint8, or
 #: an ``http(s)://`` URL string.
-ImageInput = Union[str, os.PathLike[str], bytes, bytearray, memoryview, Any]
+ImageInput = str | os.PathLike[str] | bytes | bytearray | memoryview | Any
 
 
 # --- errors -----------------------------------------------------------------
@@ -58,7 +58,8 @@ class ClientError(Exception):
     error_code: int | None = None
 
     def __init__(self, message: str, *, error_code: int | None = None, http_status: int | None = None,
-                 response: dict[str, Any] | None = None, request_id: str = "", retry_after: float | None = None) -> None:
+                 response: dict[str, Any] | None = None, request_id: str = "",
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         if error_code is not None:

@@ -3,12 +3,11 @@ timings. Images, base64 strings, embeddings and secrets are never logged."""
 
 from __future__ import annotations
 
-from types import TracebackType
-
 import json
 import logging
 import sys
 import time
+from types import TracebackType
 
 
 class JsonFormatter(logging.Formatter):

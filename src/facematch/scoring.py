@@ -62,7 +62,7 @@ class Calibration:
     @classmethod
     def parse(cls, text: str) -> Calibration:
         doc = json.loads(text)
-        d, p = zip(*doc["knots"])
+        d, p = zip(*doc["knots"], strict=True)
         cal = cls(doc["version"], tuple(map(float, d)), tuple(map(float, p)),
                   {k: v for k, v in doc.items() if k not in ("knots", "version")})
         cal.validate()
@@ -71,7 +71,8 @@ class Calibration:
     def validate(self) -> None:
         d, p = np.array(self.distances), np.array(self.percents)
         if len(d) < 2 or np.any(np.diff(d) <= 0) or np.any(np.diff(p) > 0):
-            raise ValueError(f"calibration {self.version}: knots must have increasing distance and non-increasing percent")
+            raise ValueError(f"calibration {self.version}: knots must have increasing distance "
+                             "and non-increasing percent")
         if p.max() > 100 or p.min() < 0:
             raise ValueError(f"calibration {self.version}: percents must lie in [0, 100]")
 

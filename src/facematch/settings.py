@@ -20,13 +20,14 @@ from facematch.scoring import DEFAULT_CALIBRATION
 class LimitSettings(BaseModel):
     """Limits on what a request may send."""
 
-    max_image_bytes: int = Field(15 * 1024 * 1024, description="Largest accepted image, in bytes (upload, base64 or URL).")
+    max_image_bytes: int = Field(15 * 1024 * 1024,
+                                 description="Largest accepted image, in bytes (upload, base64 or URL).")
     max_image_pixels: int = Field(40_000_000, description="Largest accepted image, in decoded pixels (width x height).")
     max_body_bytes: int = Field(45 * 1024 * 1024, description="Largest accepted request body, in bytes.")
     max_chip_bytes: int = Field(
         256 * 1024, description="Largest accepted chip portrait (`type1=chip`: DG2 bytes or its image), in bytes.")
     max_chip_pixels: int = Field(
-        1_000_000, description="Largest accepted chip portrait, in decoded pixels (chips hold about 480x640).")
+        2_000_000, description="Largest accepted chip portrait, in decoded pixels (chips hold about 480x640).")
 
 
 class UrlFetchSettings(BaseModel):
@@ -49,13 +50,15 @@ class OnnxEmbedderSettings(BaseModel):
     """An ONNX face-embedding network a deployment holds a licence for (docs/models.md)."""
 
     path: Path | None = Field(None, description="The `.onnx` file.")
-    name: str = Field("", description="Name recorded in calibrations fitted for it (default: `onnx-<file stem>-<hash of the file and these settings>`).")
+    name: str = Field("", description="Name recorded in calibrations fitted for it "
+                                      "(default: `onnx-<file stem>-<hash of the file and these settings>`).")
     alignment: str = Field("arcface112", description="`arcface112` (five-point template) or `dlib150` (dlib's chip).")
     size: int = Field(112, description="Side of the square input, in pixels.")
     layout: Literal["NCHW", "NHWC"] = Field("NCHW", description="Input tensor layout.")
     channels: Literal["RGB", "BGR"] = Field("RGB", description="Channel order the network expects.")
     mean: Annotated[list[float], NoDecode] = Field(
-        default_factory=lambda: [127.5], description="Subtracted from pixel values: one number or three, comma-separated.")
+        default_factory=lambda: [127.5],
+        description="Subtracted from pixel values: one number or three, comma-separated.")
     std: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [127.5], description="Pixel values are divided by it after the mean: one or three.")
     mirror: bool = Field(False, description="Average the embeddings of the face and its mirror image.")
@@ -83,7 +86,9 @@ class ModelSettings(BaseModel):
     detector: str = Field("blazeface", description="Face detector.")
     landmarker: str = Field("dlib-5", description="Five-point landmark model.")
     embedder: str = Field("dlib-resnet-v1", description="Face embedding: `dlib-resnet-v1` or `onnx`.")
-    attack_detector: str = Field("none", description="Presentation-attack model for invalidCode 10.")
+    attack_detector: str = Field(
+        "recapture-v1", description="Presentation-attack model for invalidCode 10 on portraits: `recapture-v1` "
+                                    "or `none` (the spectral recapture check alone).")
     verify_weights: bool = Field(False, description="Check every weights file's SHA-256 at start.")
     onnx: OnnxEmbedderSettings = Field(default_factory=OnnxEmbedderSettings)
 
@@ -104,10 +109,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="JSON object overriding warning-check limits, keys `group.field` as in docs/checks.md.")
     demo_key: bool = Field(True, description="Create and print a demo API key at first start when no key exists.")
-    workers: int = Field(2, description="Requests matched at the same time in one process; each also gets a side thread for its second image.")
+    workers: int = Field(2, description="Requests matched at the same time in one process; each also gets a side "
+                                        "thread for its second image.")
     queue_limit: int = Field(16, description="Requests allowed to wait for a matching thread before 503.")
     request_deadline_s: float = Field(
-        30.0, description="Longest a request may take to send its images, fetch its URLs, wait and match; 503 after it.")
+        30.0,
+        description="Longest a request may take to send its images, fetch its URLs, wait and match; 503 after it.")
     auth_fail_limit: int = Field(
         20, description="Failed authentications per client address (IPv6: per /64) within auth_fail_window_s "
                         "before further attempts get 429 with Retry-After; 0 turns the limit off.")
@@ -126,7 +133,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> "Settings":
+    def _refuse_unsafe_production(self) -> Settings:
         # Any environment but development (a typo such as "prod" included): a
         # demo key printed to the log is a credential anyone with the log holds.
         if self.env != "development" and self.demo_key:

@@ -7,8 +7,7 @@ import base64
 
 import pytest
 
-from facematch.types import InvalidCode
-from facematch.types import ErrorCode
+from facematch.types import ErrorCode, InvalidCode
 from tests.api.conftest import PATH, PUBLIC_IP
 from tests.conftest import jpeg
 
@@ -19,7 +18,7 @@ def assert_envelope(body: dict, error_code: int) -> None:
     assert set(body) == {"data", "errorCode", "errorMessage"}
     assert body["errorCode"] == str(error_code)
     assert body["errorMessage"] == ErrorCode(error_code).message
-    assert CONTRACT_FIELDS <= set(body["data"])
+    assert set(body["data"]) >= CONTRACT_FIELDS
     for name in CONTRACT_FIELDS:
         assert isinstance(body["data"][name], str), name
 

@@ -222,8 +222,7 @@ def test_demo_files_are_served_and_self_contained(client):
 
 def test_demo_translates_every_code():
     """The page's Vietnamese messages cover every errorCode and invalidCode of the contract."""
-    from facematch.types import InvalidCode
-    from facematch.types import ErrorCode
+    from facematch.types import ErrorCode, InvalidCode
 
     js = (web.WEB_DIR / "app.js").read_text(encoding="utf-8")
     vi = js[js.index("  vi: {"):]

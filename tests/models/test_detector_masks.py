@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from facematch.models.detector import FaceDetector
-from tests.support.synth import occluders
 from tests.support.images import analyze
+from tests.support.synth import occluders
 
 pytestmark = pytest.mark.models
 

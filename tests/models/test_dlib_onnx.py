@@ -45,7 +45,7 @@ def test_onnx_equals_dlib(nets, astronaut):
     dlib_net, onnx_net = nets
     chips = _chips(astronaut)
     ours = onnx_net.raw(np.stack(chips))
-    for chip, vec in zip(chips, ours):
+    for chip, vec in zip(chips, ours, strict=True):
         ref = np.array(dlib_net.compute_face_descriptor(chip), dtype=np.float32)
         assert np.abs(vec - ref).max() < TOLERANCE
         assert 0.5 < np.linalg.norm(ref) < 3  # a real descriptor, not zeros

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from facematch.api.app import create_app
 from facematch.api.errors import status_of
 from facematch.api.ratelimit import Admission, FailedAuthLimiter, client_address
-from facematch.errors import RateLimitedError
-from facematch.errors import ServiceUnavailableError
+from facematch.errors import RateLimitedError, ServiceUnavailableError
 from facematch.settings import Settings
 from tests.security.conftest import PATH, no_traceback
 
@@ -69,9 +68,8 @@ def test_client_address_groups_ipv6_by_64():
 def test_admission_slots():
     adm = Admission(2)
     with adm.slot(), adm.slot():
-        with pytest.raises(ServiceUnavailableError):
-            with adm.slot():
-                pass
+        with pytest.raises(ServiceUnavailableError), adm.slot():
+            pass
         assert adm.taken == 2
     assert adm.taken == 0
 

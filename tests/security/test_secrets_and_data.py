@@ -17,9 +17,9 @@ import threading
 import time
 
 import cv2
-import pytest
 import httpx
 import numpy as np
+import pytest
 
 from facematch.store import open_store
 from facematch.store import secrets as store_secrets
@@ -61,7 +61,7 @@ def test_unknown_key_costs_as_much_as_a_wrong_secret(tmp_path):
 class _Images(http.server.BaseHTTPRequestHandler):
     body = b""
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.send_response(200)
         self.send_header("content-type", "image/jpeg")
         self.send_header("content-length", str(len(self.body)))

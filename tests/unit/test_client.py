@@ -14,10 +14,19 @@ import pytest
 from PIL import Image
 
 from facematch import client as fmc
-from facematch.types import InvalidCode
-from facematch.client import (AuthenticationError, Client, ClientError, MatchResponse, MatchWarning, NoContentError,
-                              NoFaceError, QuotaExceededError, TransportError, UnexpectedResponseError)
-from facematch.types import ErrorCode
+from facematch.client import (
+    AuthenticationError,
+    Client,
+    ClientError,
+    MatchResponse,
+    MatchWarning,
+    NoContentError,
+    NoFaceError,
+    QuotaExceededError,
+    TransportError,
+    UnexpectedResponseError,
+)
+from facematch.types import ErrorCode, InvalidCode
 from tests.api.conftest import key, make_client, store, web  # noqa: F401 - fixtures
 from tests.conftest import jpeg
 
@@ -251,7 +260,7 @@ def test_docs_client_example_runs(doc, make_client, key, tmp_path, monkeypatch, 
     (tmp_path / "card.jpg").write_bytes(jpeg(cards.photograph(card, rng)))
     (tmp_path / "selfie.jpg").write_bytes(jpeg(astronaut_selfie))
     for code in blocks:
-        exec(compile(code, "docs/api.md", "exec"), {"__name__": "__docs__"})  # noqa: S102
+        exec(compile(code, "docs/api.md", "exec"), {"__name__": "__docs__"})
     out = capsys.readouterr().out
     assert "% -> match 1; warning 0: Successful" in out and "True" in out, out
     assert (tmp_path / "face1.jpg").read_bytes()[:3] == b"\xff\xd8\xff"

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from facematch.checks import Finding
 from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too_small, several_faces
 from facematch.checks.policy import pick
-from facematch.checks import Finding
 
 LIM = GeometryLimits()
 

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
+import base64
+
+import pytest
 
 from facematch.api.auth import Authenticator, parse_basic
 from facematch.errors import AuthError
 from facematch.store import open_store
 from facematch.store.secrets import hash_secret, verify_secret
-
-import base64
-import pytest
 
 
 def basic(key: str, secret: str) -> str:

@@ -21,9 +21,9 @@ import pytest
 import uvicorn
 
 from facematch.api.app import create_app
-from facematch.types import InvalidCode
 from facematch.settings import Settings
 from facematch.store.sqlite import SqliteKeyStore
+from facematch.types import InvalidCode
 from tests.conftest import jpeg
 
 CHROMIUM = os.environ.get("FACEMATCH_TEST_CHROMIUM", "")

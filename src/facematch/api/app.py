@@ -30,8 +30,15 @@ from facematch.api import errors, metrics, multipart
 from facematch.api.auth import Authenticator
 from facematch.api.ratelimit import Admission, FailedAuthLimiter, guarded_authenticate
 from facematch.contract import envelope, openapi
-from facematch.errors import (BodyTooLargeError, FaceMatchError, FormatTypeError, InputError, NoContentError,
-                              QuotaExceededError, ServiceUnavailableError, UrlUnavailableError)
+from facematch.errors import (
+    BodyTooLargeError,
+    FormatTypeError,
+    InputError,
+    NoContentError,
+    QuotaExceededError,
+    ServiceUnavailableError,
+    UrlUnavailableError,
+)
 from facematch.imaging.base64_input import decode_base64_image
 from facematch.imaging.fetch import Resolver, UrlFetcher, system_resolver
 from facematch.matcher import MatchResult, build_matcher

@@ -23,9 +23,19 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facematch.contract import envelope
-from facematch.errors import (AuthError, BodyTooLargeError, FaceMatchError, FormatTypeError, InternalError,
-                              NoContentError, NoFaceError, QuotaExceededError, RateLimitedError,
-                              ServiceUnavailableError, UrlUnavailableError)
+from facematch.errors import (
+    AuthError,
+    BodyTooLargeError,
+    FaceMatchError,
+    FormatTypeError,
+    InternalError,
+    NoContentError,
+    NoFaceError,
+    QuotaExceededError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UrlUnavailableError,
+)
 
 log = logging.getLogger("facematch.api")
 
@@ -105,7 +115,7 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback to the client
+        except Exception as exc:
             if started:  # the response is half sent: nothing can be said any more
                 log.error("error after the response started", exc_info=exc, extra={"request_id": rid})
                 return

@@ -19,8 +19,6 @@ with its work). When every slot is taken the request gets 503 with
 
 from __future__ import annotations
 
-from typing import Any
-
 import collections
 import concurrent.futures
 import contextlib
@@ -29,6 +27,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import anyio
 

@@ -40,7 +40,8 @@ def several_faces(faces: list[tuple[tuple[float, float, float, float], float]], 
     ratio = max(ratios, default=0.0)
     if ratio < limits.other_face_min_relative_width:
         return []
-    return [Finding(InvalidCode.SEVERAL_FACES, "several_faces", image, value=ratio, limit=limits.other_face_min_relative_width)]
+    return [Finding(InvalidCode.SEVERAL_FACES, "several_faces", image, value=ratio,
+                    limit=limits.other_face_min_relative_width)]
 
 
 def eye_distance(landmarks5: np.ndarray) -> float:
@@ -53,7 +54,9 @@ def eye_distance(landmarks5: np.ndarray) -> float:
 def face_too_small(landmarks5: np.ndarray, image: str, is_card: bool, limits: GeometryLimits) -> list[Finding]:
     limit = limits.min_eye_distance_card if is_card else limits.min_eye_distance_portrait
     value = eye_distance(landmarks5)
-    return [Finding(InvalidCode.FACE_TOO_SMALL, "face_too_small", image, value=value, limit=limit)] if value < limit else []
+    if value >= limit:
+        return []
+    return [Finding(InvalidCode.FACE_TOO_SMALL, "face_too_small", image, value=value, limit=limit)]
 
 
 def face_near_margin(box: tuple[float, float, float, float], shape: tuple[int, ...], image: str,
@@ -62,5 +65,6 @@ def face_near_margin(box: tuple[float, float, float, float], shape: tuple[int, .
     x1, y1, x2, y2 = box
     margin = min(x1, y1, w - x2, h - y2) / max(x2 - x1, 1e-6)
     if margin < limits.min_margin_fraction:
-        return [Finding(InvalidCode.FACE_NEAR_MARGIN, "face_near_margin", image, value=margin, limit=limits.min_margin_fraction)]
+        return [Finding(InvalidCode.FACE_NEAR_MARGIN, "face_near_margin", image, value=margin,
+                        limit=limits.min_margin_fraction)]
     return []

@@ -17,7 +17,8 @@ rates):
 * chip portrait (``type1=chip``, the CCCD chip's DG2 image): it is neither a
   photographed card nor a camera photo, so no card-presence, photocopy,
   tampering, recapture or margin check; several faces (6) and face too small
-  (11, with the card's limit: chip portraits are small).
+  (11, with the portrait's limit: ISO/IEC 19794-5 asks 60 px or more between
+  the eyes, so a chip portrait below 40 px is not what the chip should hold).
 * every image with a face: several faces (6).
 """
 
@@ -90,9 +91,9 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
         findings += no_card
         if not no_card:  # a copy of, or a portrait pasted on, a document that is not there means nothing
             findings += photocopy(ctx.rgb, box, ctx.role, limits.card)
-    if ctx.attack_score is not None:
+    if ctx.attack_score is not None:  # portraits, with an attack model configured
         recaptured = presentation_attack(ctx.attack_score, ctx.role, limits.fraud)
-    else:  # no attack model configured: the spectral peak alone
+    else:  # cards (the model flags 8 % of clean synthetic card photos), or no model: the spectral peak alone
         recaptured = recapture(ctx.rgb, box, ctx.role, limits.fraud)
     findings += recaptured
     if ctx.face is None or ctx.landmarks5 is None:
@@ -102,7 +103,8 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     too_small = face_too_small(ctx.landmarks5, ctx.role, ctx.is_card, g)
     findings += too_small
     if ctx.is_card:
-        if not (no_card or recaptured or any(f.code is InvalidCode.PHOTOCOPY for f in findings)):  # halftone and toner read as sharpness
+        # Halftone and toner read as sharpness: no tampering check on a copy or a recapture.
+        if not (no_card or recaptured or any(f.code is InvalidCode.PHOTOCOPY for f in findings)):
             findings += tampering(ctx.rgb, ctx.face.box, ctx.role, limits.fraud)
         return findings
     findings += face_near_margin(ctx.face.box, ctx.rgb.shape, ctx.role, g)
@@ -122,4 +124,4 @@ def _chip_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
         return []
     g = limits.geometry
     return (several_faces([(d.box, d.score) for d in ctx.detections], ctx.role, g)
-            + face_too_small(ctx.landmarks5, ctx.role, True, g))
+            + face_too_small(ctx.landmarks5, ctx.role, False, g))

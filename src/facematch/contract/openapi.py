@@ -162,7 +162,8 @@ WARNING_EXAMPLE = {
     "data": {
         **SUCCESS_EXAMPLE["data"], "matching": "71.50", "match": "0", "invalidCode": "11",
         "invalidMessage": InvalidCode.FACE_TOO_SMALL.message,
-        "warnings": [{"code": "11", "message": InvalidCode.FACE_TOO_SMALL.message, "check": "face_size", "image": "img2",
+        "warnings": [{"code": "11", "message": InvalidCode.FACE_TOO_SMALL.message, "check": "face_too_small",
+                      "image": "img2",
                       "value": 0.08, "limit": 0.12}],
     },
     "errorCode": "0", "errorMessage": ErrorCode.SUCCESS.message,
@@ -173,7 +174,8 @@ _HEADERS = {
 }
 
 
-def _response(description: str, examples: dict[str, dict[str, Any]], extra_headers: dict[str, Any] | None = None) -> dict[str, Any]:
+def _response(description: str, examples: dict[str, dict[str, Any]],
+              extra_headers: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "description": description,
         "headers": {**_HEADERS, **(extra_headers or {})},
@@ -185,9 +187,11 @@ def responses(method: str) -> dict[str, Any]:
     """Every HTTP status the route answers for ``method``; with
     FACEMATCH_LEGACY_HTTP_200 all of them are sent as 200 instead."""
     bad_request = {"no_content": _error(ErrorCode.NO_CONTENT, "errorCode 1: an image is missing, empty or unreadable"),
-                   "format_type": _error(ErrorCode.FORMAT_TYPE, "errorCode 6: format_type or type1 does not agree with the request")}
+                   "format_type": _error(ErrorCode.FORMAT_TYPE,
+                                         "errorCode 6: format_type or type1 does not agree with the request")}
     if method == "get":
-        bad_request = {"url_unavailable": _error(ErrorCode.URL_UNAVAILABLE, "errorCode 2: an image URL could not be fetched or was refused"),
+        bad_request = {"url_unavailable": _error(ErrorCode.URL_UNAVAILABLE,
+                                                 "errorCode 2: an image URL could not be fetched or was refused"),
                        "format_type": bad_request["format_type"]}
     out = {
         "200": _response("Matched (errorCode 0), with the most severe warning in invalidCode and every finding "
@@ -203,7 +207,8 @@ def responses(method: str) -> dict[str, Any]:
         "422": _response("errorCode 3: an image has no face (invalidCode 4 for the card, 5 for the portrait; the "
                          "other image's face crop is returned).",
                          {"no_face": _error(ErrorCode.NO_FACE, "errorCode 3: no face in the portrait", invalidCode="5",
-                                            invalidMessage=InvalidCode.NO_FACE_PORTRAIT.message, face1=_JPEG_B64, face1_score="0.9357",
+                                            invalidMessage=InvalidCode.NO_FACE_PORTRAIT.message, face1=_JPEG_B64,
+                                            face1_score="0.9357",
                                             face1_box=[174, 70, 279, 175])}),
         "429": _response("errorCode 4: the key's quota is used up (only successful requests count); or errorCode "
                          "429: too many failed authentications from this address (with Retry-After).",

@@ -3,9 +3,8 @@ mean fixed false-accept rates: 75 % at FAR 0.1 %, 65 % at FAR 1 %."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
+from typing import Any
 
 import numpy as np
 

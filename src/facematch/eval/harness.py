@@ -8,7 +8,6 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import Any
 
 import numpy as np
@@ -157,7 +156,8 @@ def run(settings: Settings, pairs_file: Path, root: Path, out: Path, *, peer: bo
         for i in range(len(pairs.a)):
             d = dists["facematch"][i]
             row = [pairs.a[i], pairs.b[i], int(pairs.labels[i]), "" if pairs.folds is None else int(pairs.folds[i]),
-                   "" if not np.isfinite(d) else f"{d:.6f}", "0.00" if not np.isfinite(d) else f"{calibration.percent(d):.2f}"]
+                   "" if not np.isfinite(d) else f"{d:.6f}",
+                   "0.00" if not np.isfinite(d) else f"{calibration.percent(d):.2f}"]
             if peer:
                 pd = dists["peer"][i]
                 row.append("" if not np.isfinite(pd) else f"{pd:.6f}")

@@ -6,9 +6,8 @@ Scores are similarities (higher = more alike); a pair whose image had no face
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +66,8 @@ def accuracy_10fold(scores: np.ndarray, labels: np.ndarray, folds: np.ndarray) -
     return float(np.mean(accs)), float(np.std(accs))
 
 
-def summary(scores: np.ndarray, labels: np.ndarray, folds: np.ndarray | None, failures: int, images: int) -> dict[str, Any]:
+def summary(scores: np.ndarray, labels: np.ndarray, folds: np.ndarray | None, failures: int,
+            images: int) -> dict[str, Any]:
     labels = np.asarray(labels).astype(bool)
     r = roc(scores, labels)
     impostors = int((~labels).sum())

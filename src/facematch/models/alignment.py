@@ -20,7 +20,6 @@ the nose. Chips are RGB uint8, ``(size, size, 3)``.
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from typing import Any
 
 import cv2

@@ -41,7 +41,7 @@ class Detection:
     def height(self) -> float:
         return self.box[3] - self.box[1]
 
-    def shifted(self, dx: float, dy: float, scale: float = 1.0) -> "Detection":
+    def shifted(self, dx: float, dy: float, scale: float = 1.0) -> Detection:
         """The same detection in another frame: ``p * scale + (dx, dy)``."""
         x1, y1, x2, y2 = self.box
         return Detection(

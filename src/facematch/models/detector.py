@@ -12,10 +12,10 @@ mask does to both models (``FaceDetector.__init__``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
-
-import dataclasses
 
 from facematch.models.blazeface import BlazeFace, Detection, _iou
 from facematch.models.facemesh import FaceMesh

@@ -38,10 +38,10 @@ them lacks (channels, bottom rows, right columns) as zeros.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 import dlib
 import numpy as np
@@ -130,7 +130,7 @@ def _details(r: _Reader, expected: str) -> Layer:
         params = r.tensor().ravel()
         num_filters, nr, nc = r.integer(), r.integer(), r.integer()
         stride, _stride_x, pad, _pad_x = r.integer(), r.integer(), r.integer(), r.integer()
-        filters, biases = r.alias_tensor(), r.alias_tensor()
+        filters, _biases = r.alias_tensor(), r.alias_tensor()
         for _ in range(4):
             r.real()  # learning-rate and weight-decay multipliers
         use_bias = r.boolean() if name in ("con_5", "con_6") else True

@@ -159,7 +159,8 @@ class OnnxFaceEmbedder:
             raise ValueError(f"input {inp.name!r} is {inp.type}; only float32 inputs are supported")
         shape = list(inp.shape)
         expected: list[object] = ["N", 3, c.size, c.size] if c.layout == "NCHW" else ["N", c.size, c.size, 3]
-        wrong = len(shape) != 4 or any(isinstance(d, int) and d != e for d, e in zip(shape[1:], expected[1:]))
+        wrong = len(shape) != 4 or any(isinstance(d, int) and d != e
+                                       for d, e in zip(shape[1:], expected[1:], strict=True))
         if wrong:
             raise ValueError(f"input {inp.name!r} has shape {_dims(shape)}, but layout {c.layout} at size {c.size} "
                              f"needs {_dims(expected)}: check the model's size and layout settings")

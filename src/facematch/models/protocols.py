@@ -42,8 +42,11 @@ class Embedder(Protocol):
     ``dim`` floats, compared by Euclidean distance.
     """
 
-    name: str
-    dim: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
 
     def align(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray: ...
 
@@ -55,6 +58,7 @@ class AttackDetector(Protocol):
     shared, so thread-safe. Higher means more likely an attack; the check
     compares it with its configured limit."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def score(self, rgb: np.ndarray, box: Box | None, kind: ImageKind) -> float: ...

@@ -11,7 +11,7 @@ setting             names                what
 ``landmarker``      ``dlib-5``           dlib's 5-point shape predictor
 ``embedder``        ``dlib-resnet-v1``   dlib's ResNet (128-D) under ONNX Runtime, the default
                     ``onnx``             any ONNX face-embedding network (``models.onnx``)
-``attack_detector`` ``recapture-v1``     seven physics features, a fitted logistic combination (``models.pad``)
+``attack_detector`` ``recapture-v1``     portraits: seven physics features, fitted logistic weights (``models.pad``)
                     ``none``             no model: the recapture check uses its spectral peak only
 ==================  ===================  ==========================================
 """

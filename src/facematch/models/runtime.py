@@ -14,7 +14,7 @@ import os
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-import onnxruntime as ort  # noqa: E402 - after the opt-out
-from ai_edge_litert.interpreter import Interpreter  # noqa: E402
+import onnxruntime as ort
+from ai_edge_litert.interpreter import Interpreter
 
 __all__ = ["Interpreter", "ort"]

@@ -176,7 +176,7 @@ class PostgresKeyStore:
     def create_key(self, *, quota: int | None, label: str = "") -> tuple[KeyInfo, str]:
         api_key, secret = new_api_key(), new_secret()
         hashed = hash_secret(secret)
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self._run(lambda c: c.execute(
             "INSERT INTO api_keys (api_key, secret_hash, label, quota, created_at) VALUES (%s, %s, %s, %s, %s)",
             (api_key, hashed, label, quota, now)), retry=False)

@@ -4,13 +4,12 @@ conditional UPDATE, which SQLite executes atomically."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from facematch.store.base import KeyInfo, StoreUnavailableError
 from facematch.store.secrets import hash_secret, new_api_key, new_secret
@@ -57,7 +56,7 @@ class SqliteKeyStore:
 
     def create_key(self, *, quota: int | None, label: str = "") -> tuple[KeyInfo, str]:
         api_key, secret = new_api_key(), new_secret()
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with self._conn() as c:
             c.execute("INSERT INTO api_keys (api_key, secret_hash, label, quota, created_at) VALUES (?, ?, ?, ?, ?)",
                       (api_key, hash_secret(secret), label, quota, now))
@@ -87,7 +86,8 @@ class SqliteKeyStore:
 
     def has_quota(self, api_key: str) -> bool:
         with self._conn() as c:
-            row = c.execute("SELECT 1 FROM api_keys WHERE api_key = ? AND revoked = 0 AND (quota IS NULL OR used < quota)",
+            row = c.execute("SELECT 1 FROM api_keys WHERE api_key = ? AND revoked = 0 "
+                            "AND (quota IS NULL OR used < quota)",
                             (api_key,)).fetchone()
         return row is not None
 
