@@ -14,7 +14,7 @@ never enter the repository). Each is matched against the OTHER photos of the
 same person (genuine) and of everybody else in the same population
 (impostor), and so is the original first image, on the same pairs, so that
 the effect of the chip encoding shows. Embeddings come from
-``facematch.eval.embed.embed_images`` (the API's pipeline, portrait kind).
+``facematch.eval.embed.embed_images`` (the API's Matcher, portrait kind).
 
 Reported per population and condition: TAR at FAR 1e-2 and 1e-3 (thresholds
 from that condition's own impostors), and at the service's calibration's
@@ -98,35 +98,24 @@ def people_casia(root: Path) -> dict[str, list[Path]]:
 
 
 class PortraitAnalyzer:
-    """Portraits through the API's code: the ``Matcher`` (``facematch.matcher``),
-    or ``facematch.pipeline.analyze`` where the package predates it.
-    ``checks``: a ``CheckLimits``, or the defaults."""
+    """Portraits through the API's code: the ``Matcher`` built from settings
+    (one bundle). ``checks``: a ``CheckLimits``, or the configured ones."""
 
     def __init__(self, checks: object = None) -> None:
-        try:
-            from facematch.matcher import build_matcher
-        except ImportError:
-            from facematch.models.bundle import ModelBundle
-            from facematch.pipeline import MatcherConfig, analyze
-
-            bundle = ModelBundle.load()  # type: ignore[attr-defined]
-            config = MatcherConfig() if checks is None else MatcherConfig(checks=checks)
-            self.analyze: Callable[[np.ndarray], Any] = lambda rgb: analyze(bundle, rgb, "img2", "portrait", config)
-            self.detect: Callable[[np.ndarray], Any] = bundle.detector.detect
-            return
+        from facematch.matcher import build_matcher
         from facematch.settings import Settings
         from facematch.types import ImageKind
 
         matcher = build_matcher(Settings(), pool_size=1, parallel=False)
         if checks is not None:
             matcher.checks = checks  # type: ignore[assignment]
-        self.analyze = lambda rgb: matcher.analyze_image(rgb, ImageKind.PORTRAIT, "img2")
+        self.analyze: Callable[[np.ndarray], Any] = lambda rgb: matcher.analyze_image(rgb, ImageKind.PORTRAIT, "img2")
 
         def detect(rgb: np.ndarray) -> Any:
             with matcher.pool.bundle() as bundle:
                 return bundle.detector.detect(rgb)
 
-        self.detect = detect
+        self.detect: Callable[[np.ndarray], Any] = detect
 
 
 def geometry(paths: list[Path], cache: Path) -> dict[str, list[list[float]] | None]:

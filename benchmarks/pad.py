@@ -19,7 +19,7 @@ says so and exits 0):
 * bona fide only: ``attributes/clean_face`` (218), LFW's test half (all of
   its images), Yale (164, greyscale).
 
-Faces are found by the real detector (``ModelBundle``); boxes and features
+Faces are found by the real detector (the Matcher's, ``benchmarks/local.py``); boxes and features
 are cached under /tmp/pad-cache (keyed by this file's and
 ``facematch/models/pad.py``'s source, so a change recomputes them). The
 model figures come from ``benchmarks/fit_pad.py``'s cross-set fits (fit on
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.synth
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # machine
@@ -129,22 +130,12 @@ def _source_hash() -> str:
     return h.hexdigest()[:12]
 
 
-_bundle = None
+def _detect(rgb: np.ndarray) -> list[Any]:
+    """Faces as the service finds them: the Matcher's detector (benchmarks/local.py)."""
+    from local import matcher
 
-
-def _detector():  # type: ignore[no-untyped-def]
-    """The service's face detector (BlazeFace short + full range, verified by the face mesh)."""
-    global _bundle
-    if _bundle is None:
-        from facematch.models import weights
-        from facematch.models.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
-        from facematch.models.detector import FaceDetector
-        from facematch.models.facemesh import FaceMesh
-
-        _bundle = FaceDetector(BlazeFace(Path(weights.BLAZEFACE_SHORT.path()), SHORT_RANGE),
-                               BlazeFace(Path(weights.BLAZEFACE_FULL.path()), FULL_RANGE),
-                               FaceMesh(Path(weights.FACE_MESH.path())))
-    return _bundle
+    with matcher().pool.bundle() as bundle:
+        return bundle.detector.detect(rgb)
 
 
 def image(item: Item) -> np.ndarray:
@@ -181,7 +172,7 @@ class FeatureCache:
             from facematch.models.pad import features
 
             rgb = image(item)
-            dets = _detector().detect(rgb)
+            dets = _detect(rgb)
             box = [float(v) for v in dets[0].box] if dets else None
             x = features(rgb, tuple(box) if box else None)  # type: ignore[arg-type]
             hit = {"box": box, "x": [float(v) for v in x]}
@@ -314,7 +305,7 @@ def quality(data: Path, out: Path) -> None:
     for it in all_sets["clean_face"]:
         rgb = image(it)
         variants.setdefault("clean_face", []).append((rgb, it))
-        dets = _detector().detect(rgb)
+        dets = _detect(rgb)
         width = dets[0].box[2] - dets[0].box[0] if dets else 0.1 * rgb.shape[1]
         rng = np.random.default_rng(zlib.crc32(it.key.encode()))
         variants.setdefault("clean_face_blurred_3pct", []).append((cv2.GaussianBlur(rgb, (0, 0), 0.03 * width), it))
@@ -327,7 +318,7 @@ def quality(data: Path, out: Path) -> None:
     for name, pairs in variants.items():
         counts = {"images": len(pairs), "face": 0, "blur": 0, "noise": 0, "presentation_attack": 0}
         for rgb, _ in pairs:
-            dets = _detector().detect(rgb)
+            dets = _detect(rgb)
             if not dets:
                 continue
             counts["face"] += 1
