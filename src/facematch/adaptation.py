@@ -40,6 +40,8 @@ Array = npt.NDArray[np.float64]
 SCHEMA = "facematch-adaptation/1"
 METHOD = "wccn"  # centre, within-class whitening (shrunk), optional LDA, length norm
 DEFAULT_SHRINKAGE = 0.5
+#: Identities in each fold of the cross-fitted calibration, at least (impostor pairs need two).
+MIN_PEOPLE_PER_FOLD = 2
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".heic", ".tif", ".tiff")
 
 Embed = Callable[[list[str], str], dict[str, "npt.NDArray[np.floating[Any]] | None"]]
@@ -175,7 +177,7 @@ def fit_calibration(samples: pop.Samples, *, shrinkage: float = DEFAULT_SHRINKAG
     identities split into ``inner`` folds)."""
     types = [t for t in pop.PAIR_TYPES if len(pop.pairs(samples, t)[0])]
     tf = transform_fit(shrinkage, lda_dims)
-    inner = min(inner, len(samples.identities()))
+    inner = max(2, min(inner, len(samples.identities()) // MIN_PEOPLE_PER_FOLD))
     imp = pop.cross_fitted_impostors(samples, tf, types, inner, seed)
     gen = pop.cross_fitted_genuine(samples, tf, types, inner, seed)
     return pop.fit_conservative(np.concatenate(list(gen.values())), imp, model=model, data=data, command=command,
@@ -223,6 +225,9 @@ def adapt_main(root: Path, out: Path, embed: Embed, *, command: str,
         raise ValueError("no face found in any image")
     samples = pop.Samples.build(((person, path, kind, vectors.get(path)) for path, person, kind in items), dims)
     people = samples.identities()
+    if len(people) < 2 * MIN_PEOPLE_PER_FOLD:
+        raise ValueError(f"{len(people)} people with a face under {root}: adapt needs at least "
+                         f"{2 * MIN_PEOPLE_PER_FOLD} (its calibration is fitted on people each transform did not see)")
     version = version or f"adapted-{dt.date.today().isoformat()}"
     data = f"{root} ({len(people)} people, {len(items)} images)"
     prov = {"model": model, "data": data, "date": dt.date.today().isoformat(), "command": command}

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from facematch.adaptation import Adaptation
 from facematch.checks import Finding, policy
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
 from facematch.errors import InputError, NoContentError, NoFaceError
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from facematch.settings import Settings
 
 __all__ = ["Face", "ImageAnalysis", "ImageLimits", "MatchResult", "Matcher", "build_matcher", "face_crop",
-           "load_calibration"]
+           "load_adaptation", "load_calibration"]
 
 
 #: The face crop returned to the client: the detector's box grown by this
@@ -121,9 +122,12 @@ class Matcher:
     and the embedding release the GIL."""
 
     def __init__(self, pool: ModelPool, calibration: Calibration, *, limits: ImageLimits,
-                 checks: CheckLimits | None = None, parallel: bool = True) -> None:
+                 checks: CheckLimits | None = None, parallel: bool = True,
+                 adaptation: Adaptation | None = None) -> None:
         self.pool = pool
         self.calibration = calibration
+        #: A transform of the embedding fitted to a deployment's population (``facematch adapt``), or None.
+        self.adaptation = adaptation
         self.limits = limits
         self.checks = checks or CheckLimits()
         side_threads = pool.size // 2 if parallel else 0
@@ -184,6 +188,8 @@ class Matcher:
                 chip = bundle.embedder.align(rgb, points)
             with stage("embed"):
                 embedding = bundle.embedder.embed(chip)
+                if self.adaptation is not None:
+                    embedding = self.adaptation.apply(embedding).astype(np.float32)
         result.face = Face(best.box, best.score, points, embedding, face_crop(rgb, best.box))
         if checks:
             with stage("checks"):
@@ -262,10 +268,29 @@ def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_siz
         raise ValueError(f"calibration {calibration.version} was fitted for the embedder {calibration.embedder!r}, "
                          f"not {settings.models.embedder!r}: fit one for it (facematch eval --fit-calibration, "
                          "docs/models.md) and set FACEMATCH_MATCH__CALIBRATION_FILE")
+    adaptation = load_adaptation(settings, calibration, check_calibration)
     if pool is None:
         size = pool_size or (2 * settings.workers if parallel else settings.workers)
         pool = build_pool(settings.models, size)
+    if adaptation is not None:
+        adaptation.check_dims(pool.embedder.dim)
     lim = settings.limits
     limits = ImageLimits(lim.max_image_bytes, lim.max_image_pixels, lim.max_chip_bytes, lim.max_chip_pixels)
     checks = CheckLimits().with_overrides(settings.check_limits)
-    return Matcher(pool, calibration, limits=limits, checks=checks, parallel=parallel)
+    return Matcher(pool, calibration, limits=limits, checks=checks, parallel=parallel, adaptation=adaptation)
+
+
+def load_adaptation(settings: Settings, calibration: Calibration, check_calibration: bool = True) -> Adaptation | None:
+    """The configured adaptation; with ``check_calibration``, it and the calibration must belong together (the
+    calibration ``facematch adapt`` wrote records the adaptation's version), since distances change with it."""
+    path = settings.match.adaptation_file
+    adaptation = Adaptation.load(path) if path is not None else None
+    if check_calibration:
+        ref = calibration.provenance.get("adaptation") or {}
+        wanted = ref.get("version") if isinstance(ref, dict) else None
+        have = adaptation.version if adaptation is not None else None
+        if wanted != have:
+            raise ValueError(f"calibration {calibration.version} is for adaptation {wanted!r}, but the adaptation "
+                             f"configured (FACEMATCH_MATCH__ADAPTATION_FILE) is {have!r}: set both from the same "
+                             "`facematch adapt` run")
+    return adaptation

@@ -43,6 +43,9 @@ class MatchSettings(BaseModel):
     calibration: str = Field(DEFAULT_CALIBRATION, description="Packaged calibration to use (docs/accuracy.md).")
     calibration_file: Path | None = Field(
         None, description="Calibration JSON to load instead of the packaged one (e.g. written by `facematch adapt`).")
+    adaptation_file: Path | None = Field(
+        None, description="Embedding adaptation JSON written by `facematch adapt` (with the calibration it wrote, "
+                          "FACEMATCH_MATCH__CALIBRATION_FILE); none by default.")
     parallel: bool = Field(True, description="Analyse the two images of a request on two threads.")
 
 

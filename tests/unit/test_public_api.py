@@ -14,7 +14,7 @@ from facematch import errors, matcher, types
 def test_public_names_are_pinned():
     assert facematch.__all__ == ["__version__"]
     assert sorted(matcher.__all__) == ["Face", "ImageAnalysis", "ImageLimits", "MatchResult", "Matcher",
-                                       "build_matcher", "face_crop", "load_calibration"]
+                                       "build_matcher", "face_crop", "load_adaptation", "load_calibration"]
     assert sorted(types.__all__) == ["Box", "ErrorCode", "ImageKind", "InvalidCode", "LANDMARK_NAMES"]
     assert sorted(errors.__all__) == sorted([
         "FaceMatchError", "InputError", "NoContentError", "BodyTooLargeError", "UrlUnavailableError",

@@ -212,7 +212,11 @@ def thresholds(impostors: Mapping[str, Impostors], rule: str = "bootstrap", alph
     distance <= d65. ``rule`` "bootstrap": ``bootstrap_distance`` (people
     resampled); "pairs": ``conservative_distance`` (pairs taken as
     independent, which they are not: kept for comparison). Each impostor set
-    is fitted separately and the strictest threshold kept."""
+    is fitted separately and the strictest threshold kept; a set without a
+    finite distance (a fold too small to pair two people) constrains nothing."""
+    impostors = {k: v for k, v in impostors.items() if np.isfinite(v.d).any()}
+    if not impostors:
+        raise ValueError("no impostor pairs to fit thresholds on: too few people")
     if rule == "bootstrap":
         d75 = min(bootstrap_distance(v, FAR_AT_MATCH, alpha) for v in impostors.values())
         d65 = min(bootstrap_distance(v, FAR_AT_REVIEW, alpha) for v in impostors.values())
