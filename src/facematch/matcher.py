@@ -159,8 +159,9 @@ class Matcher:
         images fetched from URLs), then ``analyze_image``."""
         t0 = time.perf_counter()
         rgb = self.decode(raw, kind, error)
+        decode_ms = (time.perf_counter() - t0) * 1000.0
         result = self.analyze_image(rgb, kind, role, checks=checks)
-        result.timings["decode"] = (time.perf_counter() - t0) * 1000.0
+        result.timings = {"decode": decode_ms, **result.timings}
         return result
 
     def analyze_image(self, rgb: np.ndarray, kind: ImageKind, role: str = "img1", *,
