@@ -4,7 +4,7 @@
 
 The photos of ``attributes/mask``, ``attributes/sunglasses`` and
 ``attributes/clean_face`` (read in place, never copied) are analysed once at
-their own size through the API's pipeline (portrait kind) to measure the
+their own size through the API's Matcher (portrait kind) to measure the
 distance between the eye centres (dlib's 5 points), then shrunk as a whole
 (``cv2.INTER_AREA``) so that this distance becomes each of ``--sizes``
 pixels (never enlarged), and analysed again. Per set and size: images,

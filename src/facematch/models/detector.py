@@ -20,6 +20,18 @@ import numpy as np
 from facematch.models.blazeface import BlazeFace, Detection, _iou
 from facematch.models.facemesh import FaceMesh
 
+#: A candidate is verified on a square close-up this many times its long side.
+CLOSE_UP = 2.2
+#: The close-up detection must overlap the candidate by more than this IoU.
+CLOSE_UP_IOU = 0.3
+#: The padded stage adds this fraction of each side in grey (faces that fill the frame).
+PAD_FRACTION = 0.3
+#: The tiled stage's tiles: this fraction of the short side, half-overlapping; no tiles below MIN_TILE px.
+TILE_FRACTION = 0.6
+MIN_TILE = 64
+#: Full-range windows along a long image overlap by a quarter of their side.
+WINDOW_STEP = 0.75
+
 
 class FaceDetector:
     def __init__(self, short: BlazeFace, full: BlazeFace, mesh: FaceMesh, *, min_score: float = 0.5,
@@ -76,10 +88,10 @@ class FaceDetector:
         return []
 
     def _refine(self, rgb: np.ndarray, det: Detection) -> Detection | None:
-        """``det`` re-detected on a close-up 2.2 times its size and verified
+        """``det`` re-detected on a close-up ``CLOSE_UP`` times its size and verified
         by the mesh (the gates are described in ``__init__``), or None."""
         h, w = rgb.shape[:2]
-        side = 2.2 * max(det.width, det.height)
+        side = CLOSE_UP * max(det.width, det.height)
         cx, cy = (det.box[0] + det.box[2]) / 2, (det.box[1] + det.box[3]) / 2
         x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
         x1, y1 = x0 + int(round(side)), y0 + int(round(side))
@@ -108,12 +120,12 @@ class FaceDetector:
 
     @staticmethod
     def _match(det: Detection, candidates: list[Detection]) -> Detection | None:
-        """The close-up detection that overlaps ``det`` most, if any does by IoU > 0.3."""
+        """The close-up detection that overlaps ``det`` most, if any does by IoU > ``CLOSE_UP_IOU``."""
         if not candidates:
             return None
         ious = _iou(np.array(det.box), np.array([c.box for c in candidates]))
         best = int(np.argmax(ious))
-        return candidates[best] if ious[best] > 0.3 else None
+        return candidates[best] if ious[best] > CLOSE_UP_IOU else None
 
     def _whole(self, rgb: np.ndarray) -> list[Detection]:
         # Both ranges: short-range is sharper on near faces, full-range sees
@@ -126,14 +138,14 @@ class FaceDetector:
 
     def _padded(self, rgb: np.ndarray) -> list[Detection]:
         h, w = rgb.shape[:2]
-        py, px = int(h * 0.3), int(w * 0.3)
+        py, px = int(h * PAD_FRACTION), int(w * PAD_FRACTION)
         padded = cv2.copyMakeBorder(rgb, py, py, px, px, cv2.BORDER_CONSTANT, value=(128, 128, 128))
         return [d.shifted(-px, -py) for d in self.short.detect(padded, self.candidate_score)]
 
     def _tiled(self, rgb: np.ndarray) -> list[Detection]:
         h, w = rgb.shape[:2]
-        side = int(0.6 * min(h, w))
-        if side < 64:
+        side = int(TILE_FRACTION * min(h, w))
+        if side < MIN_TILE:
             return []
         step = side // 2
         found: list[Detection] = []
@@ -162,7 +174,7 @@ def square_windows(w: int, h: int, max_aspect: float = 1.34) -> list[tuple[int, 
     side = min(w, h)
     if max(w, h) / side <= max_aspect:
         return [(0, 0, max(w, h))]
-    n = int(np.ceil((max(w, h) - side) / (side * 0.75))) + 1
+    n = int(np.ceil((max(w, h) - side) / (side * WINDOW_STEP))) + 1
     starts = np.linspace(0, max(w, h) - side, n).round().astype(int)
     return [(int(s), 0, side) if w > h else (0, int(s), side) for s in starts]
 
