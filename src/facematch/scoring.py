@@ -21,7 +21,7 @@ MATCH_ABOVE = 75.0
 REVIEW_FROM = 65.0
 #: The packaged calibration used unless ``FACEMATCH_MATCH__CALIBRATION`` names another: fitted on East-Asian
 #: faces (docs/accuracy.md), since on them lfw-v1 promises far fewer false accepts than it gives.
-DEFAULT_CALIBRATION = "asia-v1"
+DEFAULT_CALIBRATION = "asia-v2"
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -99,3 +99,25 @@ def test_score_summary_counts_rounded_percents() -> None:
     r = pop.score_summary(gen, imp, kn)
     assert r["far_above_75"]["k"] == 1 and r["far_at_or_above_65"]["k"] == 2
     assert r["tar_at_far"]["0.0001"] is None and r["tar_at_far"]["0.001"] is not None
+
+
+def test_tail_rule_provides_for_a_look_alike_couple_the_fitting_people_lack() -> None:
+    rng = np.random.default_rng(3)
+    people = 40
+    a = rng.integers(0, people, 30000)
+    b = (a + 1 + rng.integers(0, people - 1, 30000)) % people
+    d = rng.normal(0.6, 0.08, 30000)
+    imp = pop.Impostors(d, a.astype(np.int64), b.astype(np.int64))
+    boot = pop.bootstrap_distance(imp, 1e-3, rounds=200)
+    tail = float(pop.bootstrap_distances(imp, [1e-3], rounds=200, tail_model=True)[0])
+    # on normal impostors the model agrees with the true 0.1 % quantile (0.353) and is never looser
+    assert tail <= boot
+    assert abs(tail - (0.6 - 3.09 * 0.08)) < 0.03
+    # a couple of look-alikes among the *held-out* people: 0.8 % of their pairs lie at 0.37-0.40,
+    # above the normal model's 0.1 % point but below the empirical tail of a heavy-tailed fitting set
+    heavy = np.where(rng.random(30000) < 0.004, rng.normal(0.40, 0.01, 30000), d)
+    imp_heavy = pop.Impostors(heavy, imp.a, imp.b)
+    d75_tail, _ = pop.thresholds({"photo-photo": imp_heavy}, "tail")
+    d75_boot, _ = pop.thresholds({"photo-photo": imp_heavy}, "bootstrap")
+    assert d75_tail < d75_boot
+    assert np.mean(heavy < d75_tail) <= 1e-3
