@@ -335,7 +335,7 @@ def main() -> None:
     sets = evaluate_sets(args, asian, cal)
     result = {"date": dt.date.today().isoformat(), "command": command, "machine": machine.describe(),
               "wall_s": None, "calibrations": {k: {"d75": v[1][0], "d65": v[2][0]} for k, v in cal.items()},
-              "sets": sets, "asia_v1_held_out": held,
+              "sets": sets, "default_held_out": held,
               "other_rules_held_out": {r: {"rule": pop.RULE_TEXT[r], "pooled_over_splits": v} for r, v in compared.items()}}
     if args.adaptation:
         rels, _ = lfw_pairs(args.data, 0)
