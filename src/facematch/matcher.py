@@ -22,6 +22,7 @@ import numpy as np
 
 from facematch.adaptation import Adaptation
 from facematch.checks import Finding, policy
+from facematch.checks.geometry import eye_distance
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
 from facematch.errors import InputError, NoContentError, NoFaceError
 from facematch.imaging import dg2
@@ -71,10 +72,12 @@ class MatchResult:
     image2: ImageAnalysis
     calibration_version: str
     timings: dict[str, float] = field(default_factory=dict)
+    #: Findings about the pair rather than one image (a match the calibration cannot vouch for).
+    pair_findings: list[Finding] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
-        return self.image1.findings + self.image2.findings
+        return self.image1.findings + self.image2.findings + self.pair_findings
 
     @property
     def invalid_code(self) -> InvalidCode:
@@ -123,9 +126,12 @@ class Matcher:
 
     def __init__(self, pool: ModelPool, calibration: Calibration, *, limits: ImageLimits,
                  checks: CheckLimits | None = None, parallel: bool = True,
-                 adaptation: Adaptation | None = None) -> None:
+                 adaptation: Adaptation | None = None, min_calibrated_eye_distance: float = 0.0) -> None:
         self.pool = pool
         self.calibration = calibration
+        #: Below this eye distance (pixels) on either face the calibration's FAR was never measured: a
+        #: match there is reported as review (``vouched``); 0 turns it off.
+        self.min_calibrated_eye_distance = min_calibrated_eye_distance
         #: A transform of the embedding fitted to a deployment's population (``facematch adapt``), or None.
         self.adaptation = adaptation
         self.limits = limits
@@ -215,7 +221,23 @@ class Matcher:
         d = distance(a.face.embedding, b.face.embedding)
         matching = self.calibration.percent(d)
         timings = {f"{side.role}.{k}": v for side in (a, b) for k, v in side.timings.items()}
-        return MatchResult(d, matching, decision(matching), a, b, self.calibration.version, timings)
+        verdict, doubts = self.vouched(decision(matching), a, b)
+        return MatchResult(d, matching, verdict, a, b, self.calibration.version, timings, doubts)
+
+    def vouched(self, verdict: int, a: ImageAnalysis, b: ImageAnalysis) -> tuple[int, list[Finding]]:
+        """``verdict`` unless it is a match (1) on a face smaller than the
+        calibration was measured on (``min_calibrated_eye_distance``, eye
+        distance in pixels: docs/accuracy.md, "Face size and blur"): there
+        its false-accept rate is not known, so the pair goes to review (0)
+        with finding 11 ``face_too_small_for_calibration`` on that image."""
+        limit = self.min_calibrated_eye_distance
+        if verdict != 1 or limit <= 0:
+            return verdict, []
+        doubts = [Finding(InvalidCode.FACE_TOO_SMALL, "face_too_small_for_calibration", side.role,
+                          value=round(eyes, 1), limit=limit)
+                  for side in (a, b) if side.face is not None
+                  for eyes in [eye_distance(side.face.landmarks)] if eyes < limit]
+        return (0, doubts) if doubts else (verdict, [])
 
     def match(self, raw1: bytes, raw2: bytes, kind1: ImageKind = ImageKind.CARD, *,
               error: type[InputError] = NoContentError) -> MatchResult:
@@ -278,7 +300,8 @@ def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_siz
     lim = settings.limits
     limits = ImageLimits(lim.max_image_bytes, lim.max_image_pixels, lim.max_chip_bytes, lim.max_chip_pixels)
     checks = CheckLimits().with_overrides(settings.check_limits)
-    return Matcher(pool, calibration, limits=limits, checks=checks, parallel=parallel, adaptation=adaptation)
+    return Matcher(pool, calibration, limits=limits, checks=checks, parallel=parallel, adaptation=adaptation,
+                   min_calibrated_eye_distance=settings.match.min_calibrated_eye_distance)
 
 
 def load_adaptation(settings: Settings, calibration: Calibration, check_calibration: bool = True) -> Adaptation | None:

@@ -47,6 +47,10 @@ class MatchSettings(BaseModel):
         None, description="Embedding adaptation JSON written by `facematch adapt` (with the calibration it wrote, "
                           "FACEMATCH_MATCH__CALIBRATION_FILE); none by default.")
     parallel: bool = Field(True, description="Analyse the two images of a request on two threads.")
+    min_calibrated_eye_distance: float = Field(
+        11.0, ge=0, description="Eye distance (pixels) below which the calibration's false-accept rate was never "
+                                "measured (docs/accuracy.md, face size and blur): a match (1) on such a face is "
+                                "reported as review (0) with finding `face_too_small_for_calibration`; 0: off.")
 
 
 class OnnxEmbedderSettings(BaseModel):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from facematch.checks.geometry import GeometryLimits, eye_distance
+from facematch.scoring import decision
 from tests.support.images import analyze
 
 CARD, PORTRAIT = "card", "portrait"
@@ -69,3 +70,23 @@ def test_margin_follows_the_face_box(matcher, head, native_eyes, gap, expected):
     assert bool(found) == expected == (margin < LIM.min_margin_fraction)
     if found:
         assert found[0].value == pytest.approx(margin) and found[0].limit == LIM.min_margin_fraction
+
+
+def test_a_match_below_the_calibrated_face_size_goes_to_review(matcher, head, native_eyes):
+    """Below ``min_calibrated_eye_distance`` the calibration's false-accept
+    rate was never measured: a match (1) becomes review (0), with a finding
+    on the small image; review and no-match are left as they are."""
+    limit = matcher.min_calibrated_eye_distance
+    assert limit > 0
+    big = analyze(matcher, head, "img2", PORTRAIT)
+    tiny = analyze(matcher, placed(head, 0.8 * limit / native_eyes, canvas=(300, 400)), "img1", CARD)
+    assert tiny.face is not None and eye_distance(tiny.face.landmarks) < limit
+    verdict, doubts = matcher.vouched(1, tiny, big)
+    assert verdict == 0
+    assert [(f.code, f.check, f.image, f.limit) for f in doubts] == [(11, "face_too_small_for_calibration", "img1", limit)]
+    assert doubts[0].value == pytest.approx(eye_distance(tiny.face.landmarks), abs=0.05)
+    assert matcher.vouched(1, big, big) == (1, [])
+    assert matcher.vouched(0, tiny, big) == (0, []) and matcher.vouched(-1, tiny, big) == (-1, [])
+    result = matcher.compare(tiny, big)  # through the matcher: never a 1 on the tiny face
+    assert result.match == (0 if result.matching > 75 else decision(result.matching))
+    assert any(f.check == "face_too_small_for_calibration" for f in result.findings) == (result.matching > 75)
