@@ -17,7 +17,9 @@ says so and exits 0):
   genuine, screen-replayed and printed (``synth_card_test``,
   ``synth_selfie_test``);
 * bona fide only: ``attributes/clean_face`` (218), LFW's test half (all of
-  its images), Yale (164, greyscale).
+  its images), Yale (164, greyscale), ``asian/casia_v5`` (200 East-Asian
+  webcam photos, cool indoor light on a blue curtain: the population and the
+  capture this service meets) and ``attributes/mask`` + ``sunglasses`` (70).
 
 Faces are found by the real detector (the Matcher's, ``benchmarks/local.py``); boxes and features
 are cached under /tmp/pad-cache (keyed by this file's and
@@ -73,7 +75,7 @@ def lfw_split(person: str) -> str:
 
 
 def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".gif"})
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".gif", ".bmp"})
 
 
 def sets(data: Path) -> dict[str, list[Item]]:
@@ -100,6 +102,10 @@ def sets(data: Path) -> dict[str, list[Item]]:
             Item(f"lfw/{p.parent.name}/{p.name}#{kind}", p, 1, kind, f"{kind}:{seed0 + i}")
             for i, p in enumerate(firsts) for kind in ("replay", "print")]
     out["yale"] = [Item(f"yale/{p.name}", p, 0, "none", "") for p in _files(data / "yale" / "images")]
+    out["casia"] = [Item(f"casia/{p.parent.name}/{p.name}", p, 0, "none", "")
+                    for p in _files(data / "asian" / "casia_v5")]
+    out["attributes_occluded"] = [Item(f"attributes/{p.parent.name}/{p.name}", p, 0, "none", "")
+                                  for sub in ("mask", "sunglasses") for p in _files(data / "attributes" / sub)]
     # Whole frames: a synthetic photographed ID card (tests/support/synth/cards.py) and a 1280x960
     # selfie of LFW test-half faces, genuine, shown on a screen, printed.
     firsts = [it.path for it in out["synth_lfw_test"] if it.label == 0][:FRAMES]
