@@ -42,7 +42,9 @@ def test_card_portrait_matches_selfie(matcher, head, seed):
     x1, y1, x2, y2 = result.image1.face.box
     px1, py1, px2, py2 = portrait_box
     assert px1 - 5 <= x1 and y1 >= py1 - 5 and x2 <= px2 + 5 and y2 <= py2 + 5
-    assert result.matching > 85 and result.match == 1
+    # A match well inside the match region, whatever the calibration: at least a quarter of the
+    # 75 % threshold's distance to spare.
+    assert result.match == 1 and result.distance < 0.75 * matcher.calibration.distance_at(75)
     assert result.image1.face.score > 0.7 and result.image2.face.score > 0.7
     assert result.image1.face.crop.ndim == 3 and result.image1.face.crop.size > 0
 
