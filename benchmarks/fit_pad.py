@@ -17,15 +17,18 @@ Folds (never reported on a set used to fit or to pick the limit):
 * ``fit-a``: ``pad/replay_a`` + synthetic attacks on LFW's ``fit`` half ->
   reported on ``pad/replay_b``;
 * ``fit-b``: the reverse;
-* shipped (``--write``): both real sets + the LFW ``fit`` half. Reported
-  only on what it never saw: LFW's ``test`` half (bona fide and synthetic
+* shipped (``--write``): both real sets + the LFW ``fit`` half (+ CASIA's
+  ``fit`` half for the limit). Reported only on what it never saw: LFW's ``test`` half (bona fide and synthetic
   attacks), ``clean_face`` (bona fide and synthetic attacks), Yale, CASIA-FaceV5
   and the mask / sunglasses photos (bona fide).
 
 The limit (operating point) of each fit is picked on its own fitting data:
-the lowest score that flags at most ``TRAIN_BPCER`` of the real bona fide
-and at most ``TRAIN_LFW_FA`` of the images of LFW's ``fit`` half (all of them,
-bona fide).
+the lowest score that flags at most ``TRAIN_BPCER`` of the real bona fide,
+at most ``TRAIN_LFW_FA`` of the images of LFW's ``fit`` half (all of them,
+bona fide) and at most ``TRAIN_WEBCAM_FA`` of the East-Asian webcam photos
+of CASIA's ``fit`` half of the people (bona fide: the population the service
+serves, under the cool office light that the ``cool`` feature mistakes for a
+display's white).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ SIGNS = {"moire": 1, "black": 1, "contrast": -1, "chroma": -1, "cool": 1, "glare
 PENALTY = 0.05
 TRAIN_BPCER = 0.05
 TRAIN_LFW_FA = 0.01
+TRAIN_WEBCAM_FA = 0.05
 ARTEFACT = bench.ROOT / "src" / "facematch" / "data" / "pad-v1.json"
 
 
@@ -92,13 +96,15 @@ def probability(x: np.ndarray, model: dict[str, object]) -> np.ndarray:
     return 1 / (1 + np.exp(-(z @ np.asarray(model["weights"]) + float(model["bias"]))))  # type: ignore[arg-type]
 
 
-def pick_limit(scores_real_bona: np.ndarray, scores_lfw_bona: np.ndarray) -> float:
-    """Lowest limit with at most TRAIN_BPCER of real and TRAIN_LFW_FA of LFW bona fide above it."""
-    return float(max(np.quantile(scores_real_bona, 1 - TRAIN_BPCER), np.quantile(scores_lfw_bona, 1 - TRAIN_LFW_FA)))
+def pick_limit(scores_real_bona: np.ndarray, scores_lfw_bona: np.ndarray, scores_webcam_bona: np.ndarray) -> float:
+    """Lowest limit with at most TRAIN_BPCER of real, TRAIN_LFW_FA of LFW and TRAIN_WEBCAM_FA of the
+    East-Asian webcam bona fide above it."""
+    return float(max(np.quantile(scores_real_bona, 1 - TRAIN_BPCER), np.quantile(scores_lfw_bona, 1 - TRAIN_LFW_FA),
+                     np.quantile(scores_webcam_bona, 1 - TRAIN_WEBCAM_FA)))
 
 
 def fit_on(cache: bench.FeatureCache, real: list[list[bench.Item]], synth: list[bench.Item],
-           lfw_bona: list[bench.Item]) -> dict[str, object]:
+           lfw_bona: list[bench.Item], webcam_bona: list[bench.Item]) -> dict[str, object]:
     from facematch.models.pad import FEATURES
 
     xr, yr = [], []
@@ -115,7 +121,8 @@ def fit_on(cache: bench.FeatureCache, real: list[list[bench.Item]], synth: list[
     model: dict[str, object] = {"features": list(FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
                                 "weights": beta.tolist(), "bias": b}
     real_bona = np.concatenate([probability(xx[yy == 0], model) for xx, yy in zip(xr, yr, strict=True)])
-    model["limit"] = pick_limit(real_bona, probability(bench.matrix(cache, lfw_bona)[0], model))
+    model["limit"] = pick_limit(real_bona, probability(bench.matrix(cache, lfw_bona)[0], model),
+                                probability(bench.matrix(cache, webcam_bona)[0], model))
     return model
 
 
@@ -168,8 +175,10 @@ def _line(name: str, r: dict[str, object], note: str) -> str:
 
 #: Sets the shipped model never saw, and the two it was fitted on (in-sample).
 SHIPPED_TESTS = ("synth_lfw_test", "synth_clean_face", "synth_card_test", "synth_selfie_test", "lfw_test",
-                 "clean_face", "yale", "casia", "attributes_occluded")
-IN_SAMPLE = ("replay_a", "replay_b")
+                 "clean_face", "yale", "casia_test", "attributes_occluded")
+IN_SAMPLE = ("replay_a", "replay_b", "casia_fit")
+#: The real replay sets the shipped model is fitted on.
+REAL = ("replay_a", "replay_b")
 HELD_OUT = {"fit-a": "replay_b", "fit-b": "replay_a"}
 
 
@@ -179,22 +188,25 @@ def provenance() -> dict[str, object]:
             "pad/replay_a (80 live + 80 screen replays)", "pad/replay_b (80 + 80)",
             f"synthetic screen replays and prints (tests/support/synth/recapture.py) of {bench.LFW_ATTACK_PEOPLE} "
             "LFW people of the 'fit' half (benchmarks/pad.py: lfw_split), with their bona fide originals",
-            "LFW 'fit' half, every image, bona fide (to pick the limit only)"],
-        "not_fitted_on": ["LFW 'test' half", "attributes/clean_face", "yale"],
+            "LFW 'fit' half, every image, bona fide (to pick the limit only)",
+            "asian/casia_v5, the 'fit' half of the people (benchmarks/pad.py: lfw_split), bona fide (to pick the "
+            "limit only)"],
+        "not_fitted_on": ["LFW 'test' half", "attributes/clean_face", "yale", "asian/casia_v5 'test' half",
+                          "attributes/mask", "attributes/sunglasses"],
         "command": "nice -n 10 .venv/bin/python benchmarks/fit_pad.py --write",
         "date": datetime.date.today().isoformat(),
         "method": "sign-constrained logistic regression (benchmarks/fit_pad.py: SIGNS, PENALTY); limit: at most "
-                  "5 % of the real bona fide and 1 % of LFW's fit half above it",
+                  "5 % of the real bona fide, 1 % of LFW's fit half and 5 % of CASIA's fit half above it",
         "terms": "fitted weights only (7 + 1 numbers and the limit); no image or image-derived data ships"}
 
 
 def report(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out: Path, write: bool = False) -> int:
     from machine import describe
 
-    lfw_fit, synth = all_sets["lfw_fit"], all_sets["synth_lfw_fit"]
-    folds = {"fit-a": fit_on(cache, [all_sets["replay_a"]], synth, lfw_fit),
-             "fit-b": fit_on(cache, [all_sets["replay_b"]], synth, lfw_fit)}
-    shipped = fit_on(cache, [all_sets[n] for n in IN_SAMPLE], synth, lfw_fit)
+    lfw_fit, synth, webcam = all_sets["lfw_fit"], all_sets["synth_lfw_fit"], all_sets["casia_fit"]
+    folds = {"fit-a": fit_on(cache, [all_sets["replay_a"]], synth, lfw_fit, webcam),
+             "fit-b": fit_on(cache, [all_sets["replay_b"]], synth, lfw_fit, webcam)}
+    shipped = fit_on(cache, [all_sets[n] for n in REAL], synth, lfw_fit, webcam)
     fold_results: dict[str, object] = {}
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, model in folds.items():
@@ -213,7 +225,8 @@ def report(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out
             curves[f"shipped -> {test}"] = bench.det_curve(s, y)
         print(_line(f"shipped on {test}", r, "IN-SAMPLE" if test in IN_SAMPLE else "held out"))
     sweep: dict[str, object] = {}
-    for limit in (0.5, 0.6, round(float(shipped["limit"]), 4), 0.75, 0.8, 0.85, 0.9, 0.95):  # type: ignore[arg-type]
+    # 0.6677: the default before CASIA's webcam bona fide joined the limit's rule.
+    for limit in (0.5, 0.6, 0.6677, 0.75, 0.8, round(float(shipped["limit"]), 4), 0.85, 0.9, 0.95):  # type: ignore[arg-type]
         row: dict[str, dict[str, object]] = {}
         for test in SHIPPED_TESTS:
             x, y, t = bench.matrix(cache, all_sets[test])

@@ -19,7 +19,9 @@ says so and exits 0):
 * bona fide only: ``attributes/clean_face`` (218), LFW's test half (all of
   its images), Yale (164, greyscale), ``asian/casia_v5`` (200 East-Asian
   webcam photos, cool indoor light on a blue curtain: the population and the
-  capture this service meets) and ``attributes/mask`` + ``sunglasses`` (70).
+  capture this service meets; split by person into a ``fit`` half, used to
+  pick the limit, and a ``test`` half) and ``attributes/mask`` +
+  ``sunglasses`` (70).
 
 Faces are found by the real detector (the Matcher's, ``benchmarks/local.py``); boxes and features
 are cached under /tmp/pad-cache (keyed by this file's and
@@ -70,7 +72,7 @@ class Item:
 
 
 def lfw_split(person: str) -> str:
-    """Half of LFW's people, by a hash of the name: "fit" or "test"."""
+    """Half of LFW's (or CASIA's) people, by a hash of the name: "fit" or "test"."""
     return "fit" if zlib.crc32(person.encode()) % 2 == 0 else "test"
 
 
@@ -102,8 +104,9 @@ def sets(data: Path) -> dict[str, list[Item]]:
             Item(f"lfw/{p.parent.name}/{p.name}#{kind}", p, 1, kind, f"{kind}:{seed0 + i}")
             for i, p in enumerate(firsts) for kind in ("replay", "print")]
     out["yale"] = [Item(f"yale/{p.name}", p, 0, "none", "") for p in _files(data / "yale" / "images")]
-    out["casia"] = [Item(f"casia/{p.parent.name}/{p.name}", p, 0, "none", "")
-                    for p in _files(data / "asian" / "casia_v5")]
+    for half in ("fit", "test"):  # East-Asian webcam bona fide, split by person like LFW
+        out[f"casia_{half}"] = [Item(f"casia/{p.parent.name}/{p.name}", p, 0, "none", "")
+                                for p in _files(data / "asian" / "casia_v5") if lfw_split(p.parent.name) == half]
     out["attributes_occluded"] = [Item(f"attributes/{p.parent.name}/{p.name}", p, 0, "none", "")
                                   for sub in ("mask", "sunglasses") for p in _files(data / "attributes" / sub)]
     # Whole frames: a synthetic photographed ID card (tests/support/synth/cards.py) and a 1280x960
