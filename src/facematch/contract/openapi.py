@@ -74,7 +74,7 @@ SCHEMAS: dict[str, Any] = {
                        "*extension* are additions an old client does not see.",
         "properties": {
             "matching": {"type": "string", "description": "Calibrated similarity in percent, two decimals.",
-                         "example": "93.04"},
+                         "example": "76.60"},
             "match": {"type": "string", "enum": ["1", "0", "-1", ""],
                       "description": "`1` if matching > 75, `0` if in [65, 75], `-1` below 65."},
             "face1": {"type": "string", "contentEncoding": "base64", "contentMediaType": "image/jpeg",
@@ -151,10 +151,10 @@ def _error(code: ErrorCode, summary: str, **data: Any) -> dict[str, Any]:
 
 SUCCESS_EXAMPLE: dict[str, Any] = {
     "data": {
-        "matching": "93.04", "match": "1", "face1": _JPEG_B64, "face2": _JPEG_B64,
+        "matching": "76.60", "match": "1", "face1": _JPEG_B64, "face2": _JPEG_B64,
         "face1_score": "0.9357", "face2_score": "0.9422", "invalidCode": "0", "invalidMessage": InvalidCode.OK.message,
         "warnings": [], "face1_box": [174, 70, 279, 175], "face2_box": [239, 82, 333, 176],
-        "distance": "0.2088", "calibration": "provisional-0", "request_id": "3f0c9a1e5b7d4c2a9e8f1b6d0a4c7e21",
+        "distance": "0.2088", "calibration": "asia-v2", "request_id": "3f0c9a1e5b7d4c2a9e8f1b6d0a4c7e21",
     },
     "errorCode": "0", "errorMessage": ErrorCode.SUCCESS.message,
 }
