@@ -204,7 +204,7 @@ def evaluate_sets(args: argparse.Namespace, asian: pop.Samples, cal: dict[str, l
 
 def held_out_all(asian: pop.Samples, rule: str, seeds: tuple[int, ...] = HELD_OUT_SEEDS,
                  workers: int = 1) -> dict[str, Any]:
-    """The asia-v2 rule on 5 identity folds, for several fold splits (``workers`` processes)."""
+    """``rule`` on 5 identity folds, for each fold split of ``seeds`` (``workers`` processes)."""
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 

@@ -233,10 +233,12 @@ class Matcher:
         limit = self.min_calibrated_eye_distance
         if verdict != 1 or limit <= 0:
             return verdict, []
-        doubts = [Finding(InvalidCode.FACE_TOO_SMALL, "face_too_small_for_calibration", side.role,
-                          value=round(eyes, 1), limit=limit)
-                  for side in (a, b) if side.face is not None
-                  for eyes in [eye_distance(side.face.landmarks)] if eyes < limit]
+        doubts = []
+        for side in (a, b):
+            eyes = eye_distance(side.face.landmarks) if side.face is not None else limit
+            if eyes < limit:
+                doubts.append(Finding(InvalidCode.FACE_TOO_SMALL, "face_too_small_for_calibration", side.role,
+                                      value=round(eyes, 1), limit=limit))
         return (0, doubts) if doubts else (verdict, [])
 
     def match(self, raw1: bytes, raw2: bytes, kind1: ImageKind = ImageKind.CARD, *,

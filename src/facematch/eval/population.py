@@ -167,6 +167,9 @@ class Impostors:
                          np.concatenate([p.b for p in parts]))
 
 
+LOWER_SD = 0.158655  # Phi(-1): one standard deviation below the median of a normal law
+
+
 def _sorted_finite(imp: Impostors) -> tuple[Array, IntArray, IntArray]:
     ok = np.isfinite(imp.d)
     d, a, b = imp.d[ok], imp.a[ok], imp.b[ok]
@@ -214,8 +217,6 @@ def bootstrap_distances(imp: Impostors, fars: Sequence[float], alpha: float = 0.
     return result
 
 
-LOWER_SD = 0.158655  # Phi(-1): one standard deviation below the median of a normal law
-
 
 def bootstrap_distance(imp: Impostors, far: float, alpha: float = 0.05, rounds: int = 1000, seed: int = 0) -> float:
     """``bootstrap_distances`` for one target."""
@@ -256,10 +257,10 @@ def thresholds(impostors: Mapping[str, Impostors], rule: str = "tail", alpha: fl
     impostors = {k: v for k, v in impostors.items() if np.isfinite(v.d).any()}
     if not impostors:
         raise ValueError("no impostor pairs to fit thresholds on: too few people")
-    if rule == "tail":
-        d75 = min(float(bootstrap_distances(v, [FAR_AT_MATCH], alpha, tail_model=True)[0]) for v in impostors.values())
-        d65 = min(float(bootstrap_distances(v, [FAR_AT_REVIEW], alpha, tail_model=True)[0])
-                  for v in impostors.values())
+    if rule == "tail":  # both targets on the same resamplings
+        both = np.array([bootstrap_distances(v, [FAR_AT_MATCH, FAR_AT_REVIEW], alpha, tail_model=True)
+                         for v in impostors.values()])
+        d75, d65 = float(both[:, 0].min()), float(both[:, 1].min())
     elif rule == "bootstrap":
         d75 = min(bootstrap_distance(v, FAR_AT_MATCH, alpha) for v in impostors.values())
         d65 = min(bootstrap_distance(v, FAR_AT_REVIEW, alpha) for v in impostors.values())
