@@ -125,7 +125,7 @@ def test_killed_worker_in_flight_requests_fail_fast_and_service_goes_on(tmp_path
         results, _, _ = asyncio.run(burst(6, kill=False))
         assert results == [(200, "0")] * 6
         assert store.get(info.api_key).used == used + 6
-        print(f"FIGURE worker kill: replacement worker up, 6/6 served after it; quota charged 6 more = successes")
+        print("FIGURE worker kill: replacement worker up, 6/6 served after it; quota charged 6 more = successes")
     store.close() if hasattr(store, "close") else None
 
 
