@@ -16,6 +16,10 @@ says so and exits 0):
   selfies (``tests/support/synth/cards.py``) of LFW test-half faces, each
   genuine, screen-replayed and printed (``synth_card_test``,
   ``synth_selfie_test``);
+* card photos: ``documents/specimens`` (public specimen ID documents, bona
+  fide as card photos, with a synthetic screen replay and print of each;
+  ``specimens``), and ``synth_card_test``, scored by the card rule (the
+  model or the spectral peak flags);
 * bona fide only: ``attributes/clean_face`` (218), LFW's test half (all of
   its images), Yale (164, greyscale), ``asian/casia_v5`` (200 East-Asian
   webcam photos, cool indoor light on a blue curtain: the population and the
@@ -107,6 +111,13 @@ def sets(data: Path) -> dict[str, list[Item]]:
     for half in ("fit", "test"):  # East-Asian webcam bona fide, split by person like LFW
         out[f"casia_{half}"] = [Item(f"casia/{p.parent.name}/{p.name}", p, 0, "none", "")
                                 for p in _files(data / "asian" / "casia_v5") if lfw_split(p.parent.name) == half]
+    # Real public specimen ID documents (bona fide as a card photo) and a synthetic screen replay and
+    # print of each: the card-side rule (benchmarks/fit_pad.py: card_rates).
+    specimens = _files(data / "documents" / "specimens")
+    out["specimens"] = [Item(f"specimens/{p.name}{suffix}", p, int(bool(kind)), kind or "none",
+                             f"{kind}:{90_000 + i}" if kind else "")
+                        for i, p in enumerate(specimens) for kind, suffix in (("", ""), ("replay", "#replay"),
+                                                                               ("print", "#print"))]
     out["attributes_occluded"] = [Item(f"attributes/{p.parent.name}/{p.name}", p, 0, "none", "")
                                   for sub in ("mask", "sunglasses") for p in _files(data / "attributes" / sub)]
     # Whole frames: a synthetic photographed ID card (tests/support/synth/cards.py) and a 1280x960

@@ -260,10 +260,10 @@ class Matcher:
 
 
 def _attack_score(detector: AttackDetector | None, rgb: np.ndarray, box: Box | None, kind: ImageKind) -> float | None:
-    """The presentation-attack score, where the configured model applies: portraits. Not on a chip portrait
-    (read from the chip, never photographed); not on a card photo, where the model, fitted on face crops,
-    flags 8 % of clean synthetic card photos (docs/presentation-attacks.md) and the spectral check stays."""
-    if detector is None or kind is not ImageKind.PORTRAIT:
+    """The presentation-attack score, where the configured model applies: portraits and card photos (the
+    card's printed portrait is what the box points at). Not on a chip portrait: read from the chip, never
+    photographed."""
+    if detector is None or kind is ImageKind.CHIP:
         return None
     return detector.score(rgb, box, kind)
 

@@ -94,8 +94,9 @@ class ModelSettings(BaseModel):
     landmarker: str = Field("dlib-5", description="Five-point landmark model.")
     embedder: str = Field("dlib-resnet-v1", description="Face embedding: `dlib-resnet-v1` or `onnx`.")
     attack_detector: str = Field(
-        "recapture-v1", description="Presentation-attack model for invalidCode 10 on portraits: `recapture-v1` "
-                                    "or `none` (the spectral recapture check alone).")
+        "recapture-v1", description="Presentation-attack model for invalidCode 10 on portraits and card photos "
+                                    "(on cards beside the spectral check: either flags): `recapture-v1` or `none` "
+                                    "(the spectral recapture check alone).")
     verify_weights: bool = Field(False, description="Check every weights file's SHA-256 at start.")
     onnx: OnnxEmbedderSettings = Field(default_factory=OnnxEmbedderSettings)
 

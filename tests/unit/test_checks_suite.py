@@ -34,3 +34,38 @@ def test_chip_portrait_gets_no_card_or_camera_checks(no_face, astronaut):
     screen = cards.screen_recapture(no_face, np.random.default_rng(0))
     for rgb in (no_face, screen, np.ascontiguousarray(astronaut[:, :, ::-1])):
         assert run_checks(FaceContext(rgb, "img1", ImageKind.CHIP, [], None, None, None), CheckLimits()) == []
+
+
+def test_card_gets_the_attack_model_and_the_spectral_check(astronaut):
+    """On a card photo either flags: the model's score above the limit gives
+    ``presentation_attack``; a screen's moire gives ``recapture`` even when
+    the model's score is low (the two miss different synthetic attacks)."""
+    card, _ = cards.render_card(astronaut[0:300, 113:338], np.random.default_rng(0))
+    limits = CheckLimits()
+    high = limits.fraud.max_attack_score + 0.05
+
+    def checks(rgb: np.ndarray, score: float) -> list[str]:
+        ctx = FaceContext(rgb, "img1", ImageKind.CARD, [], None, None, None, score)
+        return [f.check for f in run_checks(ctx, limits) if f.code == 10]
+
+    assert checks(card, 0.1) == []
+    assert checks(card, high) == ["presentation_attack"]
+    screen = cards.screen_recapture(card, np.random.default_rng(0))
+    assert checks(screen, 0.1) == ["recapture"]
+    # On a portrait the model alone decides when it is configured.
+    portrait = FaceContext(screen, "img2", ImageKind.PORTRAIT, [], None, None, None, 0.1)
+    assert [f.check for f in run_checks(portrait, limits) if f.code == 10] == []
+
+
+def test_the_attack_model_scores_cards_and_portraits_not_chip_portraits(astronaut):
+    from facematch.matcher import _attack_score
+
+    class Detector:
+        def score(self, rgb: np.ndarray, box: object, kind: ImageKind) -> float:
+            return 0.5
+
+    rgb = np.ascontiguousarray(astronaut)
+    assert _attack_score(Detector(), rgb, None, ImageKind.CARD) == 0.5  # type: ignore[arg-type]
+    assert _attack_score(Detector(), rgb, None, ImageKind.PORTRAIT) == 0.5  # type: ignore[arg-type]
+    assert _attack_score(Detector(), rgb, None, ImageKind.CHIP) is None  # type: ignore[arg-type]
+    assert _attack_score(None, rgb, None, ImageKind.CARD) is None

@@ -3,9 +3,9 @@ portrait (3).
 
 ``presentation_attack`` turns the attack detector's score
 (``facematch.models.pad.RecaptureDetector``, called by the matcher) into
-finding 10 ``presentation_attack`` on portraits; ``recapture``, the
-spectral peak alone, runs on card photos and when no attack model is
-configured.
+finding 10 ``presentation_attack`` on portraits and card photos;
+``recapture``, the spectral peak alone, runs on card photos too (either
+flags) and on portraits when no attack model is configured.
 
 Recapture leaves periodic patterns that a camera photo of a real face or card
 does not: a screen's pixel grid aliases into moire, a print's halftone dots
