@@ -181,14 +181,16 @@ def card_rates(cache: bench.FeatureCache, items: list[bench.Item], model: dict[s
     from facematch.models.pad import FEATURES
 
     x, y, t = bench.matrix(cache, items)
-    face = np.array([cache.get(it)[0] is not None for it in items])
+    face = np.array([cache.get(it)[0] is not None for it in items])  # the box, from the same cache
     by_model = probability(x, model) > float(model["limit"])  # type: ignore[arg-type]
-    spectral = x[:, FEATURES.index("moire")] > FraudLimits().max_peak
+    # The model's moire feature is the spectral check's peak (same patch and background width).
+    max_peak = FraudLimits().max_peak
+    spectral = x[:, FEATURES.index("moire")] > max_peak
     out: dict[str, object] = {}
     for rule, flagged in (("spectral", spectral), ("model", by_model), ("either", spectral | by_model)):
         for scope, sel in (("all", np.ones(len(y), bool)), ("with_face", face)):
             r = bench.rates(flagged[sel].astype(float), y[sel], t[sel], 0.5)
-            r["limit"] = {"model": model["limit"], "spectral": FraudLimits().max_peak}
+            r["limit"] = {"model": model["limit"], "spectral": max_peak}
             out[f"{rule}_{scope}"] = r
     return out
 

@@ -93,12 +93,11 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
         findings += no_card
         if not no_card:  # a copy of, or a portrait pasted on, a document that is not there means nothing
             findings += photocopy(ctx.rgb, box, ctx.role, limits.card)
-    # The attack model where one is configured; the spectral peak alone without one, and on cards as well
-    # (either flags: on synthetic card attacks the two miss different ones, docs/presentation-attacks.md).
-    recaptured = [] if ctx.attack_score is not None and not ctx.is_card else recapture(ctx.rgb, box, ctx.role,
-                                                                                       limits.fraud)
-    if ctx.attack_score is not None:
-        recaptured += presentation_attack(ctx.attack_score, ctx.role, limits.fraud)
+    # The spectral peak on cards (beside the model: either flags, the two miss different synthetic
+    # attacks, docs/presentation-attacks.md) and on portraits without a model; the model where it scored.
+    spectral = ctx.is_card or ctx.attack_score is None
+    recaptured = recapture(ctx.rgb, box, ctx.role, limits.fraud) if spectral else []
+    recaptured += presentation_attack(ctx.attack_score, ctx.role, limits.fraud)
     findings += recaptured
     if ctx.face is None or ctx.landmarks5 is None:
         return findings
