@@ -5,15 +5,19 @@ that its eye distance becomes the size of a card's printed portrait (12-30 px
 between the eye centres; a card portrait 40-120 px between the ears has
 15-45 px), optionally blurred (Gaussian, sigma in the downscaled pixels), and
 embedded as a card through the Matcher; it is then paired with every
-full-size photo (card vs live). The thresholds are those of the default
-calibration's rule (asia-v2: "tail") fitted on the other identity folds
-(identity-disjoint: 5 folds, seed 0), and those of the shipped asia-v2 (fitted
-on all 40 people: in-sample). The eye
+full-size photo (card vs live). The network is the configured one
+(``FACEMATCH_MODELS__EMBEDDER``, SFace by default). The thresholds are those
+of its calibration's rule ("tail", at the targets of benchmarks/networks.py)
+fitted on the other CASIA identity folds (identity-disjoint: 5 folds, seed 0),
+and those of its shipped calibration (fitted with these people among others:
+in-sample). The eye
 distance is measured as ``checks/geometry.py: eye_distance`` measures it on
 the degraded image, the sharpness as ``checks/quality.py: sharpness`` on the
 aligned chip.
 
-    .venv/bin/python benchmarks/face_size.py --data ../shared/data --asian-cards /tmp/asian-cards
+    .venv/bin/python benchmarks/face_size.py --data ../shared/data --cards /tmp
+    FACEMATCH_MODELS__EMBEDDER=dlib-resnet-v1 .venv/bin/python benchmarks/face_size.py --data ../shared/data \
+        --cards /tmp --out benchmarks/results/face_size_dlib.json
 
 Writes benchmarks/results/face_size.json.
 """
@@ -33,12 +37,15 @@ from typing import Any
 
 import cv2
 import numpy as np
-from benchmarks import machine
-from benchmarks.population import ASIA_V2, asian_samples, images_under
+from benchmarks import machine, networks
+from benchmarks.population import images_under
 
 from facematch.checks.geometry import eye_distance
 from facematch.checks.quality import sharpness
 from facematch.eval import population as pop
+from facematch.models.alignment import alignment_points
+from facematch.scoring import Calibration, default_calibration
+from facematch.settings import Settings
 from facematch.types import ImageKind
 
 EYES = (0, 30, 25, 20, 17, 15, 12)  # 0: full size (no downscale)
@@ -57,13 +64,13 @@ def degrade(rgb: np.ndarray, e0: float, eyes: float, blur: float) -> np.ndarray:
 
 
 def measure(root: Path, cache: Path) -> dict[str, Any]:
-    f = cache / "face_size.npz"
-    if f.exists():
-        z = np.load(f, allow_pickle=True)
-        return {k: z[k] for k in z.files}
     from benchmarks.local import matcher
 
     m = matcher()
+    f = cache / f"face_size-{m.pool.embedder.name}.npz"
+    if f.exists():
+        z = np.load(f, allow_pickle=True)
+        return {k: z[k] for k in z.files}
     rels = images_under(root)
     rows: dict[str, list[Any]] = {"path": [], "eyes": [], "blur": [], "emb": [], "eye_px": [], "sharp": []}
     t0 = time.time()
@@ -78,11 +85,14 @@ def measure(root: Path, cache: Path) -> dict[str, Any]:
             for blur in BLURS:
                 img = degrade(rgb, e0, eyes, blur)
                 face = m.analyze_image(img, ImageKind.CARD, checks=False).face
-                emb, ep, sh = np.full(128, np.nan), np.nan, np.nan
+                emb, ep, sh = np.full(m.pool.embedder.dim, np.nan), np.nan, np.nan
                 if face is not None:
                     emb, ep = face.embedding, eye_distance(face.landmarks)
                     with m.pool.bundle() as bundle:
-                        sh = sharpness(bundle.embedder.align(img, face.landmarks))
+                        det = bundle.detector.detect(img)[0]
+                        mesh = getattr(det.mesh, "points", None)
+                        points = alignment_points(bundle.embedder.points, face.landmarks, mesh)
+                        sh = sharpness(bundle.embedder.align(img, points))
                 for k, v in (("path", r), ("eyes", eyes), ("blur", blur), ("emb", emb), ("eye_px", ep),
                              ("sharp", sh)):
                     rows[k].append(v)
@@ -95,9 +105,10 @@ def measure(root: Path, cache: Path) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data")
-    ap.add_argument("--asian-cards", type=Path, required=True,
-                    help="make_card_set.py --asian output (for the folds' thresholds)")
-    ap.add_argument("--cache", type=Path, default=Path("/tmp/pop-cache"))
+    ap.add_argument("--cards", type=Path, required=True,
+                    help="folder with cards-casia_v5/ (make_card_set.py --asian; for the folds' thresholds)")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/facematch-networks"))
+    ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results/face_size.json")
     args = ap.parse_args()
     root = args.data / "asian/casia_v5"
@@ -105,16 +116,18 @@ def main() -> None:
         sys.exit(f"{root} not found: this benchmark needs ../shared/data")
     t0 = time.time()
     deg = measure(root, args.cache)
-    asian = asian_samples(args.data, args.asian_cards, args.cache)
-    folds = pop.held_out(asian, k=5, seed=0)["per_fold"]
-    shipped = json.loads(ASIA_V2.read_text())["knots"]
+    network = Settings().models.embedder
+    asian = networks.source_samples(args, network, "casia_v5")
+    folds = pop.held_out(asian, k=5, seed=0, targets=networks.TARGETS)["per_fold"]
+    cal = Calibration.packaged(default_calibration(network))
+    shipped = [[d, p] for d, p in zip(cal.distances, cal.percents, strict=True)]
     photos = asian.select(asian.identities())
     photo_idx = [i for i, k in enumerate(photos.kind) if k == pop.PHOTO]
     P = photos.vectors[photo_idx]
     p_id = np.array([photos.identity[i] for i in photo_idx])
     p_src = np.array([photos.source[i] for i in photo_idx])
     d_ident = np.array([pop.identity_of(str(p)) for p in deg["path"]])
-    d_src = np.array([Path(str(p)).stem for p in deg["path"]])
+    d_src = np.array([str(p) for p in deg["path"]])
     fold_of = {p: f["fold"] for f in folds for p in f["identities"]}
     thr = {f["fold"]: (f["d75"], f["d65"]) for f in folds}
     # Every degraded image against every full-size photo of a different source.
@@ -146,7 +159,7 @@ def main() -> None:
                 "tar_at_75": float(np.sum(gen & same_fold & (dist < d75)) / max(1, np.sum(gen & same_fold))),
                 "tar_at_65": float(np.sum(gen & same_fold & (dist <= d65)) / max(1, np.sum(gen & same_fold))),
             },
-            "asia_v2_in_sample": {
+            "shipped_in_sample": {
                 "far_at_75": pop.rate(int(np.sum(imp_all & (dist < s75))), int(imp_all.sum())),
                 "far_at_65": pop.rate(int(np.sum(imp_all & (dist <= s65))), int(imp_all.sum())),
                 "tar_at_75": float(np.sum(gen_all & (dist < s75)) / max(1, gen_all.sum())),
@@ -167,7 +180,8 @@ def main() -> None:
     result = {"date": dt.date.today().isoformat(), "command": "python " + " ".join(sys.argv),
               "machine": machine.describe(), "wall_s": round(time.time() - t0),
               "protocol": __doc__.split("\n\n")[1].replace("\n", " "),
-              "thresholds": {"held_out_folds": thr, "asia_v2": [s75, s65]},
+              "network": network, "calibration": cal.version,
+              "thresholds": {"held_out_folds": thr, "shipped": [s75, s65]},
               "conditions": conditions, "by_eye_distance": by_eye, "by_sharpness": by_sharp,
               "by_eye_and_sharpness_floor": by_both}
     args.out.write_text(json.dumps(result, indent=1) + "\n")

@@ -27,9 +27,11 @@ from facematch.checks.suite import CheckLimits, FaceContext, run_checks
 from facematch.errors import InputError, NoContentError, NoFaceError
 from facematch.imaging import dg2
 from facematch.imaging.decode import decode_image
+from facematch.models.alignment import alignment_points
 from facematch.models.bundle import ModelPool
+from facematch.models.facemesh import Mesh
 from facematch.models.protocols import AttackDetector
-from facematch.scoring import Calibration, decision, distance
+from facematch.scoring import Calibration, decision, default_calibration, distance
 from facematch.types import Box, ImageKind, InvalidCode
 
 if TYPE_CHECKING:
@@ -74,6 +76,8 @@ class MatchResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: Findings about the pair rather than one image (a match the calibration cannot vouch for).
     pair_findings: list[Finding] = field(default_factory=list)
+    #: The embedding network (``Embedder.name``) behind ``distance``.
+    network: str = ""
 
     @property
     def findings(self) -> list[Finding]:
@@ -192,7 +196,8 @@ class Matcher:
             with stage("landmarks"):
                 points = bundle.landmarker(rgb, best.box)
             with stage("align"):
-                chip = bundle.embedder.align(rgb, points)
+                mesh = best.mesh.points if isinstance(best.mesh, Mesh) else None
+                chip = bundle.embedder.align(rgb, alignment_points(bundle.embedder.points, points, mesh))
             with stage("embed"):
                 embedding = bundle.embedder.embed(chip)
                 if self.adaptation is not None:
@@ -222,7 +227,8 @@ class Matcher:
         matching = self.calibration.percent(d)
         timings = {f"{side.role}.{k}": v for side in (a, b) for k, v in side.timings.items()}
         verdict, doubts = self.vouched(decision(matching), a, b)
-        return MatchResult(d, matching, verdict, a, b, self.calibration.version, timings, doubts)
+        return MatchResult(d, matching, verdict, a, b, self.calibration.version, timings, doubts,
+                           network=self.pool.embedder.name)
 
     def vouched(self, verdict: int, a: ImageAnalysis, b: ImageAnalysis) -> tuple[int, list[Finding]]:
         """``verdict`` unless it is a match (1) on a face smaller than the
@@ -269,10 +275,11 @@ def _attack_score(detector: AttackDetector | None, rgb: np.ndarray, box: Box | N
 
 
 def load_calibration(settings: Settings) -> Calibration:
-    """The configured calibration: ``match.calibration_file``, else the packaged ``match.calibration``."""
+    """The configured calibration: ``match.calibration_file``, else the packaged ``match.calibration``, else
+    the packaged one fitted for the configured embedder."""
     if settings.match.calibration_file is not None:
         return Calibration.load(settings.match.calibration_file)
-    return Calibration.packaged(settings.match.calibration)
+    return Calibration.packaged(settings.match.calibration or default_calibration(settings.models.embedder))
 
 
 def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_size: int | None = None,

@@ -19,9 +19,16 @@ import numpy as np
 
 MATCH_ABOVE = 75.0
 REVIEW_FROM = 65.0
-#: The packaged calibration used unless ``FACEMATCH_MATCH__CALIBRATION`` names another: fitted on East-Asian
-#: faces (docs/accuracy.md), since on them lfw-v1 promises far fewer false accepts than it gives.
-DEFAULT_CALIBRATION = "asia-v2"
+#: The packaged calibration of each embedder (``FACEMATCH_MODELS__EMBEDDER``), used unless
+#: ``FACEMATCH_MATCH__CALIBRATION`` names another: each fitted on East-Asian faces (docs/accuracy.md).
+DEFAULT_CALIBRATIONS = {"sface-2021dec": "sface-v1", "dlib-resnet-v1": "asia-v2"}
+#: The default network's.
+DEFAULT_CALIBRATION = DEFAULT_CALIBRATIONS["sface-2021dec"]
+
+
+def default_calibration(embedder: str) -> str:
+    """The packaged calibration fitted for ``embedder`` (the default network's for one without its own)."""
+    return DEFAULT_CALIBRATIONS.get(embedder, DEFAULT_CALIBRATION)
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -14,8 +14,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from facematch.scoring import DEFAULT_CALIBRATION
-
 
 class LimitSettings(BaseModel):
     """Limits on what a request may send."""
@@ -40,7 +38,8 @@ class UrlFetchSettings(BaseModel):
 class MatchSettings(BaseModel):
     """Matcher behaviour."""
 
-    calibration: str = Field(DEFAULT_CALIBRATION, description="Packaged calibration to use (docs/accuracy.md).")
+    calibration: str = Field("", description="Packaged calibration to use (docs/accuracy.md); empty: the one "
+                                             "fitted for the embedder (`sface-v1` for SFace, `asia-v2` for dlib).")
     calibration_file: Path | None = Field(
         None, description="Calibration JSON to load instead of the packaged one (e.g. written by `facematch adapt`).")
     adaptation_file: Path | None = Field(
@@ -59,7 +58,9 @@ class OnnxEmbedderSettings(BaseModel):
     path: Path | None = Field(None, description="The `.onnx` file.")
     name: str = Field("", description="Name recorded in calibrations fitted for it "
                                       "(default: `onnx-<file stem>-<hash of the file and these settings>`).")
-    alignment: str = Field("arcface112", description="`arcface112` (five-point template) or `dlib150` (dlib's chip).")
+    alignment: str = Field("arcface112", description="`arcface112` (five-point template from dlib's points), "
+                                                     "`arcface5` (the same template from the face mesh's eye centres, "
+                                                     "nose tip and mouth corners) or `dlib150` (dlib's chip).")
     size: int = Field(112, description="Side of the square input, in pixels.")
     layout: Literal["NCHW", "NHWC"] = Field("NCHW", description="Input tensor layout.")
     channels: Literal["RGB", "BGR"] = Field("RGB", description="Channel order the network expects.")
@@ -92,7 +93,8 @@ class ModelSettings(BaseModel):
 
     detector: str = Field("blazeface", description="Face detector.")
     landmarker: str = Field("dlib-5", description="Five-point landmark model.")
-    embedder: str = Field("dlib-resnet-v1", description="Face embedding: `dlib-resnet-v1` or `onnx`.")
+    embedder: str = Field("sface-2021dec", description="Face embedding: `sface-2021dec` (SFace, the default), "
+                                                       "`dlib-resnet-v1` (dlib's ResNet) or `onnx`.")
     attack_detector: str = Field(
         "recapture-v1", description="Presentation-attack model for invalidCode 10 on portraits and card photos "
                                     "(on cards beside the spectral check: either flags): `recapture-v1` or `none` "

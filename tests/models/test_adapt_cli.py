@@ -62,7 +62,7 @@ def adapted(tmp_path_factory):
                          command="facematch adapt (test)", version="test-adapt")
     assert summary["people"] == 12 and summary["held_out"] is not None
     doc = json.loads((out / "calibration.json").read_text())
-    doc["embedder"] = "dlib-resnet-v1"  # as cmd_adapt records it
+    doc["embedder"] = "sface-2021dec"  # as cmd_adapt records it (the default network)
     (out / "calibration.json").write_text(json.dumps(doc))
     return out
 
@@ -72,7 +72,7 @@ def test_adapt_writes_both_artefacts_with_provenance(adapted):
     calibration = json.loads((adapted / "calibration.json").read_text())
     assert adaptation["version"] == "test-adapt" and adaptation["dims"]["in"] == 128
     assert adaptation["command"].startswith("facematch adapt") and "12 people" in adaptation["data"]
-    assert calibration["adaptation"]["version"] == "test-adapt" and calibration["embedder"] == "dlib-resnet-v1"
+    assert calibration["adaptation"]["version"] == "test-adapt" and calibration["embedder"] == "sface-2021dec"
 
 
 def test_the_matcher_serves_the_adaptation_and_its_calibration(adapted, astronaut, astronaut_selfie, cameraman):

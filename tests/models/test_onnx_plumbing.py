@@ -31,8 +31,10 @@ def settings(net, **match) -> Settings:
 
 
 def test_a_calibration_of_another_network_is_refused(net):
-    with pytest.raises(ValueError, match="fitted for the embedder 'dlib-resnet-v1'"):
+    with pytest.raises(ValueError, match="fitted for the embedder 'sface-2021dec'"):
         build_matcher(settings(net))
+    with pytest.raises(ValueError, match="fitted for the embedder 'dlib-resnet-v1'"):
+        build_matcher(settings(net, calibration="asia-v2"))
 
 
 def test_fit_a_calibration_with_the_harness_then_match(net, tmp_path, astronaut, astronaut_selfie, cameraman):

@@ -36,6 +36,7 @@ class FakeLandmarker:
 class FakeEmbedder:
     name = "fake-mean-colour"
     dim = 3
+    points = "dlib5"
 
     def align(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(rgb)

@@ -63,6 +63,7 @@ def success(result: MatchResult, request_id: str) -> Envelope:
         "warnings": [f.as_dict() for f in result.findings],
         "distance": f"{result.distance:.4f}",
         "calibration": result.calibration_version,
+        "network": result.network,
         "request_id": request_id,
     }
     return {"data": data, "errorCode": str(int(ErrorCode.SUCCESS)), "errorMessage": ErrorCode.SUCCESS.message}

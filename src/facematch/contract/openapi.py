@@ -95,6 +95,8 @@ SCHEMAS: dict[str, Any] = {
                           "description": "*Extension*: face box in img2, (x1, y1, x2, y2) pixels."},
             "distance": {"type": "string", "description": "*Extension*: embedding distance behind `matching`."},
             "calibration": {"type": "string", "description": "*Extension*: version of the distance-to-percent map."},
+            "network": {"type": "string", "description": "*Extension*: the embedding network behind `distance` "
+                                                         "(`sface-2021dec` by default, `dlib-resnet-v1`)."},
             "request_id": {"type": "string", "description": "*Extension*: also in the X-Request-ID header."},
         },
         "required": ["matching", "face1", "face2", "face1_score", "face2_score", "invalidCode", "invalidMessage",

@@ -243,7 +243,8 @@ def percents(kn: Sequence[Sequence[float]], distances: Array) -> Array:
 RULES = ("tail", "bootstrap", "pairs")
 
 
-def thresholds(impostors: Mapping[str, Impostors], rule: str = "tail", alpha: float = 0.05) -> tuple[float, float]:
+def thresholds(impostors: Mapping[str, Impostors], rule: str = "tail", alpha: float = 0.05,
+               targets: tuple[float, float] = (FAR_AT_MATCH, FAR_AT_REVIEW)) -> tuple[float, float]:
     """``(d75, d65)``: accept as a match when distance < d75, review when
     distance <= d65. ``rule`` "bootstrap": ``bootstrap_distance`` (people
     resampled) at the target; "tail" (the default): the same, each
@@ -253,20 +254,21 @@ def thresholds(impostors: Mapping[str, Impostors], rule: str = "tail", alpha: fl
     they are not). "bootstrap" and "pairs" are kept for comparison. Each
     impostor set is fitted separately and the strictest threshold kept; a
     set without a finite distance (a fold too small to pair two people)
-    constrains nothing."""
+    constrains nothing. ``targets``: the FAR at 75 % and at 65 %."""
+    far75, far65 = targets
     impostors = {k: v for k, v in impostors.items() if np.isfinite(v.d).any()}
     if not impostors:
         raise ValueError("no impostor pairs to fit thresholds on: too few people")
     if rule == "tail":  # both targets on the same resamplings
-        both = np.array([bootstrap_distances(v, [FAR_AT_MATCH, FAR_AT_REVIEW], alpha, tail_model=True)
+        both = np.array([bootstrap_distances(v, [far75, far65], alpha, tail_model=True)
                          for v in impostors.values()])
         d75, d65 = float(both[:, 0].min()), float(both[:, 1].min())
     elif rule == "bootstrap":
-        d75 = min(bootstrap_distance(v, FAR_AT_MATCH, alpha) for v in impostors.values())
-        d65 = min(bootstrap_distance(v, FAR_AT_REVIEW, alpha) for v in impostors.values())
+        d75 = min(bootstrap_distance(v, far75, alpha) for v in impostors.values())
+        d65 = min(bootstrap_distance(v, far65, alpha) for v in impostors.values())
     elif rule == "pairs":
-        d75 = min(conservative_distance(v.d, FAR_AT_MATCH, alpha) for v in impostors.values())
-        d65 = min(conservative_distance(v.d, FAR_AT_REVIEW, alpha) for v in impostors.values())
+        d75 = min(conservative_distance(v.d, far75, alpha) for v in impostors.values())
+        d65 = min(conservative_distance(v.d, far65, alpha) for v in impostors.values())
     else:
         raise ValueError(f"unknown rule {rule!r}")
     return d75, max(d65, d75 + 1e-4)
@@ -285,11 +287,12 @@ RULE_TEXT = {
 
 
 def fit_conservative(genuine: Array, impostors: Mapping[str, Impostors], *, model: str, data: str, command: str,
-                     version: str, rule: str = "tail", extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                     version: str, rule: str = "tail", extra: Mapping[str, Any] | None = None,
+                     targets: tuple[float, float] = (FAR_AT_MATCH, FAR_AT_REVIEW)) -> dict[str, Any]:
     """A calibration document in the schema of ``facematch/data/calibration.json``
-    whose thresholds follow ``thresholds(impostors, rule)``."""
+    whose thresholds follow ``thresholds(impostors, rule, targets=targets)``."""
     genuine = genuine[np.isfinite(genuine)]
-    d75, d65 = thresholds(impostors, rule)
+    d75, d65 = thresholds(impostors, rule, targets=targets)
     sets = {k: v.d[np.isfinite(v.d)] for k, v in impostors.items()}
     pooled = np.concatenate(list(sets.values()))
     fitted_on: dict[str, Any] = {
@@ -308,7 +311,7 @@ def fit_conservative(genuine: Array, impostors: Mapping[str, Impostors], *, mode
         "data": data,
         "date": dt.date.today().isoformat(),
         "command": command,
-        "targets": {"75": f"FAR {FAR_AT_MATCH:g}", "65": f"FAR {FAR_AT_REVIEW:g}"},
+        "targets": {"75": f"FAR {targets[0]:g}", "65": f"FAR {targets[1]:g}"},
         "rule": f"{RULE_TEXT[rule]} (impostor sets: {', '.join(sets)})",
         "fitted_on": fitted_on,
         "knots": knots(d75, d65, pooled),
@@ -329,25 +332,29 @@ class Samples:
     identity: tuple[str, ...]
     source: tuple[str, ...]  # the photo an image is (or was printed from)
     kind: tuple[str, ...]  # PHOTO or CARD
+    #: The photo pairs ``(source, source)`` (both orders) that exist, where a data set's pair list restricts them
+    #: to the capture conditions of its genuine pairs (studio headshot vs show frame); None: every pair.
+    allowed: frozenset[tuple[str, str]] | None = None
 
     @classmethod
-    def build(cls, items: Iterable[tuple[str, str, str, npt.ArrayLike | None]], dims: int) -> Samples:
+    def build(cls, items: Iterable[tuple[str, str, str, npt.ArrayLike | None]], dims: int, *,
+              allowed: frozenset[tuple[str, str]] | None = None) -> Samples:
         """From ``(identity, source, kind, vector or None)``."""
         rows = list(items)
         v = np.full((len(rows), dims), np.nan)
         for i, (_, _, _, vec) in enumerate(rows):
             if vec is not None:
                 v[i] = np.asarray(vec, dtype=np.float64)
-        return cls(v, tuple(r[0] for r in rows), tuple(r[1] for r in rows), tuple(r[2] for r in rows))
+        return cls(v, tuple(r[0] for r in rows), tuple(r[1] for r in rows), tuple(r[2] for r in rows), allowed)
 
     def select(self, identities: Iterable[str]) -> Samples:
         keep = set(identities)
         idx = [i for i, p in enumerate(self.identity) if p in keep]
         return Samples(self.vectors[idx], tuple(self.identity[i] for i in idx),
-                       tuple(self.source[i] for i in idx), tuple(self.kind[i] for i in idx))
+                       tuple(self.source[i] for i in idx), tuple(self.kind[i] for i in idx), self.allowed)
 
     def with_vectors(self, vectors: Array) -> Samples:
-        return Samples(vectors, self.identity, self.source, self.kind)
+        return Samples(vectors, self.identity, self.source, self.kind, self.allowed)
 
     def identities(self) -> list[str]:
         return sorted(set(self.identity))
@@ -367,6 +374,9 @@ def pairs(s: Samples, pair_type: str) -> tuple[IntArray, IntArray, npt.NDArray[n
         keep = (kinds[ia] == CARD) & (kinds[ib] == PHOTO) & (src[ia] != src[ib])
     else:
         raise ValueError(f"unknown pair type {pair_type!r}")
+    if s.allowed is not None:
+        cand = np.nonzero(keep)[0]
+        keep[cand] = [(src[ia[i]], src[ib[i]]) in s.allowed for i in cand]
     a, b = ia[keep].astype(np.int64), ib[keep].astype(np.int64)
     return a, b, ident[a] == ident[b]
 
@@ -413,7 +423,8 @@ def _held_out_counts(gen: Array, imp: Array, d75: float, d65: float) -> dict[str
 
 def held_out(s: Samples, *, k: int = 5, seed: int = 0, pair_types: Sequence[str] = PAIR_TYPES,
              fit_types: Sequence[str] | None = None, transform_fit: TransformFit | None = None,
-             calibrate_inner: int = 0, rule: str = "tail") -> dict[str, Any]:
+             calibrate_inner: int = 0, rule: str = "tail",
+             targets: tuple[float, float] = (FAR_AT_MATCH, FAR_AT_REVIEW)) -> dict[str, Any]:
     """For each identity fold: fit the thresholds (``thresholds`` with
     ``rule``) on the other folds' impostor pairs of ``fit_types`` (default: all
     ``pair_types``), then count false and genuine accepts at 75 % and 65 % on
@@ -439,7 +450,7 @@ def held_out(s: Samples, *, k: int = 5, seed: int = 0, pair_types: Sequence[str]
             imp_train = cross_fitted_impostors(train, transform_fit, fit_types, calibrate_inner, seed + 1 + f)
             transform = transform_fit(train)
             test = test.with_vectors(transform(test.vectors))
-        d75, d65 = thresholds(imp_train, rule)
+        d75, d65 = thresholds(imp_train, rule, targets=targets)
         row: dict[str, Any] = {"fold": f, "identities": test_ids, "d75": d75, "d65": d65}
         for t in pair_types:
             gen, imp = distances(test, t)

@@ -15,6 +15,14 @@ the nose. Chips are RGB uint8, ``(size, size, 3)``.
   and mouth corners, which we do not have; ``DLIB5_IN_ARCFACE112`` is where
   OUR five points fall in that frame on average, so the similarity transform
   from our points to it gives, on average, ArcFace's crop (provenance below).
+* ``"arcface5"``: the same template, from the five points it was made for
+  (eye centres, nose tip, mouth corners; ``ARCFACE5_NAMES``), taken from the
+  468-point face mesh that verified the detection (``mesh_five``); where a
+  detection has no mesh, from dlib's points through ``DLIB5_IN_ARCFACE112``
+  (``dlib5_to_arcface5``). ``alignment_points`` picks the points a method
+  takes. SFace is aligned this way: on the East-Asian dev sets it gave a
+  higher TAR than dlib's points through the template or YuNet's points
+  (docs/accuracy.md, "Alignment for SFace").
 """
 
 from __future__ import annotations
@@ -51,6 +59,44 @@ ARCFACE112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366
 #: them (benchmarks/results/alignment_template.json).
 DLIB5_IN_ARCFACE112 = np.array([[80.8342, 52.5015], [66.7970, 52.8376], [31.5857, 52.6473],
                                 [45.5090, 52.9507], [56.0323, 79.6176]], dtype=np.float32)
+
+
+#: The order of ArcFace's five points (``ARCFACE112``), as the image shows them.
+ARCFACE5_NAMES = ("eye_centre_image_left", "eye_centre_image_right", "nose_tip", "mouth_corner_image_left",
+                  "mouth_corner_image_right")
+
+#: Face-mesh indices: the contour of the eye on the image's left and right, the nose tip, the mouth corners
+#: (MediaPipe's canonical face mesh; the same points ``benchmarks/alignment_template.py`` fitted on).
+MESH_EYE_IMAGE_LEFT = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+MESH_EYE_IMAGE_RIGHT = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+MESH_NOSE_TIP, MESH_MOUTH_IMAGE_LEFT, MESH_MOUTH_IMAGE_RIGHT = 1, 61, 291
+
+
+def mesh_five(mesh_points: np.ndarray) -> Points:
+    """ArcFace's five points (``ARCFACE5_NAMES``) from the 468-point face mesh, pixels of the image."""
+    xy = np.asarray(mesh_points, np.float32)[:, :2]
+    return np.array([xy[list(MESH_EYE_IMAGE_LEFT)].mean(0), xy[list(MESH_EYE_IMAGE_RIGHT)].mean(0),
+                     xy[MESH_NOSE_TIP], xy[MESH_MOUTH_IMAGE_LEFT], xy[MESH_MOUTH_IMAGE_RIGHT]], np.float32)
+
+
+def dlib5_to_arcface5(landmarks: Points) -> Points:
+    """ArcFace's five points estimated from dlib's five: where ``ARCFACE112`` falls in the image when dlib's
+    points are placed on their average position in that frame (``DLIB5_IN_ARCFACE112``)."""
+    forward = similarity(np.asarray(landmarks, np.float32), DLIB5_IN_ARCFACE112)
+    back = cv2.invertAffineTransform(forward)
+    return transform(ARCFACE112, np.asarray(back, np.float64))
+
+
+def alignment_points(points: str, landmarks5: Points, mesh_points: np.ndarray | None) -> Points:
+    """The five points an embedder's alignment takes (its ``points``): dlib's (``"dlib5"``, as given) or
+    ArcFace's (``"arcface5"``: from the face mesh when there is one, else estimated from dlib's)."""
+    if points == "dlib5":
+        return np.asarray(landmarks5, np.float32)
+    if points != "arcface5":
+        raise ValueError(f"unknown landmark set {points!r}")
+    if mesh_points is not None:
+        return mesh_five(mesh_points)
+    return dlib5_to_arcface5(landmarks5)
 
 
 def similarity(src: Points, dst: Points) -> npt.NDArray[np.float64]:
@@ -118,11 +164,25 @@ def arcface112(rgb: Image, landmarks: Points, size: int = 112) -> Image:
     return np.asarray(chip, np.uint8)
 
 
+def arcface5(rgb: Image, points: Points, size: int = 112) -> Image:
+    """ArcFace's crop from ArcFace's own five points (``ARCFACE5_NAMES``): the least-squares similarity onto
+    ``ARCFACE112`` scaled by ``size / 112``, as OpenCV's ``FaceRecognizerSF.alignCrop`` does for SFace."""
+    pts = _check(rgb, points)
+    matrix = similarity(pts, ARCFACE112 * np.float32(size / 112))
+    chip = cv2.warpAffine(np.ascontiguousarray(rgb), matrix, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    return np.asarray(chip, np.uint8)
+
+
 #: Alignment methods by configured name: ``(rgb, landmarks, size) -> chip``.
-ALIGNMENTS: dict[str, Callable[[Image, Points, int], Image]] = {"dlib150": dlib150, "arcface112": arcface112}
+ALIGNMENTS: dict[str, Callable[[Image, Points, int], Image]] = {"dlib150": dlib150, "arcface112": arcface112,
+                                                                "arcface5": arcface5}
 
 #: The chip size each method was defined for.
-DEFAULT_SIZES: dict[str, int] = {"dlib150": 150, "arcface112": 112}
+DEFAULT_SIZES: dict[str, int] = {"dlib150": 150, "arcface112": 112, "arcface5": 112}
+
+#: The five points each method takes (``alignment_points``).
+POINTS: dict[str, str] = {"dlib150": "dlib5", "arcface112": "dlib5", "arcface5": "arcface5"}
 
 
 def align(rgb: Image, landmarks: Points, method: str, size: int) -> Image:

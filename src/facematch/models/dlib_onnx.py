@@ -378,6 +378,7 @@ class OnnxEmbedder:
 
     name = "dlib-resnet-v1"
     dim = 128
+    points = "dlib5"
     chip_size = 150
     chip_padding = 0.25
 

@@ -131,6 +131,8 @@ class OnnxFaceEmbedder:
         self._scale = np.float32(1.0) / np.asarray(config.std, np.float32)
         self._input, self._batch_of_one = self._check_input()
         self._output = self._check_output()
+        #: The five points ``align`` takes (``alignment.POINTS``).
+        self.points = alignment.POINTS[config.alignment]
         self.dim = self._warm_up()
         if config.name:
             self.name = config.name
@@ -233,6 +235,7 @@ class DlibResnetEmbedder:
 
     name = "dlib-resnet-v1"
     dim = 128
+    points = "dlib5"
 
     def __init__(self, net: OnnxEmbedder) -> None:
         self.net = net

@@ -37,13 +37,19 @@ class Embedder(Protocol):
     """A face-embedding network with its alignment; shared, so thread-safe.
 
     ``name`` goes into calibration and adaptation artefacts, which are only
-    valid for the network that produced them. ``align`` returns the chip the
-    network sees (the blur check looks at it too); ``embed`` a unit vector of
-    ``dim`` floats, compared by Euclidean distance.
+    valid for the network that produced them. ``points`` says which five
+    points ``align`` takes: ``"dlib5"`` (the landmarker's) or ``"arcface5"``
+    (eye centres, nose tip, mouth corners: ``alignment.alignment_points``).
+    ``align`` returns the chip the network sees (the blur check looks at it
+    too); ``embed`` a unit vector of ``dim`` floats, compared by Euclidean
+    distance.
     """
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def points(self) -> str: ...
 
     @property
     def dim(self) -> int: ...

@@ -9,7 +9,8 @@ setting             names                what
 ==================  ===================  ==========================================
 ``detector``        ``blazeface``        BlazeFace short + full range, verified by the face mesh
 ``landmarker``      ``dlib-5``           dlib's 5-point shape predictor
-``embedder``        ``dlib-resnet-v1``   dlib's ResNet (128-D) under ONNX Runtime, the default
+``embedder``        ``sface-2021dec``    OpenCV Zoo's SFace (128-D), folded to fp32, under ONNX Runtime, the default
+                    ``dlib-resnet-v1``   dlib's ResNet (128-D) under ONNX Runtime
                     ``onnx``             any ONNX face-embedding network (``models.onnx``)
 ``attack_detector`` ``recapture-v1``     portraits: seven physics features, fitted logistic weights (``models.pad``)
                     ``none``             no model: the recapture check uses its spectral peak only
@@ -59,6 +60,12 @@ def _dlib_resnet(settings: ModelSettings) -> Embedder:
     return OnnxEmbedder(_locate(settings, weights.DLIB_RESNET), mirror=True)
 
 
+def _sface(settings: ModelSettings) -> Embedder:
+    from facematch.models import sface
+
+    return sface.load(_locate(settings, weights.SFACE), mirror=True)
+
+
 def _onnx(settings: ModelSettings) -> Embedder:
     from facematch.models.onnx_embedder import OnnxEmbedderConfig, OnnxFaceEmbedder
 
@@ -84,7 +91,8 @@ def _no_attack_detector(settings: ModelSettings) -> AttackDetector | None:
 
 DETECTORS: dict[str, Callable[[ModelSettings], Detector]] = {"blazeface": _blazeface}
 LANDMARKERS: dict[str, Callable[[ModelSettings], Landmarker]] = {"dlib-5": _dlib5}
-EMBEDDERS: dict[str, Callable[[ModelSettings], Embedder]] = {"dlib-resnet-v1": _dlib_resnet, "onnx": _onnx}
+EMBEDDERS: dict[str, Callable[[ModelSettings], Embedder]] = {
+    "sface-2021dec": _sface, "dlib-resnet-v1": _dlib_resnet, "onnx": _onnx}
 ATTACK_DETECTORS: dict[str, Callable[[ModelSettings], AttackDetector | None]] = {
     "recapture-v1": _recapture_v1, "none": _no_attack_detector}
 

