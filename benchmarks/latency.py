@@ -3,6 +3,13 @@ input mode; the per-stage breakdown in-process; and the peer
 (face_recognition with its defaults) on the same two images.
 
     .venv/bin/python benchmarks/latency.py [--requests 40] [--out benchmarks/results/latency.json]
+    .venv/bin/python benchmarks/latency.py --networks sface-2021dec,dlib-resnet-v1 --rounds 3 \
+        --out benchmarks/results/latency_networks.json
+
+With ``--networks`` it is an A/B run instead: the service is started once per
+network and round (``FACEMATCH_MODELS__EMBEDDER``), alternating, and each
+start's file-mode latency and the serving process's resident memory after
+the requests are recorded, with the in-process stage breakdown per network.
 
 Starts `facematch serve` on a free loopback port with a temporary data dir,
 serves the two images from a loopback HTTP server for the URL mode (allowed
@@ -103,7 +110,8 @@ def serve_files(files: dict[str, bytes]) -> tuple[http.server.ThreadingHTTPServe
     return server, server.server_address[1]
 
 
-def end_to_end(card: bytes, selfie: bytes, n: int, extra_env: dict[str, str]) -> dict:
+def end_to_end(card: bytes, selfie: bytes, n: int, extra_env: dict[str, str], modes_wanted: tuple[str, ...] = (),
+               ) -> dict:
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="fm-bench-")
     env = {**os.environ, "FACEMATCH_URL_ALLOWLIST": "127.0.0.1", **extra_env}
@@ -126,10 +134,12 @@ def end_to_end(card: bytes, selfie: bytes, n: int, extra_env: dict[str, str]) ->
             "img1": f"http://127.0.0.1:{files_port}/card.jpg", "img2": f"http://127.0.0.1:{files_port}/selfie.jpg",
             "type1": "card", "format_type": "url"}),
     }
-    out = {}
+    out: dict = {}
     try:
         with httpx.Client(timeout=60) as c:
             for mode, send in modes.items():
+                if modes_wanted and mode not in modes_wanted:
+                    continue
                 times = []
                 for i in range(n + 5):
                     t0 = time.perf_counter()
@@ -143,6 +153,10 @@ def end_to_end(card: bytes, selfie: bytes, n: int, extra_env: dict[str, str]) ->
                              "min_ms": round(min(times), 1), "requests": n, "matching": body["data"]["matching"],
                              "invalidCode": body["data"]["invalidCode"]}
                 print(f"{mode:7s} median {out[mode]['median_ms']:7.1f} ms  p95 {out[mode]['p95_ms']:7.1f} ms", flush=True)
+        import psutil
+
+        procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        out["rss_mib_per_process"] = [round(p.memory_info().rss / 2**20) for p in procs]
     finally:
         proc.terminate()
         proc.wait(10)
@@ -155,7 +169,12 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=40)
     ap.add_argument("--peer-runs", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/latency.json"))
+    ap.add_argument("--networks", default="", help="comma-separated embedders: an A/B run (see above)")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    if args.networks:
+        ab(args)
+        return
     card, selfie = card_and_selfie()
     result = {"machine": describe(), "inputs": {"card": "1600x1200 JPEG q90 (synthetic card photo)",
                                                "selfie": "1280x960 JPEG q90 (synthetic selfie)",
@@ -171,6 +190,42 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print("wrote", args.out)
+
+
+def ab(args: argparse.Namespace) -> None:
+    """File-mode latency and RSS per network, the services started alternately (``--rounds`` each)."""
+    card, selfie = card_and_selfie()
+    nets = args.networks.split(",")
+    result: dict = {"machine": describe(), "command": "python " + " ".join(sys.argv), "networks": nets,
+                    "rounds": [], "stages_ms": {}}
+    for net in nets:  # in-process stages, one matcher per network (one bundle, no side thread)
+        from facematch.matcher import build_matcher
+        from facematch.settings import ModelSettings, Settings
+        from facematch.types import ImageKind
+
+        m = build_matcher(Settings(models=ModelSettings(embedder=net)), pool_size=1, parallel=False)
+        rows = []
+        for i in range(args.requests + 3):
+            r = m.match(card, selfie, ImageKind.CARD)
+            if i >= 3:
+                rows.append(r.timings)
+        m.close()
+        result["stages_ms"][net] = {k: round(statistics.median(x[k] for x in rows), 2) for k in rows[0]}
+        print(net, "stages:", result["stages_ms"][net], flush=True)
+    for r in range(args.rounds):
+        for net in nets:
+            out = end_to_end(card, selfie, args.requests, {"FACEMATCH_MODELS__EMBEDDER": net}, ("file",))
+            result["rounds"].append({"round": r, "network": net, **out})
+            print(r, net, out["file"]["median_ms"], "ms, RSS MiB", out["rss_mib_per_process"], flush=True)
+    result["median_of_medians_ms"] = {
+        net: round(statistics.median(x["file"]["median_ms"] for x in result["rounds"] if x["network"] == net), 1)
+        for net in nets}
+    result["p95_median_ms"] = {
+        net: round(statistics.median(x["file"]["p95_ms"] for x in result["rounds"] if x["network"] == net), 1)
+        for net in nets}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print("median of medians:", result["median_of_medians_ms"], "wrote", args.out)
 
 
 if __name__ == "__main__":

@@ -265,6 +265,29 @@ def fit_calibration(samples: dict[str, pop.Samples], extra: dict[str, Any]) -> d
                                 extra={"embedder": "sface-2021dec", **extra})
 
 
+FUSION_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+
+
+def fusion(args: argparse.Namespace) -> dict[str, Any]:
+    """Score-level fusion, SFace cosine + w * dlib cosine: TAR at FAR 1e-3 per source and pair type for each
+    ``w`` (0: SFace alone). No weight is fitted here: a gain would have to show on every source."""
+    out: dict[str, Any] = {}
+    for n in SOURCES:
+        a, b = source_samples(args, "sface-2021dec", n), source_samples(args, "dlib-resnet-v1", n)
+        for t in pop.PAIR_TYPES:
+            ia, ib, same = pop.pairs(a, t)
+            with np.errstate(invalid="ignore"):
+                sa = 1 - np.linalg.norm(a.vectors[ia] - a.vectors[ib], axis=1) ** 2 / 2
+                sb = 1 - np.linalg.norm(b.vectors[ia] - b.vectors[ib], axis=1) ** 2 / 2
+            row = {}
+            for w in FUSION_WEIGHTS:
+                d = -(sa + w * sb)
+                d = np.where(np.isfinite(d), d, np.inf)
+                row[f"{w:g}"] = pop.tar_at_far(d[same], d[~same], 1e-3)
+            out[f"{n}/{t}"] = row
+    return out
+
+
 MODEL = ("face_recognition_sface_2021dec_int8bq.onnx sha256 fb143eea0783 (OpenCV Zoo SFace, folded to fp32, "
          "ONNX Runtime), BlazeFace + face-mesh ArcFace five points, chip + mirror")
 COMMAND = "python benchmarks/networks.py --data ../shared/data --cards /tmp --write-calibration"
@@ -316,6 +339,8 @@ def main() -> None:
         entry["dev"] = dev_figures(args, network, [list(k) for k in zip(cal.distances, cal.percents, strict=True)],
                                    samples)
         result["networks"][network] = entry
+    if set(NETWORKS) <= set(networks):
+        result["fusion_tar_at_far_1e-3"] = fusion(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
@@ -342,6 +367,10 @@ def summarise(result: dict[str, Any]) -> None:
                   f"{_p(t['0.01'])} / {_p(t['0.001'])} / {_p(t['0.0001'])} | "
                   f"{r['far_above_75']['k']}/{r['far_above_75']['n']} | {r['far_at_or_above_65']['k']}/"
                   f"{r['far_at_or_above_65']['n']} | {_p(r['tar_above_75'])} / {_p(r['tar_at_or_above_65'])} |")
+    if "fusion_tar_at_far_1e-3" in result:
+        print("\nfusion (SFace cos + w * dlib cos), TAR at FAR 1e-3:")
+        for key, row in result["fusion_tar_at_far_1e-3"].items():
+            print(f"  {key:24s} " + "  ".join(f"w={w}: {_p(v)}" for w, v in row.items()))
     sf = result["networks"].get("sface-2021dec", {})
     if "held_out_folds" in sf:
         print("\nheld out (5 identity folds x 3 splits):")

@@ -47,6 +47,23 @@ def test_pairs_never_pair_a_card_with_its_own_photo() -> None:
     assert np.isinf(gc).sum() == 2 and np.isinf(ic).sum() == 27  # the missing card: rejected, never dropped
 
 
+def test_a_pair_list_restricts_photo_and_card_pairs_to_its_capture_conditions() -> None:
+    """Where a set's genuine pairs are shot 0 vs shot 1 or 2, so are its impostor pairs, and a card printed
+    from a photo is paired only with the photos that photo is paired with."""
+    full = samples()
+    allowed = frozenset((f"p{p}/0", f"p{q}/{j}") for p in range(10) for q in range(10) for j in (1, 2))
+    s = pop.Samples.build(zip(full.identity, full.source, full.kind, full.vectors, strict=True), 8,
+                          allowed=allowed | frozenset((b, a) for a, b in allowed))
+    for t in pop.PAIR_TYPES:
+        a, b, same = pop.pairs(s, t)
+        assert all({s.source[i][-1], s.source[j][-1]} in ({"0", "1"}, {"0", "2"}) for i, j in zip(a, b, strict=True))
+    a, b, same = pop.pairs(s, "photo-photo")
+    assert same.sum() == 10 * 2 and len(a) == 10 * 20
+    a, b, same = pop.pairs(s, "card-photo")
+    assert same.sum() == 10 * 4 and len(a) == 2 * 10 * 20  # shot-0 cards vs shots 1-2, and back
+    assert pop.pairs(s.select(["p1", "p2"]), "photo-photo")[0].size == 2 * 4
+
+
 def test_threshold_rules_are_conservative() -> None:
     rng = np.random.default_rng(1)
     d = rng.normal(0.6, 0.08, 20000)
