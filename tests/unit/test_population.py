@@ -93,7 +93,7 @@ def test_fit_conservative_schema_and_held_out() -> None:
                              for p in range(40) for i in range(5)), 8)
     imp = {"photo-photo": pop.impostor_set(big, "photo-photo")}
     doc = pop.fit_conservative(pop.distances(big, "photo-photo")[0], imp, model="m", data="d", command="c",
-                               version="t-v1")
+                               version="t-v1", targets=(1e-3, 1e-2))
     assert {"version", "model", "data", "date", "command", "targets", "fitted_on", "knots", "rule"} <= set(doc)
     assert doc["fitted_on"]["far_at_75"] <= 1e-3 and doc["fitted_on"]["far_at_65"] <= 1e-2
     import json
@@ -103,7 +103,7 @@ def test_fit_conservative_schema_and_held_out() -> None:
         json.dump(doc, f)
     cal = Calibration.load(f.name)
     assert cal.percent(doc["knots"][1][0]) == pytest.approx(75.0)
-    r = pop.held_out(big, k=5, pair_types=["photo-photo"], rule="pairs")
+    r = pop.held_out(big, k=5, pair_types=["photo-photo"], rule="pairs", targets=(1e-3, 1e-2))
     # pairs among each held-out fold's 8 people (40 images): 780 - 8 x 10 genuine
     assert r["pooled"]["photo-photo"]["far_at_75"]["n"] == 5 * (40 * 39 // 2 - 8 * 10)
     assert s.select(["p1"]).identities() == ["p1"]
@@ -134,7 +134,7 @@ def test_tail_rule_provides_for_a_look_alike_couple_the_fitting_people_lack() ->
     # above the normal model's 0.1 % point but below the empirical tail of a heavy-tailed fitting set
     heavy = np.where(rng.random(30000) < 0.004, rng.normal(0.40, 0.01, 30000), d)
     imp_heavy = pop.Impostors(heavy, imp.a, imp.b)
-    d75_tail, _ = pop.thresholds({"photo-photo": imp_heavy}, "tail")
-    d75_boot, _ = pop.thresholds({"photo-photo": imp_heavy}, "bootstrap")
+    d75_tail, _ = pop.thresholds({"photo-photo": imp_heavy}, "tail", targets=(1e-3, 1e-2))
+    d75_boot, _ = pop.thresholds({"photo-photo": imp_heavy}, "bootstrap", targets=(1e-3, 1e-2))
     assert d75_tail < d75_boot
     assert np.mean(heavy < d75_tail) <= 1e-3

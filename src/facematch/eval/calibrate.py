@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-FAR_AT_MATCH = 1e-3  # matching > 75 %
+FAR_AT_MATCH = 1e-4  # matching > 75 %: the State Bank of Vietnam's draft bar (FIDO-style, FAR < 0.01 %)
 FAR_AT_REVIEW = 1e-2  # matching >= 65 %
 
 

@@ -25,6 +25,9 @@ def model_description(settings: Settings) -> str:
     if m.embedder == "dlib-resnet-v1":
         return (f"{weights.DLIB_RESNET.relpath} sha256 {weights.DLIB_RESNET.sha256[:12]}, "
                 "BlazeFace + dlib 5-point alignment")
+    if m.embedder == "sface-2021dec":
+        return (f"{weights.SFACE.relpath} sha256 {weights.SFACE.sha256[:12]} (SFace, folded to fp32), "
+                "BlazeFace + face-mesh ArcFace five points")
     return f"{m.embedder}: {m.onnx.name or m.onnx.path} ({m.onnx.alignment} {m.onnx.size}px), BlazeFace + dlib 5-point"
 
 
