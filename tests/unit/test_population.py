@@ -138,3 +138,24 @@ def test_tail_rule_provides_for_a_look_alike_couple_the_fitting_people_lack() ->
     d75_boot, _ = pop.thresholds({"photo-photo": imp_heavy}, "bootstrap", targets=(1e-3, 1e-2))
     assert d75_tail < d75_boot
     assert np.mean(heavy < d75_tail) <= 1e-3
+
+
+def test_cross_source_margin_covers_a_source_the_others_do_not_predict() -> None:
+    """Two sources with the same impostors, a third whose impostors lie closer: the thresholds fitted across
+    sources are stricter than the strictest single-source fit by how far the others misjudge the odd one."""
+    rng = np.random.default_rng(5)
+
+    def source(centre: float) -> dict[str, pop.Impostors]:
+        a = rng.integers(0, 30, 20000)
+        b = (a + 1 + rng.integers(0, 29, 20000)) % 30
+        return {"photo-photo": pop.Impostors(rng.normal(centre, 0.08, 20000), a.astype(np.int64), b.astype(np.int64))}
+
+    by_source = {"a": source(1.3), "b": source(1.3), "c": source(1.2)}
+    targets = (1e-3, 1e-2)
+    d75, d65, detail = pop.thresholds_across_sources(by_source, targets=targets)
+    strictest = pop.thresholds({f"{n}/p": v["photo-photo"] for n, v in by_source.items()}, targets=targets)
+    assert detail["strictest_over_sources"] == pytest.approx(list(strictest))
+    assert detail["margin"][0] > 0.05 and d75 == pytest.approx(strictest[0] - detail["margin"][0])
+    assert d65 < strictest[1] and set(detail["shortfall_by_held_out_source"]) == {"a", "b", "c"}
+    one = pop.thresholds_across_sources({"a": by_source["a"]}, targets=targets)
+    assert one[2]["margin"] == [0.0, 0.0] and one[:2] == pytest.approx(pop.thresholds(by_source["a"], targets=targets))

@@ -274,6 +274,39 @@ def thresholds(impostors: Mapping[str, Impostors], rule: str = "tail", alpha: fl
     return d75, max(d65, d75 + 1e-4)
 
 
+def thresholds_across_sources(by_source: Mapping[str, Mapping[str, Impostors]], rule: str = "tail",
+                              alpha: float = 0.05, targets: tuple[float, float] = (FAR_AT_MATCH, FAR_AT_REVIEW),
+                              ) -> tuple[float, float, dict[str, Any]]:
+    """``(d75, d65, detail)`` for impostor sets from several sources (people, cameras, data sets).
+
+    ``thresholds`` over every source's sets (the strictest kept), then made
+    stricter by the cross-source margin: for each source, how much looser the
+    thresholds fitted on the *other* sources are than the ones its own pairs
+    need; the largest such shortfall (per target, never negative) is taken
+    off. A source the service meets in use may lie as far from the fitted ones
+    as the farthest development source lies from the rest; with one source
+    there is nothing to measure that by, and no margin."""
+    sources = {k: v for k, v in by_source.items() if any(np.isfinite(s.d).any() for s in v.values())}
+    pooled = {f"{n}/{t}": s for n, sets in sources.items() for t, s in sets.items()}
+    full = np.array(thresholds(pooled, rule, alpha, targets))
+    gaps: dict[str, list[float]] = {}
+    if len(sources) > 1:
+        for held in sources:
+            others = {f"{n}/{t}": s for n, sets in sources.items() if n != held for t, s in sets.items()}
+            without = np.array(thresholds(others, rule, alpha, targets))
+            own = np.array(thresholds(sources[held], rule, alpha, targets))
+            gaps[held] = (without - own).tolist()
+    margin = np.max(np.array(list(gaps.values())), axis=0).clip(min=0) if gaps else np.zeros(2)
+    d75, d65 = (full - margin).tolist()
+    detail = {"strictest_over_sources": full.tolist(), "margin": margin.tolist(), "shortfall_by_held_out_source": gaps}
+    return d75, max(d65, d75 + 1e-4), detail
+
+
+CROSS_SOURCE_TEXT = (
+    "; fitted on every source's impostor sets (each source's photo-photo and card-photo pairs), strictest kept, "
+    "then made stricter by the cross-source margin: the largest amount by which thresholds fitted on the other "
+    "sources were looser than a held-out source's own (thresholds_across_sources)")
+
 RULE_TEXT = {
     "tail": "the 5th percentile, over 1000 resamplings of the people with replacement, of the stricter of the "
             "distance at which the impostor pairs' FAR meets the target and the distance at which a normal model "
@@ -288,11 +321,20 @@ RULE_TEXT = {
 
 def fit_conservative(genuine: Array, impostors: Mapping[str, Impostors], *, model: str, data: str, command: str,
                      version: str, rule: str = "tail", extra: Mapping[str, Any] | None = None,
-                     targets: tuple[float, float] = (FAR_AT_MATCH, FAR_AT_REVIEW)) -> dict[str, Any]:
+                     targets: tuple[float, float] = (FAR_AT_MATCH, FAR_AT_REVIEW),
+                     by_source: Mapping[str, Mapping[str, Impostors]] | None = None) -> dict[str, Any]:
     """A calibration document in the schema of ``facematch/data/calibration.json``
-    whose thresholds follow ``thresholds(impostors, rule, targets=targets)``."""
+    whose thresholds follow ``thresholds(impostors, rule, targets=targets)``; with ``by_source`` (impostor
+    sets per source) they follow ``thresholds_across_sources`` instead, and ``impostors`` are those sets."""
     genuine = genuine[np.isfinite(genuine)]
-    d75, d65 = thresholds(impostors, rule, targets=targets)
+    rule_text = RULE_TEXT[rule]
+    if by_source is not None:
+        impostors = {f"{n}/{t}": s for n, sets in by_source.items() for t, s in sets.items()}
+        d75, d65, detail = thresholds_across_sources(by_source, rule, targets=targets)
+        rule_text += CROSS_SOURCE_TEXT
+        extra = {**(extra or {}), "cross_source": detail}
+    else:
+        d75, d65 = thresholds(impostors, rule, targets=targets)
     sets = {k: v.d[np.isfinite(v.d)] for k, v in impostors.items()}
     pooled = np.concatenate(list(sets.values()))
     fitted_on: dict[str, Any] = {
@@ -312,7 +354,7 @@ def fit_conservative(genuine: Array, impostors: Mapping[str, Impostors], *, mode
         "date": dt.date.today().isoformat(),
         "command": command,
         "targets": {"75": f"FAR {targets[0]:g}", "65": f"FAR {targets[1]:g}"},
-        "rule": f"{RULE_TEXT[rule]} (impostor sets: {', '.join(sets)})",
+        "rule": f"{rule_text} (impostor sets: {', '.join(sets)})",
         "fitted_on": fitted_on,
         "knots": knots(d75, d65, pooled),
     }
