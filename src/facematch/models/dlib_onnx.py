@@ -47,7 +47,7 @@ import dlib
 import numpy as np
 
 from facematch import memory
-from facematch.models.runtime import ort
+from facematch.models.runtime import onnx_session, ort
 
 #: Residual units, input side first: (channels, downsampling).
 UNITS = [(32, False)] * 3 + [(64, True)] + [(64, False)] * 3 + [(128, True)] + [(128, False)] * 2 \
@@ -386,11 +386,7 @@ class OnnxEmbedder:
                  session: ort.InferenceSession | None = None) -> None:
         """``session``: an ONNX Runtime session of the graph already built (tests); else built from ``path``."""
         if session is None:
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            session = ort.InferenceSession(build_onnx(read_dat(path)), options, providers=["CPUExecutionProvider"])
+            session = onnx_session(build_onnx(read_dat(path)), threads)
             memory.return_freed()  # the parsed layers and the graph (~60 MB) are garbage now
         self._session = session
         self.mirror = mirror

@@ -114,18 +114,14 @@ class OnnxFaceEmbedder:
 
     def __init__(self, config: OnnxEmbedderConfig, *, session: ort.InferenceSession | None = None,
                  session_options: ort.SessionOptions | None = None) -> None:
-        import onnxruntime as ort
+        from facematch.models.runtime import onnx_session
 
         self.config = config
         path = Path(config.path)
         if session is None:
             if not path.is_file():
                 raise ValueError(f"ONNX embedding model {path} not found")
-            if session_options is None:
-                session_options = ort.SessionOptions()
-                session_options.intra_op_num_threads = config.threads
-                session_options.inter_op_num_threads = 1
-            session = ort.InferenceSession(str(path), session_options, providers=["CPUExecutionProvider"])
+            session = onnx_session(str(path), config.threads, session_options)
         self._session = session
         self._mean = np.asarray(config.mean, np.float32)
         self._scale = np.float32(1.0) / np.asarray(config.std, np.float32)

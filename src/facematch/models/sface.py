@@ -108,13 +108,9 @@ def load(path: Path | str, *, mirror: bool = True, threads: int = 1) -> OnnxFace
     (all graph optimisations), as an ``Embedder`` named ``NAME``. With
     ``mirror`` the chip and its mirror image are embedded as one batch and
     their unit vectors averaged."""
-    import onnxruntime as ort
+    from facematch.models.runtime import onnx_session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(fold_block_quantized(path), options, providers=["CPUExecutionProvider"])
+    session = onnx_session(fold_block_quantized(path), threads)
     config = OnnxEmbedderConfig(path=path, alignment="arcface5", size=112, layout="NCHW", channels="RGB",
                                 mean=0.0, std=1.0, mirror=mirror, threads=threads, name=NAME)
     return OnnxFaceEmbedder(config, session=session)
