@@ -43,7 +43,7 @@ from benchmarks.population import images_under
 from facematch.checks.geometry import eye_distance
 from facematch.checks.quality import sharpness
 from facematch.eval import population as pop
-from facematch.models.alignment import alignment_points
+from facematch.models.alignment import dlib150
 from facematch.scoring import Calibration, default_calibration
 from facematch.settings import Settings
 from facematch.types import ImageKind
@@ -88,11 +88,7 @@ def measure(root: Path, cache: Path) -> dict[str, Any]:
                 emb, ep, sh = np.full(m.pool.embedder.dim, np.nan), np.nan, np.nan
                 if face is not None:
                     emb, ep = face.embedding, eye_distance(face.landmarks)
-                    with m.pool.bundle() as bundle:
-                        det = bundle.detector.detect(img)[0]
-                        mesh = getattr(det.mesh, "points", None)
-                        points = alignment_points(bundle.embedder.points, face.landmarks, mesh)
-                        sh = sharpness(bundle.embedder.align(img, points))
+                    sh = sharpness(dlib150(img, face.landmarks))  # the chip the blur check sees
                 for k, v in (("path", r), ("eyes", eyes), ("blur", blur), ("emb", emb), ("eye_px", ep),
                              ("sharp", sh)):
                     rows[k].append(v)

@@ -27,7 +27,7 @@ from facematch.checks.suite import CheckLimits, FaceContext, run_checks
 from facematch.errors import InputError, NoContentError, NoFaceError
 from facematch.imaging import dg2
 from facematch.imaging.decode import decode_image
-from facematch.models.alignment import alignment_points
+from facematch.models.alignment import alignment_points, dlib150
 from facematch.models.bundle import ModelPool
 from facematch.models.facemesh import Mesh
 from facematch.models.protocols import AttackDetector
@@ -198,6 +198,7 @@ class Matcher:
             with stage("align"):
                 mesh = best.mesh.points if isinstance(best.mesh, Mesh) else None
                 chip = bundle.embedder.align(rgb, alignment_points(bundle.embedder.points, points, mesh))
+                dlib_chip = bundle.embedder.points == "dlib5"
             with stage("embed"):
                 embedding = bundle.embedder.embed(chip)
                 if self.adaptation is not None:
@@ -206,7 +207,10 @@ class Matcher:
         if checks:
             with stage("checks"):
                 score = _attack_score(attack, rgb, best.box, kind)
-                result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, chip, score),
+                # The blur and noise limits were fitted on dlib's 150-px chip: the checks see that chip
+                # whatever the network (ArcFace's 112-px crop is tighter and sharper).
+                seen = chip if dlib_chip else dlib150(rgb, points)
+                result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, seen, score),
                                               self.checks)
         return result
 

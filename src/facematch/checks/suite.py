@@ -73,7 +73,7 @@ class FaceContext:
     detections: list[Detection]  # every verified face, largest first
     face: Detection | None  # the chosen face (largest); its .mesh holds the 468-point face mesh
     landmarks5: np.ndarray | None  # dlib's 5 points of the chosen face
-    chip: np.ndarray | None  # the aligned chip the embedder saw
+    chip: np.ndarray | None  # dlib's 150-px chip of the face (the quality limits were fitted on it)
     #: The presentation-attack model's score (``models.protocols.AttackDetector``); None without one.
     attack_score: float | None = None
 

@@ -41,8 +41,8 @@ class Embedder(Protocol):
     points ``align`` takes: ``"dlib5"`` (the landmarker's) or ``"arcface5"``
     (eye centres, nose tip, mouth corners: ``alignment.alignment_points``).
     ``align`` returns the chip the network sees (the blur check looks at it
-    too); ``embed`` a unit vector of ``dim`` floats, compared by Euclidean
-    distance.
+    when it is dlib's 150-px chip, and at that chip otherwise); ``embed`` a
+    unit vector of ``dim`` floats, compared by Euclidean distance.
     """
 
     @property
