@@ -130,12 +130,15 @@ class Matcher:
 
     def __init__(self, pool: ModelPool, calibration: Calibration, *, limits: ImageLimits,
                  checks: CheckLimits | None = None, parallel: bool = True,
-                 adaptation: Adaptation | None = None, min_calibrated_eye_distance: float = 0.0) -> None:
+                 adaptation: Adaptation | None = None, min_calibrated_eye_distance: float = 0.0,
+                 attack_on_cards: bool = False) -> None:
         self.pool = pool
         self.calibration = calibration
         #: Below this eye distance (pixels) on either face the calibration's FAR was never measured: a
         #: match there is reported as review (``vouched``); 0 turns it off.
         self.min_calibrated_eye_distance = min_calibrated_eye_distance
+        #: Whether the attack model also scores card photos (``ModelSettings.attack_model_on_cards``).
+        self.attack_on_cards = attack_on_cards
         #: A transform of the embedding fitted to a deployment's population (``facematch adapt``), or None.
         self.adaptation = adaptation
         self.limits = limits
@@ -188,7 +191,7 @@ class Matcher:
             if not detections:
                 if checks:
                     with stage("checks"):
-                        score = _attack_score(attack, rgb, None, kind)
+                        score = _attack_score(attack, rgb, None, kind, self.attack_on_cards)
                         result.findings += run_checks(FaceContext(rgb, role, kind, [], None, None, None, score),
                                                       self.checks)
                 return result
@@ -206,7 +209,7 @@ class Matcher:
         result.face = Face(best.box, best.score, points, embedding, face_crop(rgb, best.box))
         if checks:
             with stage("checks"):
-                score = _attack_score(attack, rgb, best.box, kind)
+                score = _attack_score(attack, rgb, best.box, kind, self.attack_on_cards)
                 # The blur and noise limits were fitted on dlib's 150-px chip: the checks see that chip
                 # whatever the network (ArcFace's 112-px crop is tighter and sharper).
                 seen = chip if dlib_chip else dlib150(rgb, points)
@@ -269,11 +272,12 @@ class Matcher:
         return self.compare(a, second.result())
 
 
-def _attack_score(detector: AttackDetector | None, rgb: np.ndarray, box: Box | None, kind: ImageKind) -> float | None:
-    """The presentation-attack score, where the configured model applies: portraits and card photos (the
-    card's printed portrait is what the box points at). Not on a chip portrait: read from the chip, never
-    photographed."""
-    if detector is None or kind is ImageKind.CHIP:
+def _attack_score(detector: AttackDetector | None, rgb: np.ndarray, box: Box | None, kind: ImageKind,
+                  on_cards: bool) -> float | None:
+    """The presentation-attack score, where the configured model applies: portraits, and card photos (the
+    card's printed portrait is what the box points at) when ``on_cards``. Not on a chip portrait: read from
+    the chip, never photographed."""
+    if detector is None or kind is ImageKind.CHIP or (kind is ImageKind.CARD and not on_cards):
         return None
     return detector.score(rgb, box, kind)
 
@@ -314,7 +318,8 @@ def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_siz
     limits = ImageLimits(lim.max_image_bytes, lim.max_image_pixels, lim.max_chip_bytes, lim.max_chip_pixels)
     checks = CheckLimits().with_overrides(settings.check_limits)
     return Matcher(pool, calibration, limits=limits, checks=checks, parallel=parallel, adaptation=adaptation,
-                   min_calibrated_eye_distance=settings.match.min_calibrated_eye_distance)
+                   min_calibrated_eye_distance=settings.match.min_calibrated_eye_distance,
+                   attack_on_cards=settings.models.attack_model_on_cards)
 
 
 def load_adaptation(settings: Settings, calibration: Calibration, check_calibration: bool = True) -> Adaptation | None:

@@ -96,9 +96,13 @@ class ModelSettings(BaseModel):
     embedder: str = Field("sface-2021dec", description="Face embedding: `sface-2021dec` (SFace, the default), "
                                                        "`dlib-resnet-v1` (dlib's ResNet) or `onnx`.")
     attack_detector: str = Field(
-        "recapture-v1", description="Presentation-attack model for invalidCode 10 on portraits and card photos "
-                                    "(on cards beside the spectral check: either flags): `recapture-v1` or `none` "
-                                    "(the spectral recapture check alone).")
+        "recapture-v1", description="Presentation-attack model for invalidCode 10 on portraits (and on card photos "
+                                    "with `attack_model_on_cards`): `recapture-v1` or `none` (the spectral "
+                                    "recapture check alone).")
+    attack_model_on_cards: bool = Field(
+        False, description="Also score card photos with the attack model, beside the spectral check (either "
+                           "flags). Off by default: fitted on synthetic cards, it flagged most real phone photos "
+                           "of genuine cards (docs/presentation-attacks.md).")
     verify_weights: bool = Field(False, description="Check every weights file's SHA-256 at start.")
     onnx: OnnxEmbedderSettings = Field(default_factory=OnnxEmbedderSettings)
 

@@ -65,7 +65,8 @@ def test_the_attack_model_scores_cards_and_portraits_not_chip_portraits(astronau
             return 0.5
 
     rgb = np.ascontiguousarray(astronaut)
-    assert _attack_score(Detector(), rgb, None, ImageKind.CARD) == 0.5  # type: ignore[arg-type]
-    assert _attack_score(Detector(), rgb, None, ImageKind.PORTRAIT) == 0.5  # type: ignore[arg-type]
-    assert _attack_score(Detector(), rgb, None, ImageKind.CHIP) is None  # type: ignore[arg-type]
-    assert _attack_score(None, rgb, None, ImageKind.CARD) is None
+    assert _attack_score(Detector(), rgb, None, ImageKind.CARD, True) == 0.5  # type: ignore[arg-type]
+    assert _attack_score(Detector(), rgb, None, ImageKind.CARD, False) is None  # type: ignore[arg-type]
+    assert _attack_score(Detector(), rgb, None, ImageKind.PORTRAIT, False) == 0.5  # type: ignore[arg-type]
+    assert _attack_score(Detector(), rgb, None, ImageKind.CHIP, True) is None  # type: ignore[arg-type]
+    assert _attack_score(None, rgb, None, ImageKind.CARD, True) is None

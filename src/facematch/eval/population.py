@@ -71,13 +71,23 @@ def _log_binom_pmf(k: int, n: int, p: float) -> float:
             + k * math.log(p) + (n - k) * math.log1p(-p))
 
 
+def _log_binom_coefficients(k: int, n: int) -> Array:
+    """log C(n, i) for i = 0..k, as a running sum (no per-term lgamma)."""
+    i = np.arange(1, k + 1, dtype=np.float64)
+    return np.concatenate([[0.0], np.cumsum(np.log(n - i + 1) - np.log(i))])
+
+
 def binom_cdf(k: int, n: int, p: float) -> float:
     """P(X <= k) for X ~ Binomial(n, p)."""
     if k < 0:
         return 0.0
     if k >= n:
         return 1.0
-    logs = np.array([_log_binom_pmf(i, n, p) for i in range(k + 1)])
+    if 0.0 < p < 1.0:
+        i = np.arange(k + 1, dtype=np.float64)
+        logs = _log_binom_coefficients(k, n) + i * math.log(p) + (n - i) * math.log1p(-p)
+    else:
+        logs = np.array([_log_binom_pmf(j, n, p) for j in range(k + 1)])
     top = float(logs.max())
     if not math.isfinite(top):
         return 0.0

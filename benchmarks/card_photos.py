@@ -1,0 +1,139 @@
+"""Card-side warnings on real card photos: what fires on genuine documents and
+what is caught on real and rendered attacks.
+
+Every image is sent through the matcher as ``type1=card`` (the checks of
+docs/checks.md, "Where each check runs"); counted per set: faces found, and
+images raising code 1 (no ID card), 2 (photocopy), 3 (tampering) and 10 (by
+check: ``recapture``, the spectral peak; ``presentation_attack``, the model).
+
+- bona fide: ``documents/mock_id_photos`` (MIDV-500/2020 frames, FantasyID
+  phone photos), ``documents/mock_id_scans``, ``documents/specimens`` (39
+  public specimens, some without a portrait), the SIDTD bona fide templates
+  (the FantasyID tampered cards' twins are the mock photos and scans already);
+- photocopies: ``documents/card_recapture`` (greyscale prints photographed);
+- tampered: ``documents/tampered`` (FantasyID face swaps and re-typed text,
+  SIDTD crop-and-replace and inpainting);
+- screen recaptures: each mock ID photo and scan shown on a virtual screen and
+  photographed (``tests/support/synth/cards.py: screen_recapture``, seeded;
+  kept in memory).
+
+Run once with the shipped settings and once with the attack model also on
+cards (``FACEMATCH_MODELS__ATTACK_MODEL_ON_CARDS=true``):
+
+    .venv/bin/python benchmarks/card_photos.py --data ../shared/data
+
+Writes benchmarks/results/card_photos.json. Reads ../shared/data in place.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.machine, tests.support.synth
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+from typing import Any
+
+import numpy as np
+from benchmarks import machine
+from PIL import Image
+
+from facematch.matcher import ImageAnalysis, Matcher, build_matcher
+from facematch.settings import ModelSettings, Settings
+from facematch.types import ImageKind
+from tests.support.synth import cards
+
+SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".bmp")
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in SUFFIXES)
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def rgb_of(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def sets(data: Path) -> dict[str, list[tuple[str, bytes]]]:
+    docs = data / "documents"
+    out: dict[str, list[tuple[str, bytes]]] = {}
+    out["bona fide: mock ID photos"] = [(str(p), p.read_bytes()) for p in files(docs / "mock_id_photos")]
+    out["bona fide: mock ID scans"] = [(str(p), p.read_bytes()) for p in files(docs / "mock_id_scans")]
+    out["bona fide: specimens"] = [(str(p), p.read_bytes()) for p in files(docs / "specimens")]
+    sidtd = list(csv.DictReader(open(docs / "tampered/sidtd/pairs.csv")))
+    out["bona fide: SIDTD templates"] = [(r["file"], jpeg(rgb_of(docs / "tampered/sidtd" / r["file"])))
+                                         for r in sidtd if r["label"] == "bonafide"]
+    out["photocopy: card_recapture"] = [(str(p), p.read_bytes()) for p in files(docs / "card_recapture")]
+    fantasy = list(csv.DictReader(open(docs / "tampered/fantasyid/pairs.csv")))
+    out["tampered: FantasyID + SIDTD"] = (
+        [(r["file"], (docs / "tampered/fantasyid" / r["file"]).read_bytes()) for r in fantasy if r["label"] == "attack"]
+        + [(r["file"], jpeg(rgb_of(docs / "tampered/sidtd" / r["file"]))) for r in sidtd if r["label"] != "bonafide"])
+    genuine = files(docs / "mock_id_photos") + files(docs / "mock_id_scans")
+    out["screen recapture (rendered from the mock photos and scans)"] = [
+        (f"screen:{p.name}", jpeg(cards.screen_recapture(_fit(rgb_of(p)), np.random.default_rng(i))))
+        for i, p in enumerate(genuine)]
+    return out
+
+
+def _fit(rgb: np.ndarray, side: int = 1600) -> np.ndarray:
+    """At most ``side`` px on the long side (the screen shows the photo, not its full sensor resolution)."""
+    h, w = rgb.shape[:2]
+    f = min(1.0, side / max(h, w))
+    if f == 1.0:
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize((round(w * f), round(h * f)), Image.Resampling.LANCZOS))
+
+
+def count(m: Matcher, images: list[tuple[str, bytes]]) -> dict[str, Any]:
+    row: dict[str, Any] = {"images": len(images), "face_found": 0, "code": {}, "check": {}, "flagged": {}}
+    for name, raw in images:
+        a: ImageAnalysis = m.analyze(raw, ImageKind.CARD, "img1")
+        row["face_found"] += a.face is not None
+        for code in sorted({int(f.code) for f in a.findings}):
+            row["code"][str(code)] = row["code"].get(str(code), 0) + 1
+            row["flagged"].setdefault(str(code), []).append(Path(name).name)
+        for check in sorted({f.check for f in a.findings}):
+            row["check"][check] = row["check"].get(check, 0) + 1
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results/card_photos.json")
+    args = ap.parse_args()
+    if not (args.data / "documents").exists():
+        print(f"{args.data / 'documents'} not found: this benchmark needs ../shared/data")
+        return
+    images = sets(args.data)
+    result: dict[str, Any] = {"machine": machine.describe(), "date": dt.date.today().isoformat(),
+                              "command": "python " + " ".join(sys.argv), "runs": {}}
+    for label, on_cards in (("shipped (model on portraits only)", False), ("model also on cards", True)):
+        m = build_matcher(Settings(models=ModelSettings(attack_model_on_cards=on_cards)), pool_size=1,
+                          parallel=False)
+        run = {name: count(m, imgs) for name, imgs in images.items()}
+        m.close()
+        result["runs"][label] = run
+        print(f"== {label}")
+        for name, r in run.items():
+            codes = " ".join(f"{c}:{n}" for c, n in sorted(r["code"].items(), key=lambda x: int(x[0])))
+            print(f"  {name:58s} {r['images']:3d} images, face {r['face_found']:3d} | codes {codes} | "
+                  f"10 spectral {r['check'].get('recapture', 0)} model {r['check'].get('presentation_attack', 0)}",
+                  flush=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
