@@ -134,7 +134,7 @@ def test_match_command_agrees_with_the_http_api(tmp_path, astronaut, astronaut_s
                           files={"img1": ("a.jpg", a.read_bytes()), "img2": ("b.jpg", b.read_bytes())}).json()
     assert cli["errorCode"] == api["errorCode"] == "0"
     for field in ("matching", "match", "face1_score", "face2_score", "invalidCode", "invalidMessage", "distance",
-                  "calibration", "face1_box", "face2_box", "warnings"):
+                  "calibration", "network", "face1_box", "face2_box", "warnings"):
         assert cli["data"][field] == api["data"][field], field
     if limits:  # the overrides reach both: every face is now too small for them
         assert {w["check"] for w in cli["data"]["warnings"]} >= {"face_too_small"}

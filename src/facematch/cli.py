@@ -151,7 +151,8 @@ def _print_summary(doc: dict[str, Any], code: int) -> None:
     print(f"{doc['errorMessage']} (errorCode {doc['errorCode']})")
     if code == 0:
         verdict = {"1": "same person", "0": "uncertain: review", "-1": "different people"}[d["match"]]
-        print(f"matching {d['matching']} % -> {verdict} (distance {d['distance']}, calibration {d['calibration']})")
+        print(f"matching {d['matching']} % -> {verdict} (distance {d['distance']}, "
+              f"network {d.get('network', '')}, calibration {d['calibration']})")
     for n in (1, 2):
         if d.get(f"face{n}_score"):
             print(f"face{n}: score {d[f'face{n}_score']}, box {d[f'face{n}_box']}")

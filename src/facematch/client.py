@@ -187,6 +187,7 @@ class MatchResponse:
     distance: float | None = None
     calibration: str = ""
     http_status: int = 200
+    network: str = ""  # the embedding network behind ``distance``
     raw: dict[str, Any] = field(default_factory=dict[str, Any], repr=False, compare=False)  # the envelope as received
 
     @property
@@ -206,7 +207,7 @@ class MatchResponse:
             request_id=str(d.get("request_id") or request_id),
             face1_box=_box(d.get("face1_box")), face2_box=_box(d.get("face2_box")),
             distance=_float_or_none(d.get("distance")), calibration=str(d.get("calibration") or ""),
-            http_status=http_status, raw=doc)
+            http_status=http_status, network=str(d.get("network") or ""), raw=doc)
 
 
 # --- the client -------------------------------------------------------------

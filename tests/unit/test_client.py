@@ -68,6 +68,7 @@ def assert_same_person(r: MatchResponse) -> None:
     assert all(isinstance(w, MatchWarning) and w.message == InvalidCode(w.code).message for w in r.warnings)
     assert re.fullmatch(r"[0-9a-f]{32}", r.request_id)
     assert r.face1_box is not None and len(r.face1_box) == 4 and r.distance is not None and r.calibration
+    assert r.network == r.raw["data"]["network"] and r.network
     assert r.raw["errorCode"] == "0"
 
 
