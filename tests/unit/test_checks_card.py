@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facematch.checks.card import CardLimits, card_presence, face_colour, photocopy, text_lines
+from facematch.checks.card import CardLimits, card_presence, document_colour, face_colour, photocopy, text_lines
 from tests.support.synth import cards
 
 LIM = CardLimits()
@@ -84,3 +84,23 @@ def test_greyscale_copy_is_a_photocopy(copy_photo):
     found = photocopy(photo, face, "img1", LIM)
     assert [f.code for f in found] == [2]
     assert found[0].value < LIM.min_face_colour
+
+
+def test_grey_portrait_on_a_colour_document_is_not_a_photocopy(card):
+    """Many genuine documents engrave the portrait in grey and print colour around it: only a document grey
+    throughout is a copy."""
+    import cv2
+
+    flat, portrait = card
+    x1, y1, x2, y2 = portrait
+    engraved = flat.copy()
+    grey = cv2.cvtColor(np.ascontiguousarray(flat[y1:y2, x1:x2]), cv2.COLOR_RGB2GRAY)
+    engraved[y1:y2, x1:x2] = grey[:, :, None]
+    right = slice(x2 + 20, min(engraved.shape[1], x2 + 20 + 2 * (x2 - x1)))
+    for i, row in enumerate(range(y1, y2 - 8, 24)):  # coloured print beside it: an emblem's red, a title's blue
+        engraved[row:row + 8, right] = (200, 40, 40) if i % 2 else (40, 60, 200)
+    photo, homography = cards.photograph_with_homography(engraved, np.random.default_rng(1))
+    face = face_in_portrait(cards.map_box(portrait, homography))
+    assert face_colour(photo, face) < LIM.min_face_colour
+    assert document_colour(photo, face) >= LIM.min_document_colour
+    assert photocopy(photo, face, "img1", LIM) == []
