@@ -61,10 +61,10 @@ CALIBRATION_OUT = REPO / "src/facematch/data/calibration-sface-v1.json"
 
 
 def embed_cached(cache: Path, network: str, name: str, root: Path, rels: list[str], kind: str,
-                 workers: int) -> dict[str, Array | None]:
-    """``{relative path: embedding or None}`` through the matcher with ``network``, cached as .npz."""
+                 workers: int, peer: bool = False) -> dict[str, Array | None]:
+    """``{relative path: embedding or None}`` through the matcher with ``network`` (or the peer), cached as .npz."""
     cache.mkdir(parents=True, exist_ok=True)
-    f = cache / f"{network}-{name}-{kind}.npz"
+    f = cache / f"{'peer' if peer else network}-{name}-{kind}.npz"
     if f.exists():
         z = np.load(f)
         have = {str(p): (None if np.isnan(v[0]) else v) for p, v in zip(z["paths"], z["emb"], strict=True)}
@@ -75,7 +75,7 @@ def embed_cached(cache: Path, network: str, name: str, root: Path, rels: list[st
 
     t0 = time.time()
     settings = Settings(models=ModelSettings(embedder=network))
-    emb = embed_images([str(root / r) for r in rels], kind=kind, workers=workers, settings=settings)
+    emb = embed_images([str(root / r) for r in rels], kind=kind, workers=workers, settings=settings, peer=peer)
     dims = next((len(v) for v in emb.values() if v is not None), 128)
     arr = np.full((len(rels), dims), np.nan)
     for i, r in enumerate(rels):
@@ -83,7 +83,8 @@ def embed_cached(cache: Path, network: str, name: str, root: Path, rels: list[st
         if v is not None:
             arr[i] = v
     np.savez(f, paths=np.array(rels), emb=arr, seconds=time.time() - t0)
-    print(f"embedded {name} ({kind}, {network}): {len(rels)} images in {time.time() - t0:.0f} s", flush=True)
+    who = "peer" if peer else network
+    print(f"embedded {name} ({kind}, {who}): {len(rels)} images in {time.time() - t0:.0f} s", flush=True)
     return {r: (None if np.isnan(v[0]) else v) for r, v in zip(rels, arr, strict=True)}
 
 

@@ -35,7 +35,7 @@ import time
 from typing import Any
 
 import numpy as np
-from benchmarks import machine
+from benchmarks import machine, networks
 
 from facematch import adaptation as ad
 from facematch.eval import population as pop
@@ -55,31 +55,13 @@ ASIA_TARGETS = (1e-3, 1e-2)
 
 
 def embed_cached(cache: Path, name: str, root: Path, rels: list[str], kind: str, peer: bool) -> dict[str, Array | None]:
-    """``{relative path: embedding or None}``, embedded once (one worker) and cached."""
-    cache.mkdir(parents=True, exist_ok=True)
-    f = cache / f"{name}-{kind}-{'peer' if peer else 'fm'}.npz"
-    if f.exists():
-        z = np.load(f)
-        have = {str(p): (None if np.isnan(v[0]) else v) for p, v in zip(z["paths"], z["emb"], strict=True)}
-        if all(r in have for r in rels):
-            return have
-    from facematch.eval.embed import embed_images
-
-    t0 = time.time()
-    emb = embed_images([str(root / r) for r in rels], kind=kind, peer=peer, workers=1)
-    arr = np.full((len(rels), 128), np.nan)
-    for i, r in enumerate(rels):
-        v = emb[str(root / r)]
-        if v is not None:
-            arr[i] = v
-    np.savez(f, paths=np.array(rels), emb=arr, seconds=time.time() - t0)
-    who = "peer" if peer else "facematch"
-    print(f"embedded {name} ({kind}, {who}): {len(rels)} images in {time.time() - t0:.0f} s")
-    return {r: (None if np.isnan(v[0]) else v) for r, v in zip(rels, arr, strict=True)}
+    """``{relative path: embedding or None}`` with dlib's network (what asia-v1/v2 are for) or the peer, embedded
+    once (one worker) and cached."""
+    return networks.embed_cached(cache, "dlib-resnet-v1", name, root, rels, kind, workers=1, peer=peer)
 
 
 def cached(cache: Path, name: str, kind: str, peer: bool) -> bool:
-    return (cache / f"{name}-{kind}-{'peer' if peer else 'fm'}.npz").exists()
+    return (cache / f"{'peer' if peer else 'dlib-resnet-v1'}-{name}-{kind}.npz").exists()
 
 
 def pair_distances(pairs: list[tuple[str, str, int]], ea: dict[str, Array | None],
