@@ -15,7 +15,9 @@ check: ``recapture``, the spectral peak; ``presentation_attack``, the model).
   SIDTD crop-and-replace and inpainting);
 - screen recaptures: each mock ID photo and scan shown on a virtual screen and
   photographed (``tests/support/synth/cards.py: screen_recapture``, seeded;
-  kept in memory).
+  kept in memory);
+- no document: the Caltech selfies (``attributes/clean_face``) sent as a card
+  (code 1 must fire).
 
 Run once with the shipped settings and once with the attack model also on
 cards (``FACEMATCH_MODELS__ATTACK_MODEL_ON_CARDS=true``):
@@ -79,6 +81,8 @@ def sets(data: Path) -> dict[str, list[tuple[str, bytes]]]:
     out["tampered: FantasyID + SIDTD"] = (
         [(r["file"], (docs / "tampered/fantasyid" / r["file"]).read_bytes()) for r in fantasy if r["label"] == "attack"]
         + [(r["file"], jpeg(rgb_of(docs / "tampered/sidtd" / r["file"]))) for r in sidtd if r["label"] != "bonafide"])
+    out["no document: selfies sent as card (clean_face)"] = [
+        (str(p), p.read_bytes()) for p in files(data / "attributes/clean_face")]
     genuine = files(docs / "mock_id_photos") + files(docs / "mock_id_scans")
     out["screen recapture (rendered from the mock photos and scans)"] = [
         (f"screen:{p.name}", jpeg(cards.screen_recapture(_fit(rgb_of(p)), np.random.default_rng(i))))

@@ -53,13 +53,25 @@ def text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, l
     sizes of it (the whole image without a face): morphological gradient,
     Otsu threshold, letters joined along the line (a 9x1 closing), then blobs
     whose minimum-area rectangle (so that a tilted card's lines count) is
-    4-24 px thick, at least 3 times as long and at least 40 % filled."""
-    if box is not None:  # a document's text lies within a few face sizes of its portrait
-        x1, y1, x2, y2 = box
-        fw, fh = x2 - x1, y2 - y1
-        cx, cy = int(max(0, x1 - 3 * fw)), int(max(0, y1 - 2 * fh))
-        rgb = rgb[cy:int(y2 + 2.5 * fh), cx:int(x2 + 5 * fw)]
-        box = (x1 - cx, y1 - cy, x2 - cx, y2 - cy)
+    4-24 px thick, at least 3 times as long and at least 40 % filled.
+
+    A document's text lies within a few face sizes of its portrait, mostly on
+    one side: to the right on a CCCD, to the left where the portrait is on the
+    right (some IDs, or a card held upside down). Both regions are counted, 3
+    face widths on one side and 5 on the other, and the larger count kept."""
+    if box is None:
+        return _text_lines(rgb, None, limits)
+    x1, y1, x2, y2 = box
+    fw, fh = x2 - x1, y2 - y1
+    counts = []
+    for left, right in ((3, 5), (5, 3)):
+        cx, cy = int(max(0, x1 - left * fw)), int(max(0, y1 - 2 * fh))
+        region = rgb[cy:int(y2 + 2.5 * fh), cx:int(x2 + right * fw)]
+        counts.append(_text_lines(region, (x1 - cx, y1 - cy, x2 - cx, y2 - cy), limits))
+    return max(counts)
+
+
+def _text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, limits: CardLimits) -> int:
     h, w = rgb.shape[:2]
     if box is not None:
         scale = limits.text_face_height / max(box[3] - box[1], 1.0)
