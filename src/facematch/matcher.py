@@ -35,6 +35,7 @@ from facematch.scoring import Calibration, decision, default_calibration, distan
 from facematch.types import Box, ImageKind, InvalidCode
 
 if TYPE_CHECKING:
+    from facematch.passive_auth import ChipCheck
     from facematch.settings import Settings
 
 __all__ = ["Face", "ImageAnalysis", "ImageLimits", "MatchResult", "Matcher", "build_matcher", "face_crop",
@@ -78,6 +79,8 @@ class MatchResult:
     pair_findings: list[Finding] = field(default_factory=list)
     #: The embedding network (``Embedder.name``) behind ``distance``.
     network: str = ""
+    #: With ``type1=chip``: the passive authentication of the chip's data (the API sets it).
+    chip: ChipCheck | None = None
 
     @property
     def findings(self) -> list[Finding]:

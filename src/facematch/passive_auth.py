@@ -284,13 +284,14 @@ def _chain(ds: x509.Certificate, trust: TrustStore, when: dt.datetime) -> x509.C
 
 
 def verify(sod: bytes | None, groups: Mapping[int, bytes], trust: TrustStore | None, *,
-           max_sod_bytes: int = 64 * 1024) -> ChipCheck:
+           max_sod_bytes: int = 64 * 1024, max_group_bytes: int | None = None) -> ChipCheck:
     """Passive authentication of the data groups ``groups`` (number -> the bytes as read from the chip)
-    against the SOD and the trusted CSCAs. Never raises on bad input: a SOD that cannot be read is
-    ``malformed``."""
+    against the SOD and the trusted CSCAs. Never raises on bad input: a SOD that cannot be read, or one over
+    ``max_sod_bytes`` (a data group over ``max_group_bytes``), is ``malformed``."""
     if not sod or trust is None or not trust.cscas:
         return ChipCheck("not_checked")
-    if len(sod) > max_sod_bytes:
+    if len(sod) > max_sod_bytes or (max_group_bytes is not None
+                                     and any(len(g) > max_group_bytes for g in groups.values())):
         return ChipCheck("malformed")
     signer_name = issuer_name = ""
     try:

@@ -107,6 +107,18 @@ class ModelSettings(BaseModel):
     onnx: OnnxEmbedderSettings = Field(default_factory=OnnxEmbedderSettings)
 
 
+class ChipSettings(BaseModel):
+    """Passive authentication of the CCCD chip's data (``type1=chip`` with ``sod``; docs/chip.md)."""
+
+    csca: Path | None = Field(None, description="Trusted country signing CA certificates: a PEM bundle, a DER "
+                                                "certificate or an ICAO CSCA master list (`.ml`). Loaded at start; "
+                                                "without it every chip is `not_checked`.")
+    crl: Path | None = Field(None, description="CRLs of those CSCAs (PEM or DER), optional.")
+    max_sod_bytes: int = Field(64 * 1024, description="Largest accepted EF.SOD, in bytes; larger is `malformed`.")
+    max_data_group_bytes: int = Field(64 * 1024, description="Largest accepted dg1/dg13/dg14/dg15, in bytes; "
+                                                             "larger is `malformed`.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FACEMATCH_", env_nested_delimiter="__", extra="ignore")
 
@@ -138,6 +150,7 @@ class Settings(BaseSettings):
     url_fetch: UrlFetchSettings = Field(default_factory=UrlFetchSettings)
     match: MatchSettings = Field(default_factory=MatchSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    chip: ChipSettings = Field(default_factory=ChipSettings)
 
     @field_validator("url_allowlist", mode="before")
     @classmethod

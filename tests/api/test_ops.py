@@ -147,7 +147,9 @@ def test_openapi_describes_the_three_modes(spec):
     assert set(content) == {"multipart/form-data", "application/json"}
     schemas = spec["components"]["schemas"]
     files_schema = schemas[content["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]]
-    assert {k: v["format"] for k, v in files_schema["properties"].items()} == {"img1": "binary", "img2": "binary"}
+    assert {k: v["format"] for k, v in files_schema["properties"].items()} == {
+        "img1": "binary", "img2": "binary", "sod": "binary", "dg1": "binary", "dg13": "binary", "dg14": "binary",
+        "dg15": "binary"}  # sod and dg*: the chip's data, with type1=chip (docs/chip.md)
     b64_schema = schemas[content["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
     assert set(b64_schema["required"]) == {"img1", "img2"}
     assert set(content["application/json"]["examples"]["plain"]["value"]) == {"img1", "img2"}

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import anyio
@@ -43,6 +43,7 @@ from facematch.imaging.base64_input import decode_base64_image
 from facematch.imaging.fetch import Resolver, UrlFetcher, system_resolver
 from facematch.matcher import MatchResult, build_matcher
 from facematch.models.bundle import ModelPool
+from facematch.passive_auth import ChipCheck, TrustStore, verify
 from facematch.settings import Settings
 from facematch.store import KeyStore, open_store
 from facematch.types import ImageKind
@@ -75,6 +76,33 @@ class Services:
     executor: ThreadPoolExecutor  # the matching threads
     auth_limiter: FailedAuthLimiter
     admission: Admission  # requests past the door: matching threads + queue_limit
+    trust: TrustStore | None = None  # the CSCAs chip data is verified against (FACEMATCH_CHIP__CSCA)
+
+
+@dataclass(frozen=True)
+class ChipInput:
+    """What a ``type1=chip`` request sent besides the DG2: EF.SOD and more data groups, as read."""
+
+    sod: bytes | None = None
+    groups: dict[int, bytes] = field(default_factory=dict)
+    unreadable: bool = False  # a field was sent that is not base64: the verification is ``malformed``
+
+
+#: Request fields of the chip's other data (docs/chip.md), and the data group each is.
+CHIP_GROUPS = {"dg1": 1, "dg13": 13, "dg14": 14, "dg15": 15}
+
+
+def load_trust(settings: Settings) -> TrustStore | None:
+    """The configured CSCAs (and CRLs), loaded once at start; ``ValueError`` saying what is wrong otherwise."""
+    chip = settings.chip
+    if chip.csca is None:
+        if chip.crl is not None:
+            raise ValueError("FACEMATCH_CHIP__CRL needs FACEMATCH_CHIP__CSCA (the CAs the CRLs belong to)")
+        return None
+    try:
+        return TrustStore.load(chip.csca, chip.crl)
+    except ValueError as exc:
+        raise ValueError(f"FACEMATCH_CHIP__CSCA / FACEMATCH_CHIP__CRL: {exc}") from None
 
 
 def create_served_app() -> FastAPI:
@@ -97,6 +125,7 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
     matcher), an httpx transport and a DNS resolver; by default everything
     comes from ``settings``."""
     cfg = settings or Settings()
+    trust = load_trust(cfg)  # refused here, at start, when unreadable
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,7 +143,7 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             calibration_version=getattr(getattr(the_matcher, "calibration", None), "version", ""),
             fetcher=UrlFetcher.from_settings(cfg, client, resolver), executor=executor,
             auth_limiter=FailedAuthLimiter(cfg.auth_fail_limit, cfg.auth_fail_window_s),
-            admission=Admission(threads + cfg.queue_limit))
+            admission=Admission(threads + cfg.queue_limit), trust=trust)
         try:
             yield
         finally:
@@ -179,12 +208,27 @@ async def _handle(request: Request, svc: Services) -> MatchResult:
     with svc.admission.slot() as slot:
         try:
             async with asyncio.timeout(svc.settings.request_deadline_s):
-                raw1, raw2 = await _read_images(request, svc, mode)
-                result = await _run_limited(svc, slot, lambda: svc.matcher.match(raw1, raw2, kind1, error=decode_error))
+                raw1, raw2, chip = await _read_images(request, svc, mode)
+                result = await _run_limited(svc, slot, lambda: _match(svc, raw1, raw2, kind1, chip, decode_error))
         except TimeoutError:
             raise ServiceUnavailableError("deadline") from None
     if not await anyio.to_thread.run_sync(svc.store.consume, api_key):
         raise QuotaExceededError("quota_race")
+    return result
+
+
+def _match(svc: Services, raw1: bytes, raw2: bytes, kind1: ImageKind, chip: ChipInput,
+           error: type[InputError]) -> MatchResult:
+    """The match, and with ``type1=chip`` the chip data's passive authentication (``passive_auth``): its
+    result goes into ``data.chip`` and its findings onto img1 (the match is computed whatever it says)."""
+    result = svc.matcher.match(raw1, raw2, kind1, error=error)
+    if kind1 is ImageKind.CHIP:
+        limits = svc.settings.chip
+        check = ChipCheck("malformed") if chip.unreadable else verify(
+            chip.sod, {2: raw1, **chip.groups}, svc.trust, max_sod_bytes=limits.max_sod_bytes,
+            max_group_bytes=limits.max_data_group_bytes)
+        result.chip = check
+        result.image1.findings += check.findings(result.image1.role)
     return result
 
 
@@ -222,7 +266,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _read_images(request: Request, svc: Services, mode: str) -> tuple[bytes, bytes]:
+async def _read_images(request: Request, svc: Services, mode: str) -> tuple[bytes, bytes, ChipInput]:
     limits = svc.settings.limits
     if mode == "url":
         urls = [request.query_params.getlist(name) for name in ("img1", "img2")]
@@ -235,14 +279,17 @@ async def _read_images(request: Request, svc: Services, mode: str) -> tuple[byte
             for f in fetches:
                 f.cancel()
             await asyncio.gather(*fetches, return_exceptions=True)
-        return raw1, raw2
+        return raw1, raw2, ChipInput()
     body = await _read_body(request, limits.max_body_bytes)
     if mode == "file":
         try:
             parts = multipart.parse(request.headers.get("content-type", ""), body)
         except multipart.MultipartError:
             raise NoContentError("bad_multipart") from None
-        return _upload(parts, "img1", limits.max_image_bytes), _upload(parts, "img2", limits.max_image_bytes)
+        fields = {p.name: p.data for p in parts if p.name == "sod" or p.name in CHIP_GROUPS}
+        return (_upload(parts, "img1", limits.max_image_bytes), _upload(parts, "img2", limits.max_image_bytes),
+                ChipInput(fields.get("sod") or None, {CHIP_GROUPS[k]: v for k, v in fields.items() if k in CHIP_GROUPS
+                                                      and v}))
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deeply nested JSON
@@ -250,7 +297,22 @@ async def _read_images(request: Request, svc: Services, mode: str) -> tuple[byte
     if not isinstance(doc, dict):
         raise NoContentError("bad_json")
     return (decode_base64_image(doc.get("img1"), max_bytes=limits.max_image_bytes),
-            decode_base64_image(doc.get("img2"), max_bytes=limits.max_image_bytes))
+            decode_base64_image(doc.get("img2"), max_bytes=limits.max_image_bytes), _chip_fields(doc, svc.settings))
+
+
+def _chip_fields(doc: dict[str, Any], settings: Settings) -> ChipInput:
+    """``sod`` and ``dg*`` of a JSON body, base64; a field that is not (or is over its limit) makes the
+    verification ``malformed``, never an error of the request."""
+    limit = max(settings.chip.max_sod_bytes, settings.chip.max_data_group_bytes)
+    decoded: dict[str, bytes] = {}
+    for name in ("sod", *CHIP_GROUPS):
+        if doc.get(name) in (None, ""):
+            continue
+        try:
+            decoded[name] = decode_base64_image(doc[name], max_bytes=limit)
+        except NoContentError:
+            return ChipInput(unreadable=True)
+    return ChipInput(decoded.get("sod"), {CHIP_GROUPS[k]: v for k, v in decoded.items() if k in CHIP_GROUPS})
 
 
 def _upload(parts: list[multipart.Part], name: str, max_bytes: int) -> bytes:

@@ -66,6 +66,8 @@ def success(result: MatchResult, request_id: str) -> Envelope:
         "network": result.network,
         "request_id": request_id,
     }
+    if result.chip is not None:
+        data["chip"] = result.chip.as_dict()
     return {"data": data, "errorCode": str(int(ErrorCode.SUCCESS)), "errorMessage": ErrorCode.SUCCESS.message}
 
 

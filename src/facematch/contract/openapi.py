@@ -53,6 +53,12 @@ def _url_param(name: str, what: str) -> dict[str, Any]:
     }
 
 
+#: With ``type1=chip``: the chip's EF.SOD and more data groups, as read (docs/chip.md).
+CHIP_FIELDS = (("sod", "*Extension*, with type1=chip: the chip's Document Security Object EF.SOD as read (tag "
+                       "0x77); img1 must then be the DG2 bytes as read."),
+               *((f"dg{n}", f"*Extension*, with type1=chip and sod: data group {n} as read; its hash is checked "
+                            "too (never returned or stored).") for n in (1, 13, 14, 15)))
+
 SCHEMAS: dict[str, Any] = {
     "Warning": {
         "type": "object",
@@ -98,6 +104,7 @@ SCHEMAS: dict[str, Any] = {
             "network": {"type": "string", "description": "*Extension*: the embedding network behind `distance` "
                                                          "(`sface-2021dec` by default, `dlib-resnet-v1`)."},
             "request_id": {"type": "string", "description": "*Extension*: also in the X-Request-ID header."},
+            "chip": {"$ref": REF + "ChipVerification"},
         },
         "required": ["matching", "face1", "face2", "face1_score", "face2_score", "invalidCode", "invalidMessage",
                      "match"],
@@ -114,6 +121,24 @@ SCHEMAS: dict[str, Any] = {
         },
         "required": ["data", "errorCode", "errorMessage"],
     },
+    "ChipVerification": {
+        "type": "object",
+        "description": "*Extension*, with `type1=chip`: passive authentication of the chip's data (ICAO 9303 part "
+                       "11) against the configured CSCAs. Every status but `valid` and `not_checked` adds a "
+                       "warning with code 3; `not_checked` adds the warning `chip_not_verified` (listed, never the "
+                       "reported invalidCode).",
+        "properties": {
+            "verified": {"type": "boolean"},
+            "status": {"type": "string", "enum": ["valid", "not_checked", "hash_mismatch", "bad_signature",
+                                                  "untrusted_signer", "expired", "revoked", "malformed"]},
+            "signer": {"type": "string", "description": "Subject of the document signer certificate."},
+            "issuer": {"type": "string", "description": "Subject of the country signing CA that issued it."},
+            "dataGroups": {"type": "object", "additionalProperties": {"type": "boolean"},
+                           "description": "Whether each data group given (DG2, and DG1/13/14/15 when sent) "
+                                          "matched its hash in the SOD."},
+        },
+        "required": ["verified", "status"],
+    },
     "Base64Images": {
         "type": "object",
         "description": "Both images as base64 strings. Newlines (as `base64.encodebytes` writes them), a "
@@ -122,6 +147,8 @@ SCHEMAS: dict[str, Any] = {
             "img1": {"type": "string", "contentEncoding": "base64", "description": "The ID card photo (or a "
                      "portrait, see type1)."},
             "img2": {"type": "string", "contentEncoding": "base64", "description": "The portrait."},
+            **{name: {"type": "string", "contentEncoding": "base64", "description": what}
+               for name, what in CHIP_FIELDS},
         },
         "required": ["img1", "img2"],
     },
@@ -132,6 +159,7 @@ SCHEMAS: dict[str, Any] = {
                      "see type1): JPEG, PNG, WebP, GIF, BMP, TIFF, JPEG 2000, HEIC/HEIF or AVIF; with type1=chip also "
                      "the chip's DG2 bytes."},
             "img2": {"type": "string", "format": "binary", "description": "The portrait."},
+            **{name: {"type": "string", "format": "binary", "description": what} for name, what in CHIP_FIELDS},
         },
         "required": ["img1", "img2"],
     },
