@@ -1,4 +1,4 @@
-"""The ``facematch`` command: serve | keys | match | eval | adapt.
+"""The ``facematch`` command: serve | keys | match | eval | adapt | chip-verify.
 
 Exit codes of ``match`` follow the v2 errorCode (0 success, 1 no content, 3 no
 face); 2 is also argparse's usage error.
@@ -62,6 +62,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     logs.configure(settings.log_level)
+    try:
+        from facematch.api.app import load_trust
+
+        load_trust(settings)  # an unreadable CSCA or CRL file is refused before anything starts
+    except ValueError as exc:
+        print(f"facematch: {exc}", file=sys.stderr)
+        return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = _store(args)
     if settings.demo_key and _no_keys_yet(store):
@@ -215,6 +222,7 @@ _EPILOG = """examples:
   facematch match card.jpg selfie.jpg --json
   facematch eval pairs.txt --root DIR --out OUT
   facematch adapt /data/consented-people --out /var/lib/facematch/adapted
+  facematch chip-verify dg2.bin sod.bin --csca masterlist.ml
 
 configuration: FACEMATCH_* environment variables (docs/configuration.md), e.g.
 FACEMATCH_DATABASE_URL=postgresql://... to keep keys and quotas in PostgreSQL.
@@ -299,7 +307,42 @@ def build_parser() -> argparse.ArgumentParser:
     ad.add_argument("--version", default=None, help="artefact version (default adapted-<date>)")
     ad.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     ad.set_defaults(func=cmd_adapt)
+
+    cv = sub.add_parser("chip-verify", help="passive authentication of chip data (DG2 + EF.SOD), as the API does it",
+                        description="Verify that the data groups read from a CCCD's chip were signed by the issuer: "
+                                    "EF.SOD's signature, its signer's chain to a trusted CSCA, validity, revocation "
+                                    "and each data group's hash (ICAO 9303 part 11; docs/chip.md). Prints the "
+                                    "result as JSON. Exit code 0 when valid, 1 otherwise, 2 for an unreadable "
+                                    "CSCA or CRL file.")
+    cv.add_argument("dg2", type=Path, help="DG2 as read from the chip (tag 0x75)")
+    cv.add_argument("sod", type=Path, help="EF.SOD as read from the chip (tag 0x77)")
+    cv.add_argument("--csca", type=Path, required=True,
+                    help="trusted CSCAs: PEM bundle, DER certificate or ICAO master list")
+    cv.add_argument("--crl", type=Path, default=None, help="CRLs of those CSCAs (PEM or DER)")
+    for n in (1, 13, 14, 15):
+        cv.add_argument(f"--dg{n}", type=Path, default=None, help=f"DG{n} as read; its hash is checked too")
+    cv.set_defaults(func=cmd_chip_verify)
     return parser
+
+
+def cmd_chip_verify(args: argparse.Namespace) -> int:
+    from facematch.passive_auth import TrustStore, verify
+
+    try:
+        trust = TrustStore.load(args.csca, args.crl)
+    except ValueError as exc:
+        print(f"facematch chip-verify: {exc}", file=sys.stderr)
+        return 2
+    try:
+        groups = {2: args.dg2.read_bytes(), **{n: getattr(args, f"dg{n}").read_bytes() for n in (1, 13, 14, 15)
+                                                if getattr(args, f"dg{n}") is not None}}
+        sod = args.sod.read_bytes()
+    except OSError as exc:
+        print(f"facematch chip-verify: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    result = verify(sod, groups, trust)
+    print(json.dumps(result.as_dict(), indent=2))
+    return 0 if result.verified else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -135,3 +135,25 @@ def test_unreadable_trust_files_are_refused_clearly(tmp_path, content):
         TrustStore.load(path)
     with pytest.raises(ValueError, match="CSCA file .* missing|CSCA file"):
         TrustStore.load(tmp_path / "missing.pem")
+
+
+def test_chip_verify_command(issuer, trust_file, tmp_path, capsys):
+    """``facematch chip-verify`` runs the same check: JSON out, exit 0 when valid and 1 otherwise, 2 for a bad
+    CSCA file."""
+    import json
+
+    from facematch.cli import main
+
+    (tmp_path / "dg2.bin").write_bytes(DG2)
+    (tmp_path / "dg1.bin").write_bytes(DG1)
+    (tmp_path / "sod.bin").write_bytes(P.make_sod({1: DG1, 2: DG2}, issuer))
+    args = [str(tmp_path / "dg2.bin"), str(tmp_path / "sod.bin"), "--csca", str(trust_file)]
+    assert main(["chip-verify", *args, "--dg1", str(tmp_path / "dg1.bin")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "valid" and out["dataGroups"] == {"DG1": True, "DG2": True}
+    (tmp_path / "dg2.bin").write_bytes(DG2[:-1] + b"\x00")
+    assert main(["chip-verify", *args]) == 1
+    assert json.loads(capsys.readouterr().out)["status"] == "hash_mismatch"
+    (tmp_path / "bad.pem").write_bytes(b"junk")
+    assert main(["chip-verify", *args[:2], "--csca", str(tmp_path / "bad.pem")]) == 2
+    assert "CSCA file" in capsys.readouterr().err

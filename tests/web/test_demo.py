@@ -41,8 +41,12 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def server(tmp_path, model_pool):
     """The real app under uvicorn in a thread, on a free loopback port."""
+    yield from serve(tmp_path, model_pool)
+
+
+def serve(tmp_path, model_pool, **settings):
     store = SqliteKeyStore(tmp_path / "keys.db")
-    app = create_app(Settings(data_dir=tmp_path), store=store, pool=model_pool)
+    app = create_app(Settings(data_dir=tmp_path, **settings), store=store, pool=model_pool)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -199,3 +203,35 @@ def test_swagger_ui_renders_without_the_internet(server, page):
     assert elsewhere == [] and page.problems == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "docs.png"))
+
+
+def test_demo_page_sends_a_chip_dg2_with_its_sod(tmp_path, model_pool, page, astronaut_selfie):
+    """type1=chip: the DG2 and the chip's EF.SOD go up together; the page shows the verification's status."""
+    from tests.support import pki
+    from tests.unit.test_dg2 import dg2, face_image, face_record, jpeg2000, portrait_image
+
+    issuer = pki.make_pki("ec")
+    (tmp_path / "csca.pem").write_bytes(issuer.csca_pem())
+    dg2_bytes = dg2(face_record(face_image(jpeg2000(portrait_image()))))
+    (tmp_path / "dg2.bin").write_bytes(dg2_bytes)
+    (tmp_path / "sod.bin").write_bytes(pki.make_sod({2: dg2_bytes}, issuer))
+    (tmp_path / "selfie.jpg").write_bytes(jpeg(astronaut_selfie))
+    servers = serve(tmp_path, model_pool, chip={"csca": str(tmp_path / "csca.pem")})
+    base, store = next(servers)
+    try:
+        info, secret = store.create_key(quota=10, label="browser")
+        page.goto(base + "/demo/")
+        page.wait_for_selector("body[data-ready=true]")
+        assert not page.is_visible("#sod-file")
+        page.check("#type1-chip")
+        assert page.is_visible("#sod-file")
+        page.set_input_files("#file1", str(tmp_path / "dg2.bin"))
+        page.set_input_files("#file2", str(tmp_path / "selfie.jpg"))
+        page.set_input_files("#sod-file", str(tmp_path / "sod.bin"))
+        page.fill("#api-key", info.api_key)
+        page.fill("#api-secret", secret)
+        raw = submit_and_wait(page)
+        assert raw["errorCode"] == "0" and raw["data"]["chip"]["status"] == "valid", raw["data"].get("chip")
+        assert "valid" in page.text_content("#meta")
+    finally:
+        next(servers, None)

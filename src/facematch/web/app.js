@@ -13,12 +13,16 @@
       subtitle: "Compare the face on an ID card (CMND/CCCD) with a portrait, through the public v2 API.",
       img1Card: "Image 1: ID card photo",
       img1Portrait: "Image 1: portrait",
+      img1Chip: "Image 1: the chip's DG2 (as read over NFC)",
       img2: "Image 2: portrait",
       dropHint: "Drop an image here, or click to choose a file",
       takePhoto: "Take a photo",
       type1: "Image 1 is",
       card: "an ID card (card)",
       portrait: "a portrait (portrait)",
+      chip: "the CCCD chip's portrait, DG2 (chip)",
+      sod: "EF.SOD (optional: verifies the chip's signature)",
+      chipResult: "chip",
       credentials: "API key",
       submit: "Compare",
       working: "Comparing…",
@@ -50,12 +54,16 @@
       subtitle: "So sánh khuôn mặt trên giấy tờ tùy thân (CMND/CCCD) với ảnh chân dung, qua API v2 công khai.",
       img1Card: "Ảnh 1: ảnh giấy tờ tùy thân",
       img1Portrait: "Ảnh 1: ảnh chân dung",
+      img1Chip: "Ảnh 1: DG2 của chip (đọc qua NFC)",
       img2: "Ảnh 2: ảnh chân dung",
       dropHint: "Kéo thả ảnh vào đây, hoặc bấm để chọn tệp",
       takePhoto: "Chụp ảnh",
       type1: "Ảnh 1 là",
       card: "giấy tờ tùy thân (card)",
       portrait: "ảnh chân dung (portrait)",
+      chip: "ảnh chân dung trong chip CCCD, DG2 (chip)",
+      sod: "EF.SOD (tùy chọn: xác thực chữ ký của chip)",
+      chipResult: "chip",
       credentials: "Khóa API",
       submit: "So khớp",
       working: "Đang so khớp…",
@@ -158,7 +166,10 @@
   }
 
   function updateSlotTitle() {
-    $("slot1-title").textContent = t(type1() === "card" ? "img1Card" : "img1Portrait");
+    const kind = type1();
+    $("slot1-title").textContent = t(kind === "card" ? "img1Card" : kind === "chip" ? "img1Chip" : "img1Portrait");
+    $("sod-row").hidden = kind !== "chip";
+    $("file1").accept = kind === "chip" ? "" : "image/*"; // a DG2 is not an image file
   }
 
   // --- choosing images: file picker, drag and drop, webcam ------------------
@@ -268,6 +279,8 @@
     const form = new FormData();
     form.append("img1", state.images[1], filename(state.images[1], "img1"));
     form.append("img2", state.images[2], filename(state.images[2], "img2"));
+    const sod = $("sod-file").files && $("sod-file").files[0];
+    if (type1() === "chip" && sod) form.append("sod", sod, sod.name || "sod.bin");
     const url = ENDPOINT + "?type1=" + encodeURIComponent(type1()) + "&format_type=file";
     const button = $("submit");
     button.disabled = true;
@@ -388,6 +401,7 @@
       [t("distance"), data.distance],
       [t("calibration"), data.calibration],
       [t("network"), data.network],
+      [t("chipResult"), data.chip ? data.chip.status + (data.chip.verified ? " ✓" : "") : ""],
       [t("http"), last.status],
       [t("elapsed"), last.ms + " ms"],
     ].filter((r) => r[1] !== undefined && r[1] !== null && r[1] !== "");
