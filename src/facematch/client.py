@@ -188,6 +188,7 @@ class MatchResponse:
     calibration: str = ""
     http_status: int = 200
     network: str = ""  # the embedding network behind ``distance``
+    chip: dict[str, Any] | None = None  # with type1="chip": the chip data's verification (docs/chip.md)
     raw: dict[str, Any] = field(default_factory=dict[str, Any], repr=False, compare=False)  # the envelope as received
 
     @property
@@ -207,7 +208,8 @@ class MatchResponse:
             request_id=str(d.get("request_id") or request_id),
             face1_box=_box(d.get("face1_box")), face2_box=_box(d.get("face2_box")),
             distance=_float_or_none(d.get("distance")), calibration=str(d.get("calibration") or ""),
-            http_status=http_status, network=str(d.get("network") or ""), raw=doc)
+            http_status=http_status, network=str(d.get("network") or ""),
+            chip=d["chip"] if isinstance(d.get("chip"), dict) else None, raw=doc)
 
 
 # --- the client -------------------------------------------------------------
@@ -237,21 +239,28 @@ class Client:
         self._http.close()
 
     def match(self, img1: ImageInput, img2: ImageInput, type1: Literal["card", "portrait", "chip"] = "card",
-              mode: Mode | None = None) -> MatchResponse:
+              mode: Mode | None = None, *, chip_data: dict[str, bytes] | None = None) -> MatchResponse:
         """Match ``img1`` (the ID card photo, a portrait with ``type1="portrait"``, or the CCCD chip's DG2
         bytes or portrait with ``type1="chip"``) with the portrait ``img2``.
 
         ``mode``: ``"file"`` (multipart upload), ``"base64"`` (JSON body) or
         ``"url"`` (both inputs are URLs the service downloads). Default: ``"url"``
         when both inputs are URL strings, else ``"file"``.
+        ``chip_data``: with ``type1="chip"``, ``{"sod": ..., "dg1": ...}`` as read from the chip; the answer's
+        ``chip`` then says whether the data verified (docs/chip.md).
         """
         if type1 not in ("card", "portrait", "chip"):
             raise ValueError("type1 must be 'card', 'portrait' or 'chip'")
+        extra = dict(chip_data or {})
+        if extra and (type1 != "chip" or set(extra) - {"sod", "dg1", "dg13", "dg14", "dg15"}):
+            raise ValueError("chip_data takes sod, dg1, dg13, dg14 and dg15, with type1='chip'")
         if mode is None:
             mode = "url" if _is_url(img1) and _is_url(img2) else "file"
         if mode == "url":
             if not (_is_url(img1) and _is_url(img2)):
                 raise ValueError("mode='url' needs two http(s) URLs")
+            if extra:
+                raise ValueError("chip_data needs mode 'file' or 'base64'")
             request = self._http.build_request("GET", self.path, params={
                 "img1": str(img1).strip(), "img2": str(img2).strip(), "type1": type1, "format_type": "url"})
         elif mode == "file":
@@ -259,12 +268,14 @@ class Client:
             request = self._http.build_request(
                 "POST", self.path, params={"type1": type1, "format_type": "file"},
                 files={"img1": ("img1" + _extension(raw1), raw1, _media_type(raw1)),
-                       "img2": ("img2" + _extension(raw2), raw2, _media_type(raw2))})
+                       "img2": ("img2" + _extension(raw2), raw2, _media_type(raw2)),
+                       **{k: (f"{k}.bin", v, "application/octet-stream") for k, v in extra.items()}})
         elif mode == "base64":
             raw1, raw2 = image_bytes(img1), image_bytes(img2)
             request = self._http.build_request(
                 "POST", self.path, params={"type1": type1, "format_type": "base64"},
-                json={"img1": base64.b64encode(raw1).decode("ascii"), "img2": base64.b64encode(raw2).decode("ascii")})
+                json={"img1": base64.b64encode(raw1).decode("ascii"), "img2": base64.b64encode(raw2).decode("ascii"),
+                      **{k: base64.b64encode(v).decode("ascii") for k, v in extra.items()}})
         else:
             raise ValueError("mode must be 'file', 'base64' or 'url'")
         try:

@@ -274,3 +274,19 @@ def test_public_names_are_pinned():
         "AuthenticationError", "FormatTypeError", "RateLimitedError", "ServiceUnavailableError",
         "InternalServerError", "TransportError", "UnexpectedResponseError", "ERRORS", "PATH"])
     assert all(hasattr(fmc, name) for name in fmc.__all__)
+
+
+@pytest.mark.parametrize("mode", ["file", "base64"])
+def test_chip_data_goes_up_and_the_verification_comes_back(make_client, key, astronaut_selfie, tmp_path, mode):  # noqa: F811
+    from tests.support import pki
+    from tests.unit.test_dg2 import dg2, face_image, face_record, jpeg2000, portrait_image
+
+    issuer = pki.make_pki("ec")
+    (tmp_path / "csca.pem").write_bytes(issuer.csca_pem())
+    dg2_bytes = dg2(face_record(face_image(jpeg2000(portrait_image()))))
+    with Client("http://testserver", *key,
+                transport=AppTransport(make_client(chip={"csca": str(tmp_path / "csca.pem")}))) as c:
+        r = c.match(dg2_bytes, astronaut_selfie, "chip", mode, chip_data={"sod": pki.make_sod({2: dg2_bytes}, issuer)})
+        assert r.chip is not None and r.chip["status"] == "valid" and r.chip["verified"] is True
+        with pytest.raises(ValueError, match="chip_data"):
+            c.match(dg2_bytes, astronaut_selfie, "card", mode, chip_data={"sod": b"x"})
