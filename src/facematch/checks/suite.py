@@ -6,8 +6,8 @@ Which checks run where (docs/checks.md has methods, limits and measured error
 rates):
 
 * card photo (``type1=card``): no document (1) and recapture (10: the
-  attack model and the spectral peak, either flags), with or without a
-  face; photocopy (2) when there is a document; face too small (11) when a
+  spectral peak; the attack model too when ``attack_model_on_cards``,
+  either flags), with or without a face; photocopy (2) when there is a document; face too small (11) when a
   face was found, and tampering (3) when besides there is a
   document that is neither a photocopy nor a recapture.
 * portrait (img2, and img1 when ``type1=portrait``): recapture (10: the
