@@ -86,10 +86,16 @@ def _files(folder: Path) -> list[Path]:
 
 def sets(data: Path) -> dict[str, list[Item]]:
     out: dict[str, list[Item]] = {}
-    for name in ("replay_a", "replay_b"):
+    for name in ("replay_a", "replay_b", "replay_c", "replay_d"):
         base = data / "pad" / name
+        if not base.is_dir():
+            continue
         out[name] = [Item(f"{name}/live/{p.name}", p, 0, "none", "") for p in _files(base / "live")] + [
             Item(f"{name}/spoof/{p.name}", p, 1, "replay", "") for p in _files(base / "spoof_replay")]
+    nuaa = data / "pad" / "nuaa_print"  # whole 640x480 webcam frames, detection in the loop
+    if nuaa.is_dir():
+        out["nuaa_print"] = [Item(f"nuaa/live/{p.name}", p, 0, "none", "") for p in _files(nuaa / "live")] + [
+            Item(f"nuaa/spoof/{p.name}", p, 1, "print", "") for p in _files(nuaa / "spoof_print")]
     clean = _files(data / "attributes" / "clean_face")
     out["clean_face"] = [Item(f"clean/{p.name}", p, 0, "none", "") for p in clean]
     out["synth_clean_face"] = out["clean_face"] + [
@@ -240,6 +246,14 @@ def det_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nd
     bpcer = np.array([(scores[labels == 0] > s).mean() for s in t])
     apcer = np.array([(scores[labels == 1] <= s).mean() for s in t])
     return bpcer, apcer
+
+
+def bpcer_at_apcer(scores: np.ndarray, labels: np.ndarray, apcer: float) -> float:
+    """The lowest BPCER over thresholds whose APCER is at most ``apcer`` (a curve reading, in-sample for the
+    threshold)."""
+    b, a = det_curve(scores, labels)
+    ok = a <= apcer
+    return float(b[ok].min()) if ok.any() else 1.0
 
 
 def apcer_at_bpcer(scores: np.ndarray, labels: np.ndarray, bpcer: float) -> float:
