@@ -186,10 +186,11 @@ def _load_crls(path: Path) -> list[x509.CertificateRevocationList]:
 
 
 def _unwrap_sod(sod: bytes) -> bytes:
-    """The CMS ContentInfo inside EF.SOD's ``0x77`` TLV (a bare ContentInfo is taken as it is)."""
+    """The CMS ContentInfo inside EF.SOD's ``0x77`` TLV (a bare ContentInfo is taken as it is). Bytes after
+    the TLV (the padding some readers leave when they read the file in fixed-size blocks) are ignored."""
     if not sod or sod[0] != TAG_SOD:
         return sod
-    value = core.Asn1Value.load(sod, strict=True)
+    value = core.Asn1Value.load(sod)
     return bytes(value.contents)
 
 
@@ -295,7 +296,7 @@ def verify(sod: bytes | None, groups: Mapping[int, bytes], trust: TrustStore | N
         return ChipCheck("malformed")
     signer_name = issuer_name = ""
     try:
-        info = cms.ContentInfo.load(_unwrap_sod(sod), strict=True)
+        info = cms.ContentInfo.load(_unwrap_sod(sod))
         if info["content_type"].native != "signed_data":
             raise _Failed("malformed")
         signed = info["content"]

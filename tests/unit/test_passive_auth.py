@@ -157,3 +157,11 @@ def test_chip_verify_command(issuer, trust_file, tmp_path, capsys):
     (tmp_path / "bad.pem").write_bytes(b"junk")
     assert main(["chip-verify", *args[:2], "--csca", str(tmp_path / "bad.pem")]) == 2
     assert "CSCA file" in capsys.readouterr().err
+
+
+def test_padding_after_the_sod_is_ignored_and_a_bare_content_info_is_taken(issuer, trust_file):
+    sod = P.make_sod({2: DG2}, issuer)
+    trust = TrustStore.load(trust_file)
+    assert verify(sod + b"\x00" * 37, {2: DG2}, trust).status == "valid"  # read in fixed-size blocks
+    bare = sod[2 + (sod[1] & 0x7F):] if sod[1] & 0x80 else sod[2:]
+    assert bare[0] == 0x30 and verify(bare, {2: DG2}, trust).status == "valid"
