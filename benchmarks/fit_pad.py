@@ -325,12 +325,16 @@ def leave_one_source_out(all_sets: dict[str, list[bench.Item]], cache: bench.Fea
                   f"{r['apcer_at_bpcer_5pct_curve']:.2f} BPCER@APCER10% {r['bpcer_at_apcer_10pct_curve']:.2f} | "
                   f"clean_face flagged {bona['clean_face']}/218 LFW test {bona['lfw_test']}", flush=True)
         rows[held] = row
+    return _write(out, "--loso", {"sources": rows})
+
+
+def _write(out: Path, flag: str, body: dict[str, object]) -> int:
     from machine import describe
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": describe(), "date": datetime.date.today().isoformat(),
-                               "command": "nice -n 10 .venv/bin/python benchmarks/fit_pad.py --loso",
-                               "sources": rows}, indent=2) + "\n")
+                               "command": f"nice -n 10 .venv/bin/python benchmarks/fit_pad.py {flag}", **body},
+                              indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 
@@ -353,14 +357,7 @@ def subsets(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, ou
                   + _line(HELD_OUT[fold], r, "held out") + "  bona fide flagged "
                   + " ".join(f"{n} {v['bona_fide_flagged']}/{v['bona_fide']}" for n, v in bona.items()))
         rows.append(row)
-    from machine import describe
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": describe(), "date": datetime.date.today().isoformat(),
-                               "command": "nice -n 10 .venv/bin/python benchmarks/fit_pad.py --subsets",
-                               "subsets": rows}, indent=2) + "\n")
-    print(f"wrote {out}")
-    return 0
+    return _write(out, "--subsets", {"subsets": rows})
 
 
 def main(argv: list[str] | None = None) -> int:
