@@ -236,6 +236,14 @@ def dev_figures(args: argparse.Namespace, network: str, knots: list[list[float]]
             kind = pop.CARD if t == "card-photo" else pop.PHOTO
             vecs = [None if np.isnan(v[0]) else v for v, k in zip(s.vectors, s.kind, strict=True) if k == kind]
             out[f"{n}/{t}"] = {"fta": fta(vecs), **pop.score_summary(gen, imp, knots)}
+    for n in SOURCES:  # every impostor pair whatever the capture condition (studio vs studio): never fitted on
+        root = args.data / "asian" / n
+        if (root / "pairs_any_condition.txt").exists():
+            pairs = pop.read_pairs(root / "pairs_any_condition.txt")
+            rels = sorted({p for a, b, _ in pairs for p in (a, b)})
+            emb = embed_cached(args.cache, network, n, root, rels, "portrait", args.workers)
+            gen, imp = pair_distances(pairs, emb)
+            out[f"{n}/any-condition"] = {"fta": fta(list(emb.values())), **pop.score_summary(gen, imp, knots)}
     for name in OTHER_SETS:
         pairs, emb = other_set(args, network, name)
         gen, imp = pair_distances(pairs, emb)
