@@ -108,11 +108,9 @@ def load(path: Path | str, *, mirror: bool = True, threads: int = 1) -> OnnxFace
     (all graph optimisations), as an ``Embedder`` named ``NAME``. With
     ``mirror`` the chip and its mirror image are embedded as one batch and
     their unit vectors averaged."""
-    from facematch import memory
     from facematch.models.runtime import onnx_session
 
     session = onnx_session(fold_block_quantized(path), threads)
-    memory.return_freed()  # the int8 graph, its fp32 copy and the protobufs (~100 MB) are garbage now
     config = OnnxEmbedderConfig(path=path, alignment="arcface5", size=112, layout="NCHW", channels="RGB",
                                 mean=0.0, std=1.0, mirror=mirror, threads=threads, name=NAME)
     return OnnxFaceEmbedder(config, session=session)
