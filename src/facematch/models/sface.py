@@ -10,7 +10,7 @@ at load time into fp32 initialisers (exactly what OpenCV's dnn computes before
 running the graph), drops the weights that the old graph also lists as inputs (and the
 inputs no node reads),
 rewrites each PRelu as ReLU, two products and a sum (ONNX Runtime's PRelu
-is slow: 28 -> 14 ms a face on one core here) and makes the batch dimension
+is slow: 28 -> 15 ms a face on one core here) and makes the batch dimension
 dynamic so that a face and its mirror image run as one batch of two. The
 folded graph's embeddings equal OpenCV's
 ``FaceRecognizerSF.feature`` on the same file to within 1e-6 cosine
