@@ -194,10 +194,12 @@ def main() -> int:
         print(f"no data folder at {args.data}: nothing measured")
         return 0
     t0 = time.time()
-    from facematch.scoring import Calibration
+    from facematch import artifacts
+    from facematch.artifacts.calibration import Calibration
+    from facematch.scoring import DEFAULT_CALIBRATION
     from machine import describe
 
-    cal = Calibration.packaged() if hasattr(Calibration, "packaged") else Calibration.load()
+    cal = artifacts.load(Calibration, version=DEFAULT_CALIBRATION)
     threshold = cal.distance_at(75)
     args.cache.mkdir(parents=True, exist_ok=True)
     populations = {"lfw": people_lfw(args.data / "lfw", args.lfw_people, args.seed, args.max_probes),

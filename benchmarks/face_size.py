@@ -40,11 +40,13 @@ import numpy as np
 from benchmarks import machine, networks
 from benchmarks.population import images_under
 
+from facematch import artifacts
+from facematch.artifacts.calibration import Calibration
 from facematch.checks.geometry import eye_distance
 from facematch.checks.quality import sharpness
-from facematch.eval import population as pop
+from facematch.fit import population as pop
 from facematch.models.alignment import dlib150
-from facematch.scoring import Calibration, default_calibration
+from facematch.scoring import default_calibration
 from facematch.settings import Settings
 from facematch.types import ImageKind
 
@@ -115,7 +117,7 @@ def main() -> None:
     network = Settings().models.embedder
     asian = networks.source_samples(args, network, "casia_v5")
     folds = pop.held_out(asian, k=5, seed=0, targets=networks.TARGETS)["per_fold"]
-    cal = Calibration.packaged(default_calibration(network))
+    cal = artifacts.load(Calibration, version=default_calibration(network))
     shipped = [[d, p] for d, p in zip(cal.distances, cal.percents, strict=True)]
     photos = asian.select(asian.identities())
     photo_idx = [i for i, k in enumerate(photos.kind) if k == pop.PHOTO]

@@ -50,8 +50,8 @@ import numpy as np
 from benchmarks import machine
 
 from facematch.eval import metrics
-from facematch.eval import population as pop
-from facematch.eval.population import Array
+from facematch.fit import population as pop
+from facematch.fit.population import Array
 
 REPO = Path(__file__).resolve().parents[1]
 NETWORKS = ("sface-2021dec", "dlib-resnet-v1")
@@ -327,7 +327,9 @@ def main() -> None:
             other_set(args, network, name)
     if args.embed_only:
         return
-    from facematch.scoring import Calibration, default_calibration
+    from facematch import artifacts
+    from facematch.artifacts.calibration import Calibration
+    from facematch.scoring import default_calibration
 
     result: dict[str, Any] = {"machine": machine.describe(), "date": dt.date.today().isoformat(),
                               "command": COMMAND, "targets": {"75": TARGETS[0], "65": TARGETS[1]}, "networks": {}}
@@ -349,7 +351,7 @@ def main() -> None:
                         for n, r in entry["leave_one_source_out"].items()}}})
                 CALIBRATION_OUT.write_text(json.dumps(doc, indent=2) + "\n")
                 print(f"wrote {CALIBRATION_OUT}")
-        cal = Calibration.packaged(default_calibration(network))
+        cal = artifacts.load(Calibration, version=default_calibration(network))
         entry["calibration"] = cal.version
         entry["dev"] = dev_figures(args, network, [list(k) for k in zip(cal.distances, cal.percents, strict=True)],
                                    samples)

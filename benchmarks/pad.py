@@ -144,13 +144,13 @@ def _source_hash() -> str:
     """Hash of the code the cached boxes and features depend on."""
     import inspect
 
-    from facematch.checks import fraud
+    from facematch.imaging import spectrum
     from facematch.models import pad
     from tests.support.synth import recapture
 
     h = hashlib.sha256()
-    for obj in (pad.features, pad.face_region, pad._soft, fraud.peak_prominence, fraud._spectrum_mask,
-                fraud.face_patch, recapture):
+    for obj in (pad.features, pad.face_region, pad._soft, spectrum.peak_prominence, spectrum._spectrum_mask,
+                spectrum.face_patch, recapture):
         h.update(inspect.getsource(obj).encode())
     h.update(repr((pad.FEATURES, pad.PATCH, pad.COLOUR_SIDE, pad.SOFT_SIDE)).encode())
     return h.hexdigest()[:12]

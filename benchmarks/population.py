@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 from benchmarks import machine, networks
 
-from facematch import adaptation as ad
-from facematch.eval import population as pop
-from facematch.eval.population import Array
+from facematch.fit import adaptation as ad
+from facematch.fit import population as pop
+from facematch.fit.population import Array
 
 REPO = Path(__file__).resolve().parents[1]
 ASIA_V1 = REPO / "src/facematch/data/calibration-asia-v1.json"
@@ -50,7 +50,7 @@ MODEL = ("models/dlib_face_recognition_resnet_model_v1.dat sha256 55533b28a958, 
          "alignment, chip + mirror")
 HELD_OUT_SEEDS = (0, 1, 2, 3, 4)
 #: The targets asia-v1/asia-v2 (dlib) were fitted for: FAR 0.1 % above 75, 1 % at or above 65 (the defaults
-#: of facematch.eval.calibrate moved to the banking bar, 0.01 %, with SFace: benchmarks/networks.py).
+#: of facematch.fit.calibrate moved to the banking bar, 0.01 %, with SFace: benchmarks/networks.py).
 ASIA_TARGETS = (1e-3, 1e-2)
 
 

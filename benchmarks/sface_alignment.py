@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 from benchmarks import machine
 
-from facematch.eval import population as pop
+from facematch.fit import population as pop
 from facematch.imaging.decode import decode_image
 from facematch.models import alignment, registry, sface, weights
 from facematch.settings import Settings

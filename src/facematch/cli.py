@@ -187,9 +187,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_adapt(args: argparse.Namespace) -> int:
-    from facematch.adaptation import adapt_main
     from facematch.eval.embed import embed_images
     from facematch.eval.harness import model_description
+    from facematch.fit.adaptation import adapt_main
 
     settings = _settings(args)
 

@@ -25,12 +25,9 @@ request id and answers errorCode 500.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import Any, ClassVar
 
 from facematch.types import ErrorCode, InvalidCode
-
-if TYPE_CHECKING:
-    from facematch.matcher import ImageAnalysis
 
 
 __all__ = ["FaceMatchError", "InputError", "NoContentError", "BodyTooLargeError", "UrlUnavailableError",
@@ -82,13 +79,15 @@ class FormatTypeError(InputError):
 
 
 class NoFaceError(FaceMatchError):
-    """An image holds no detectable face; ``partial`` holds both analyses (the
-    other image's face crop is still returned)."""
+    """An image holds no detectable face; ``partial`` holds both analyses
+    (``matcher.ImageAnalysis``: the other image's face crop is still
+    returned). Typed loosely so that this module, below every other, imports
+    none of them."""
 
     code = ErrorCode.NO_FACE
 
     def __init__(self, detail: str = "", *, invalid_code: InvalidCode = InvalidCode.OK,
-                 partial: tuple[ImageAnalysis, ImageAnalysis] | None = None) -> None:
+                 partial: tuple[Any, Any] | None = None) -> None:
         super().__init__(detail, invalid_code=invalid_code)
         self.partial = partial
 

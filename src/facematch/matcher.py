@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from facematch.adaptation import Adaptation
+from facematch import artifacts
+from facematch.artifacts.adaptation import Adaptation
+from facematch.artifacts.calibration import Calibration
 from facematch.checks import Finding, policy
 from facematch.checks.geometry import eye_distance
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
@@ -31,7 +33,7 @@ from facematch.models.alignment import alignment_points, dlib150
 from facematch.models.bundle import ModelPool
 from facematch.models.facemesh import Mesh
 from facematch.models.protocols import AttackDetector
-from facematch.scoring import Calibration, decision, default_calibration, distance
+from facematch.scoring import decision, default_calibration, distance
 from facematch.types import Box, ImageKind, InvalidCode
 
 if TYPE_CHECKING:
@@ -289,8 +291,9 @@ def load_calibration(settings: Settings) -> Calibration:
     """The configured calibration: ``match.calibration_file``, else the packaged ``match.calibration``, else
     the packaged one fitted for the configured embedder."""
     if settings.match.calibration_file is not None:
-        return Calibration.load(settings.match.calibration_file)
-    return Calibration.packaged(settings.match.calibration or default_calibration(settings.models.embedder))
+        return artifacts.load(Calibration, path=settings.match.calibration_file)
+    version = settings.match.calibration or default_calibration(settings.models.embedder)
+    return artifacts.load(Calibration, version=version)
 
 
 def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_size: int | None = None,
@@ -329,7 +332,7 @@ def load_adaptation(settings: Settings, calibration: Calibration, check_calibrat
     """The configured adaptation; with ``check_calibration``, it and the calibration must belong together (the
     calibration ``facematch adapt`` wrote records the adaptation's version), since distances change with it."""
     path = settings.match.adaptation_file
-    adaptation = Adaptation.load(path) if path is not None else None
+    adaptation = artifacts.load(Adaptation, path=path) if path is not None else None
     if check_calibration:
         ref = calibration.provenance.get("adaptation") or {}
         wanted = ref.get("version") if isinstance(ref, dict) else None

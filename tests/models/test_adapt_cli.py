@@ -44,7 +44,7 @@ def test_adapt_refuses_too_few_people_clearly(tmp_path, astronaut, cameraman):
 def adapted(tmp_path_factory):
     """``adapt_main`` as the command calls it, on 12 people whose 128-D
     embeddings are drawn around a centre each (files named, never read)."""
-    from facematch.adaptation import adapt_main
+    from facematch.fit.adaptation import adapt_main
 
     root = tmp_path_factory.mktemp("people")
     rng = np.random.default_rng(0)

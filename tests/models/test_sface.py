@@ -9,8 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from facematch import artifacts
+from facematch.artifacts.calibration import Calibration
 from facematch.models import alignment, sface, weights
-from facematch.scoring import Calibration, default_calibration
+from facematch.scoring import default_calibration
 from facematch.settings import Settings
 from tests.support.images import match
 from tests.support.synth import cards
@@ -61,9 +63,9 @@ def test_mirror_embeds_the_pair_as_one_unit_vector(chips):
 def test_default_settings_build_sface_with_its_calibration(matcher):
     assert Settings().models.embedder == sface.NAME
     assert matcher.pool.embedder.name == sface.NAME
-    cal = Calibration.packaged(default_calibration(sface.NAME))
+    cal = artifacts.load(Calibration, version=default_calibration(sface.NAME))
     assert matcher.calibration.version == cal.version and cal.embedder == sface.NAME
-    assert Calibration.packaged(default_calibration("dlib-resnet-v1")).embedder == "dlib-resnet-v1"
+    assert artifacts.load(Calibration, version=default_calibration("dlib-resnet-v1")).embedder == "dlib-resnet-v1"
 
 
 def test_mesh_points_put_the_face_where_arcface_template_says(matcher, astronaut):

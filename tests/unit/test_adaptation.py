@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facematch import adaptation as ad
-from facematch.eval import population as pop
+from facematch import artifacts
+from facematch.artifacts.adaptation import Adaptation
+from facematch.fit import adaptation as ad
+from facematch.fit import population as pop
 
 DIMS = 16
 
@@ -62,12 +64,12 @@ def test_round_trip_through_json(tmp_path: Path) -> None:
     x, labels = population()
     a = ad.fit(x, labels, version="bank-2026-01", provenance={"model": "m", "data": "d", "command": "c"})
     a.save(tmp_path / "adaptation.json")
-    b = ad.Adaptation.load(tmp_path / "adaptation.json")
+    b = artifacts.load(Adaptation, path=tmp_path / "adaptation.json")
     assert b.version == "bank-2026-01" and b.provenance["model"] == "m"
     assert b.provenance["fitted_on"]["people"] == 30
     assert np.allclose(a.apply(x), b.apply(x), atol=1e-7)
     doc = json.loads((tmp_path / "adaptation.json").read_text())
-    assert doc["schema"] == ad.SCHEMA and doc["dims"] == {"in": DIMS, "out": DIMS}
+    assert doc["schema"] == Adaptation.SCHEMA and doc["dims"] == {"in": DIMS, "out": DIMS}
 
 
 def test_refuses_mismatched_dims_and_bad_files(tmp_path: Path) -> None:
@@ -80,9 +82,9 @@ def test_refuses_mismatched_dims_and_bad_files(tmp_path: Path) -> None:
     doc = a.to_doc()
     doc["dims"]["in"] = 128
     with pytest.raises(ValueError):
-        ad.Adaptation.from_doc(doc)
+        Adaptation.from_doc(doc)
     with pytest.raises(ValueError, match="schema"):
-        ad.Adaptation.from_doc({"version": "x"})
+        Adaptation.from_doc({"version": "x"})
 
 
 def test_single_image_people_and_missing_faces() -> None:
@@ -133,11 +135,11 @@ def test_adapt_main_writes_both_artefacts(tmp_path: Path) -> None:
     out = tmp_path / "out"
     summary = ad.adapt_main(root, out, embed, command="facematch adapt people", folds=5)
     assert sorted(kinds) == ["card", "portrait"]
-    a = ad.Adaptation.load(out / "adaptation.json")
+    a = artifacts.load(Adaptation, path=out / "adaptation.json")
     assert a.provenance["command"] == "facematch adapt people"
     cal = json.loads((out / "calibration.json").read_text())
     assert cal["adaptation"]["version"] == a.version
     assert summary["people"] == 20 and summary["held_out"] is not None
-    from facematch.scoring import Calibration
+    from facematch.artifacts.calibration import Calibration
 
-    assert Calibration.load(out / "calibration.json").version == f"{a.version}-cal"
+    assert artifacts.load(Calibration, path=out / "calibration.json").version == f"{a.version}-cal"

@@ -6,13 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facematch.checks.fraud import (
-    FraudLimits,
-    face_patch,
-    peak_prominence,
-    recapture,
-    tampering,
-)
+from facematch.checks.fraud import FraudLimits, recapture, tampering
+from facematch.imaging.spectrum import face_patch, peak_prominence
 from tests.support.synth import cards
 
 LIM = FraudLimits()

@@ -3,8 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facematch.eval import calibrate, metrics
-from facematch.scoring import Calibration
+from facematch import artifacts
+from facematch.artifacts.calibration import Calibration
+from facematch.eval import metrics
+from facematch.fit import calibrate
 
 
 def test_roc_tar_far_eer_on_known_scores():
@@ -44,7 +46,7 @@ def test_calibration_fit_hits_the_far_targets(tmp_path):
     import json
 
     path.write_text(json.dumps(doc))
-    cal = Calibration.load(path)
+    cal = artifacts.load(Calibration, path=path)
     pct = np.array([cal.percent(d) for d in impostor])
     assert np.mean(pct > 75) <= calibrate.FAR_AT_MATCH and np.mean(pct > 75) > calibrate.FAR_AT_MATCH / 2
     assert np.mean(pct >= 65) <= 1e-2 and np.mean(pct >= 65) > 5e-3

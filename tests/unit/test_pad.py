@@ -35,9 +35,9 @@ BOX = (45.0, 40.0, 175.0, 190.0)
 
 def test_packaged_artefact_loads_with_provenance(det):
     assert det.version == "v1" and det.name == "recapture-v1"
-    assert len(det.weights) == len(FEATURES)
-    assert {"fitted_on", "command", "date", "not_fitted_on"} <= set(det.provenance)
-    assert any("replay_a" in s for s in det.provenance["fitted_on"])  # type: ignore[union-attr]
+    assert len(det.model.weights) == len(FEATURES)
+    assert {"fitted_on", "command", "date", "not_fitted_on"} <= set(det.model.provenance)
+    assert any("replay_a" in s for s in det.model.provenance["fitted_on"])  # type: ignore[union-attr]
 
 
 def test_it_is_an_attack_detector(det):

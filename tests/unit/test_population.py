@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facematch.eval import population as pop
+from facematch.fit import population as pop
 
 
 def test_clopper_pearson_known_values() -> None:
@@ -84,7 +84,8 @@ def test_threshold_rules_are_conservative() -> None:
 
 
 def test_fit_conservative_schema_and_held_out() -> None:
-    from facematch.scoring import Calibration
+    from facematch import artifacts
+    from facematch.artifacts.calibration import Calibration
 
     s = samples()
     rng = np.random.default_rng(7)
@@ -101,7 +102,7 @@ def test_fit_conservative_schema_and_held_out() -> None:
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(doc, f)
-    cal = Calibration.load(f.name)
+    cal = artifacts.load(Calibration, path=f.name)
     assert cal.percent(doc["knots"][1][0]) == pytest.approx(75.0)
     r = pop.held_out(big, k=5, pair_types=["photo-photo"], rule="pairs", targets=(1e-3, 1e-2))
     # pairs among each held-out fold's 8 people (40 images): 780 - 8 x 10 genuine

@@ -5,11 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from facematch.scoring import Calibration, decision
+from facematch import artifacts
+from facematch.artifacts.calibration import Calibration
+from facematch.scoring import DEFAULT_CALIBRATION, decision
 
 
 def test_packaged_calibration_loads_and_is_monotone():
-    cal = Calibration.load()
+    cal = artifacts.load(Calibration, version=DEFAULT_CALIBRATION)
     assert cal.version and cal.provenance["model"] and cal.provenance["command"]
     d = np.linspace(0, 1.5, 301)
     p = [cal.percent(x) for x in d]
@@ -29,4 +31,4 @@ def test_non_monotone_calibration_refused(tmp_path):
     path.write_text(json.dumps({"version": "x", "model": "m", "command": "c",
                                 "knots": [[0, 100], [0.5, 80], [0.4, 90]]}))
     with pytest.raises(ValueError):
-        Calibration.load(path)
+        artifacts.load(Calibration, path=path)

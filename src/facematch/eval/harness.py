@@ -140,7 +140,7 @@ def run(settings: Settings, pairs_file: Path, root: Path, out: Path, *, peer: bo
                 m[f"gar_at_{int(pct)}pct"] = float(np.mean(genuine < t))
         results[name], dists[name] = m, d
         if fit_calibration is not None and not is_peer:
-            from facematch.eval import calibrate
+            from facematch.fit import calibrate
 
             genuine, impostor = d[pairs.labels], d[~pairs.labels]
             if extra_impostors:

@@ -8,7 +8,7 @@ face region only (a face crop is all a client sends in most replays):
 
 * ``moire``: the largest isolated peak of the spectrum of a square around
   the face at the image's own resolution (a screen's pixel grid aliased by
-  the camera's, a print's halftone screen; ``checks.fraud.peak_prominence``);
+  the camera's, a print's halftone screen; ``imaging.spectrum.peak_prominence``);
 * ``black``: the darkest 2 % of the face, luma 0-1: a screen's black level
   and the glare on its glass, a print's ink density, lift it;
 * ``contrast``: luma's 98th minus 2nd percentile: both chains compress it;
@@ -25,23 +25,23 @@ face region only (a face crop is all a client sends in most replays):
 Colour and tone are measured on the face resized to 96 px (area averaging),
 so the cost does not grow with the image. The score is a logistic model over
 the standardised features whose weights are an artefact
-(``facematch/data/pad-v1.json``, fitted by ``benchmarks/fit_pad.py``; it
-says on what). The detector holds no mutable state: one instance serves every
+(``facematch/data/pad-v1.json``, ``artifacts.pad``, fitted by
+``facematch.fit.pad``; it says on what). The detector holds no mutable state: one instance serves every
 thread.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from facematch.checks.fraud import face_patch, peak_prominence
+from facematch import artifacts
+from facematch.artifacts.pad import PadModel
+from facematch.imaging.spectrum import face_patch, peak_prominence
 from facematch.types import Box, ImageKind
 
 FEATURES = ("moire", "black", "contrast", "chroma", "cool", "glare", "soft")
@@ -110,38 +110,33 @@ class RecaptureDetector:
     """``AttackDetector``: a logistic model over ``features``; the score is
     the modelled probability of an attack, 0-1."""
 
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    weights: tuple[float, ...]
-    bias: float
-    #: The operating point it was fitted with (``FraudLimits.max_attack_score``'s default).
-    limit: float
-    version: str
-    provenance: dict[str, object]
+    model: PadModel
     name: str = "recapture"
+
+    def __post_init__(self) -> None:
+        if list(self.model.features) != list(FEATURES):
+            raise ValueError(f"pad artefact features {list(self.model.features)} are not {list(FEATURES)}")
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> RecaptureDetector:
         """The artefact at ``path``; the packaged ``pad-v1.json`` by default."""
-        if path is None:
-            text = resources.files("facematch.data").joinpath("pad-v1.json").read_text()
-        else:
-            text = Path(path).read_text()
-        art = json.loads(text)
-        if list(art["features"]) != list(FEATURES):
-            raise ValueError(f"pad artefact features {art['features']} are not {list(FEATURES)}")
-        n = len(FEATURES)
-        mean, scale, weights = (tuple(float(v) for v in art[k]) for k in ("mean", "scale", "weights"))
-        if not len(mean) == len(scale) == len(weights) == n or min(scale) <= 0:
-            raise ValueError("pad artefact: mean, scale and weights need one positive-scaled entry a feature")
-        return cls(mean=mean, scale=scale, weights=weights, bias=float(art["bias"]), limit=float(art["limit"]),
-                   version=str(art["version"]), provenance=dict(art["provenance"]),
-                   name=f"recapture-{art['version']}")
+        model = artifacts.load(PadModel, version="v1") if path is None else artifacts.load(PadModel, path=path)
+        return cls(model, name=f"recapture-{model.version}")
+
+    @property
+    def limit(self) -> float:
+        """The operating point it was fitted with (``FraudLimits.max_attack_score``'s default)."""
+        return self.model.limit
+
+    @property
+    def version(self) -> str:
+        return self.model.version
 
     def logit(self, x: np.ndarray) -> float:
         """The model's log-odds; a feature that is NaN (colour of a greyscale image) counts as average."""
-        z = np.nan_to_num((x - np.asarray(self.mean)) / np.asarray(self.scale), nan=0.0)
-        return float(np.clip(z, -Z_CLIP, Z_CLIP) @ np.asarray(self.weights) + self.bias)
+        m = self.model
+        z = np.nan_to_num((x - np.asarray(m.mean)) / np.asarray(m.scale), nan=0.0)
+        return float(np.clip(z, -Z_CLIP, Z_CLIP) @ np.asarray(m.weights) + m.bias)
 
     def score(self, rgb: np.ndarray, box: Box | None, kind: ImageKind = ImageKind.PORTRAIT) -> float:
         """Probability that ``rgb`` is a photo of a screen or a print. The

@@ -8,7 +8,7 @@ discriminant directions (LDA), and length-normalise. Distances between the
 transformed unit vectors replace the raw ones, so the calibration is refitted
 on top - on distances of people the transform was not fitted on (cross-fitted
 over identity folds), with the conservative rule of
-``facematch.eval.population``.
+``facematch.fit.population``.
 
 The artefact is a versioned JSON file with its provenance; nothing fitted on
 data with research-only terms ships inside the package.
@@ -26,18 +26,17 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from facematch.eval import population as pop
+from facematch.artifacts.adaptation import Adaptation
+from facematch.fit import population as pop
 
 Array = npt.NDArray[np.float64]
 
-SCHEMA = "facematch-adaptation/1"
 METHOD = "wccn"  # centre, within-class whitening (shrunk), optional LDA, length norm
 DEFAULT_SHRINKAGE = 0.5
 #: Identities in each fold of the cross-fitted calibration, at least (impostor pairs need two).
@@ -45,68 +44,6 @@ MIN_PEOPLE_PER_FOLD = 2
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".heic", ".tif", ".tiff")
 
 Embed = Callable[[list[str], str], dict[str, "npt.NDArray[np.floating[Any]] | None"]]
-
-
-@dataclass(frozen=True)
-class Adaptation:
-    version: str
-    mean: Array  # (dims_in,)
-    projection: Array  # (dims_in, dims_out)
-    provenance: dict[str, Any]
-
-    @property
-    def dims_in(self) -> int:
-        return int(self.projection.shape[0])
-
-    @property
-    def dims_out(self) -> int:
-        return int(self.projection.shape[1])
-
-    def apply(self, vectors: npt.ArrayLike) -> Array:
-        """Transformed unit vectors, one per row (a 1-D input gives a 1-D
-        output). Rows that are not finite (no face) stay NaN."""
-        v = np.asarray(vectors, dtype=np.float64)
-        one = v.ndim == 1
-        v2 = v[None, :] if one else v
-        if v2.ndim != 2 or v2.shape[1] != self.dims_in:
-            raise ValueError(f"adaptation {self.version} takes {self.dims_in}-D embeddings, got shape {v.shape}")
-        y = (v2 - self.mean) @ self.projection
-        norm = np.linalg.norm(y, axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out: Array = np.where(norm > 1e-12, y / norm, np.nan)
-        return out[0] if one else out
-
-    def to_doc(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "version": self.version, **self.provenance,
-                "dims": {"in": self.dims_in, "out": self.dims_out},
-                "mean": [round(float(x), 9) for x in self.mean],
-                "projection": [[round(float(x), 9) for x in row] for row in self.projection]}
-
-    def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(self.to_doc(), indent=1) + "\n")
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Adaptation:
-        if doc.get("schema") != SCHEMA:
-            raise ValueError(f"not a facematch adaptation (schema {doc.get('schema')!r}, expected {SCHEMA!r})")
-        mean = np.asarray(doc["mean"], dtype=np.float64)
-        proj = np.asarray(doc["projection"], dtype=np.float64)
-        dims = doc.get("dims", {})
-        if (proj.ndim != 2 or mean.shape != (proj.shape[0],) or dims.get("in") != proj.shape[0]
-                or dims.get("out") != proj.shape[1] or not np.all(np.isfinite(proj)) or not np.all(np.isfinite(mean))):
-            raise ValueError(f"adaptation {doc.get('version')!r}: mean, projection and dims do not agree")
-        skip = {"schema", "version", "dims", "mean", "projection"}
-        return cls(str(doc["version"]), mean, proj, {k: v for k, v in doc.items() if k not in skip})
-
-    @classmethod
-    def load(cls, path: Path) -> Adaptation:
-        return cls.from_doc(json.loads(Path(path).read_text()))
-
-    def check_dims(self, dims: int) -> None:
-        """Raise when the embedding network's output size is not the one fitted on."""
-        if dims != self.dims_in:
-            raise ValueError(f"adaptation {self.version} was fitted on {self.dims_in}-D embeddings; "
-                             f"the embedding network gives {dims}-D")
 
 
 def fit(vectors: npt.ArrayLike, labels: Sequence[str], *, shrinkage: float = DEFAULT_SHRINKAGE,
@@ -160,7 +97,7 @@ def fit(vectors: npt.ArrayLike, labels: Sequence[str], *, shrinkage: float = DEF
 
 
 def transform_fit(shrinkage: float = DEFAULT_SHRINKAGE, lda_dims: int | None = None) -> pop.TransformFit:
-    """A fitting function for ``facematch.eval.population.held_out``."""
+    """A fitting function for ``facematch.fit.population.held_out``."""
 
     def fit_samples(s: pop.Samples) -> pop.Transform:
         dims = None if lda_dims is None else min(lda_dims, len(s.identities()) - 1)

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from facematch.artifacts.calibration import Calibration
+
 FAR_AT_MATCH = 1e-4  # matching > 75 %: the State Bank of Vietnam's draft bar (FIDO-style, FAR < 0.01 %)
 FAR_AT_REVIEW = 1e-2  # matching >= 65 %
 
@@ -33,6 +35,7 @@ def fit(genuine: np.ndarray, impostor: np.ndarray, *, model: str, data: str, com
     for i in range(1, len(knots)):
         knots[i] = (max(knots[i][0], knots[i - 1][0] + 1e-5), knots[i][1])
     return {
+        "schema": Calibration.SCHEMA,
         "version": version,
         "model": model,
         "embedder": embedder,

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from facematch.eval.calibrate import FAR_AT_MATCH, FAR_AT_REVIEW
+from facematch.artifacts.calibration import Calibration
+from facematch.fit.calibrate import FAR_AT_MATCH, FAR_AT_REVIEW
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -234,7 +235,7 @@ def bootstrap_distance(imp: Impostors, far: float, alpha: float = 0.05, rounds: 
 
 
 def knots(d75: float, d65: float, impostor: Array) -> list[list[float]]:
-    """The same shape of map as ``facematch.eval.calibrate.fit``."""
+    """The same shape of map as ``facematch.fit.calibrate.fit``."""
     imp = impostor[np.isfinite(impostor)]
     med = float(np.median(imp))
     d_far = max(float(np.percentile(imp, 99)), med + 0.05)
@@ -333,7 +334,7 @@ def fit_conservative(genuine: Array, impostors: Mapping[str, Impostors], *, mode
                      version: str, rule: str = "tail", extra: Mapping[str, Any] | None = None,
                      targets: tuple[float, float] = (FAR_AT_MATCH, FAR_AT_REVIEW),
                      by_source: Mapping[str, Mapping[str, Impostors]] | None = None) -> dict[str, Any]:
-    """A calibration document in the schema of ``facematch/data/calibration.json``
+    """A calibration document (schema ``facematch-calibration/1``, ``artifacts.calibration``)
     whose thresholds follow ``thresholds(impostors, rule, targets=targets)``; with ``by_source`` (impostor
     sets per source) they follow ``thresholds_across_sources`` instead, and ``impostors`` are those sets."""
     genuine = genuine[np.isfinite(genuine)]
@@ -358,6 +359,7 @@ def fit_conservative(genuine: Array, impostors: Mapping[str, Impostors], *, mode
                               "far_at_65": float(np.mean(v <= d65))} for k, v in sets.items()},
     }
     doc: dict[str, Any] = {
+        "schema": Calibration.SCHEMA,
         "version": version,
         "model": model,
         "data": data,

@@ -1,0 +1,65 @@
+"""Periodic patterns in an image's spectrum: what a recapture leaves.
+
+A screen's pixel grid aliased by the camera's, or a print's halftone screen,
+shows as isolated peaks in the Fourier spectrum far above the smooth spectrum
+of natural content. Used by the card-side recapture check
+(``checks.fraud.recapture``) and by the presentation-attack model's
+``moire`` feature (``models.pad``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+
+from facematch.types import Box
+
+
+def _spectrum_mask(n: int) -> np.ndarray:
+    """Frequencies that may hold a recapture peak: away from DC (the low
+    eighth), from the two axes (image borders and straight edges) and from
+    the 8x8 JPEG block grid's harmonics."""
+    f = np.fft.fftshift(np.fft.fftfreq(n)) * n
+    u, v = np.meshgrid(f, f)
+    r = np.hypot(u, v)
+    grid = n // 8
+
+    def on_grid(a: np.ndarray) -> np.ndarray:
+        m = np.mod(np.abs(a), grid)
+        return np.asarray(np.minimum(m, grid - m) <= 1)
+
+    return np.asarray((r >= n / 16) & (r < n / 2) & (np.abs(u) > 2) & (np.abs(v) > 2) & ~on_grid(u) & ~on_grid(v))
+
+
+@functools.lru_cache(maxsize=16)
+def _mask_and_window(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``_spectrum_mask`` and the 2-D Hann window of side ``n`` (computed once a size;
+    ``lru_cache`` is thread-safe)."""
+    return _spectrum_mask(n), np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
+
+
+def peak_prominence(grey: np.ndarray, background: int = 11) -> float:
+    """Largest log-magnitude of the (Hann-windowed) spectrum above its local
+    mean, over ``_spectrum_mask``'s frequencies."""
+    mask, window = _mask_and_window(grey.shape[0])
+    g = grey.astype(np.float32)
+    dft = cv2.dft((g - g.mean()) * window, flags=cv2.DFT_COMPLEX_OUTPUT)
+    log = np.fft.fftshift(cv2.log(cv2.magnitude(dft[:, :, 0], dft[:, :, 1]) + 1e-3))
+    local = cv2.blur(log, (background, background), borderType=cv2.BORDER_REFLECT)
+    return float((log - local)[mask].max())
+
+
+def face_patch(rgb: np.ndarray, box: Box | None, size: int) -> np.ndarray | None:
+    """The grey level of a ``size`` square of ``rgb`` centred on the face box (the image centre
+    without one), shifted inside the image; smaller images give their largest
+    centred square with a side a multiple of 32, None below 64."""
+    h, w = rgb.shape[:2]
+    n = min(size, h // 32 * 32, w // 32 * 32)
+    if n < 64:
+        return None
+    cx, cy = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2) if box is not None else (w / 2, h / 2)
+    x0 = int(np.clip(round(cx - n / 2), 0, w - n))
+    y0 = int(np.clip(round(cy - n / 2), 0, h - n))
+    return cv2.cvtColor(np.ascontiguousarray(rgb[y0:y0 + n, x0:x0 + n]), cv2.COLOR_RGB2GRAY)
