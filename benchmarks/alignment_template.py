@@ -3,7 +3,7 @@ five points (eye corners, nose base) fall, on average, in the frame of the
 ArcFace / InsightFace 112x112 five-point template (eye centres, nose tip,
 mouth corners).
 
-    nice .venv/bin/python benchmarks/alignment_template.py [--lfw-every 10] \
+    nice .venv/bin/python -m benchmarks.alignment_template [--lfw-every 10] \
         [--out benchmarks/results/alignment_template.json]
 
 On each face: ArcFace's five points from MediaPipe's 468-point face mesh (the
@@ -37,6 +37,7 @@ import dlib
 import numpy as np
 import skimage.data
 
+from benchmarks.machine import write_result
 from facematch.models import weights
 from facematch.models.alignment import ARCFACE112, similarity, transform
 from facematch.models.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
@@ -136,7 +137,7 @@ def main() -> None:
                      "per_point_mean_px": r(held.mean(axis=0))},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(args.out, result, indent=1)
     print(json.dumps(result, indent=1))
     print("DLIB5_IN_ARCFACE112 = np.array([" + ", ".join(f"[{x:.4f}, {y:.4f}]" for x, y in template) + "], ...)")
 

@@ -14,7 +14,7 @@ check: ``recapture``, the spectral peak; ``presentation_attack``, the model).
 - tampered: ``documents/tampered`` (FantasyID face swaps and re-typed text,
   SIDTD crop-and-replace and inpainting);
 - screen recaptures: each mock ID photo and scan shown on a virtual screen and
-  photographed (``tests/support/synth/cards.py: screen_recapture``, seeded;
+  photographed (``tools/synth/cards.py: screen_recapture``, seeded;
   kept in memory);
 - no document: the Caltech selfies (``attributes/clean_face``) sent as a card
   (code 1 must fire).
@@ -22,33 +22,29 @@ check: ``recapture``, the spectral peak; ``presentation_attack``, the model).
 Run once with the shipped settings and once with the attack model also on
 cards (``FACEMATCH_MODELS__ATTACK_MODEL_ON_CARDS=true``):
 
-    .venv/bin/python benchmarks/card_photos.py --data ../shared/data
+    .venv/bin/python -m benchmarks.card_photos --data ../shared/data
 
 Writes benchmarks/results/card_photos.json. Reads ../shared/data in place.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.machine, tests.support.synth
-
 import argparse
 import csv
 import datetime as dt
 import io
-import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchmarks import machine
 from PIL import Image
 
+from benchmarks import machine
 from facematch.matcher import ImageAnalysis, Matcher, build_matcher
 from facematch.settings import ModelSettings, Settings
 from facematch.types import ImageKind
-from tests.support.synth import cards
+from tools.synth import cards
 
 SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".bmp")
 
@@ -135,7 +131,7 @@ def main() -> None:
             print(f"  {name:58s} {r['images']:3d} images, face {r['face_found']:3d} | codes {codes} | "
                   f"10 spectral {r['check'].get('recapture', 0)} model {r['check'].get('presentation_attack', 0)}",
                   flush=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    machine.write_result(args.out, result, indent=2)
     print("wrote", args.out)
 
 

@@ -1,6 +1,6 @@
 """Every warning check over labelled sets, through the real pipeline.
 
-    .venv/bin/python benchmarks/checks.py --data ../shared/data --out benchmarks/results/checks.json
+    .venv/bin/python -m benchmarks.checks --data ../shared/data --out benchmarks/results/checks.json
 
 Real photos where they exist (../shared/data, read in place, never copied):
 masks, sunglasses, Yale's clear glasses, Caltech faces (false alarms of every
@@ -18,11 +18,6 @@ Without the data folder it says so and exits 0.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.synth
-
 import argparse
 import json
 import os
@@ -35,12 +30,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.machine import command, commit
 from facematch.checks.suite import CheckLimits
 from facematch.matcher import ImageAnalysis
 from facematch.types import ImageKind
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local import matcher
+from tools.local import matcher
 
 CARD, PORTRAIT = ImageKind.CARD, ImageKind.PORTRAIT
 
@@ -91,7 +85,7 @@ def lfw_faces(lfw: Path, n: int, seed: int) -> list[tuple[str, str]]:
 
 def synthetic_job(job: tuple[int, str, str, int]) -> list[dict]:
     """One LFW identity -> its card and selfie variants, analysed."""
-    from tests.support.synth import cards
+    from tools.synth import cards
 
     index, face_path, other_path, seed = job
     face, other = read(Path(face_path)), read(Path(other_path))
@@ -118,7 +112,7 @@ def synthetic_job(job: tuple[int, str, str, int]) -> list[dict]:
 
 def altered_job(job: tuple[int, str]) -> list[dict]:
     """One clean face -> occluders drawn with its mesh, blur and noise, analysed."""
-    from tests.support.synth import occluders
+    from tools.synth import occluders
 
     index, path = job
     rgb = read(Path(path))
@@ -149,7 +143,7 @@ def altered_job(job: tuple[int, str]) -> list[dict]:
 
 def timing_job(job: tuple[int, str, int]) -> dict:
     """Checks' time in one match request: a synthetic card photo + a selfie."""
-    from tests.support.synth import cards
+    from tools.synth import cards
 
     index, face_path, seed = job
     face = read(Path(face_path))
@@ -322,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     m = machine()
     m["load_average_before"] = load_before
     result = {
-        "command": "python benchmarks/checks.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "python -m benchmarks.checks " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": m, "seed": args.seed, "synthetic_identities": args.synthetic, "limits": _limits(),
         "measures": table, "timing": timing, "sets": {k: len(v) for k, v in by.items()},
         "items": [{**r, "checks_ms": round(r["checks_ms"], 1)} for r in rows
@@ -330,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.time() - t_start, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    result = {"commit": commit(), "command": command(), **{k: v for k, v in result.items() if k != "command"}}
     args.out.write_text(_json(result))
     print(f"written {args.out} ({result['seconds']} s); machine: {m['cpu']}, {m['cores']} cores, load {m['load_average']}")
     return 0

@@ -1,6 +1,6 @@
 """Chip-like portraits vs live photos: what the CCCD chip's JPEG 2000 does to matching.
 
-    .venv/bin/python benchmarks/chip.py --data ../shared/data --out benchmarks/results/chip.json
+    .venv/bin/python -m benchmarks.chip --data ../shared/data --out benchmarks/results/chip.json
 
 For each person of ``lfw/`` (a seeded draw of people with at least two
 images) and of ``asian/casia_v5/`` (all 40), the first image becomes a
@@ -39,8 +39,6 @@ from typing import Any
 import cv2
 import numpy as np
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CHIP_SIZE = (480, 640)  # width, height: the CCCD chip's portrait
 CHIP_BYTES = (10_000, 20_000)
@@ -194,10 +192,10 @@ def main() -> int:
         print(f"no data folder at {args.data}: nothing measured")
         return 0
     t0 = time.time()
+    from benchmarks.machine import describe, write_result
     from facematch import artifacts
     from facematch.artifacts.calibration import Calibration
     from facematch.scoring import DEFAULT_CALIBRATION
-    from machine import describe
 
     cal = artifacts.load(Calibration, version=DEFAULT_CALIBRATION)
     threshold = cal.distance_at(75)
@@ -246,7 +244,7 @@ def main() -> int:
     result["seconds"] = round(time.time() - t0, 1)
     result["machine"]["load_average"] = list(os.getloadavg())  # type: ignore[index]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    write_result(args.out, result, indent=1)
     print(f"written {args.out} ({result['seconds']} s)")
     return 0
 

@@ -15,8 +15,8 @@ distance is measured as ``checks/geometry.py: eye_distance`` measures it on
 the degraded image, the sharpness as ``checks/quality.py: sharpness`` on the
 aligned chip.
 
-    .venv/bin/python benchmarks/face_size.py --data ../shared/data --cards /tmp
-    FACEMATCH_MODELS__EMBEDDER=dlib-resnet-v1 .venv/bin/python benchmarks/face_size.py --data ../shared/data \
+    .venv/bin/python -m benchmarks.face_size --data ../shared/data --cards /tmp
+    FACEMATCH_MODELS__EMBEDDER=dlib-resnet-v1 .venv/bin/python -m benchmarks.face_size --data ../shared/data \
         --cards /tmp --out benchmarks/results/face_size_dlib.json
 
 Writes benchmarks/results/face_size.json.
@@ -24,22 +24,18 @@ Writes benchmarks/results/face_size.json.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.*
-
 import argparse
 import datetime as dt
-import json
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+
 from benchmarks import machine, networks
 from benchmarks.population import images_under
-
 from facematch import artifacts
 from facematch.artifacts.calibration import Calibration
 from facematch.checks.geometry import eye_distance
@@ -66,7 +62,7 @@ def degrade(rgb: np.ndarray, e0: float, eyes: float, blur: float) -> np.ndarray:
 
 
 def measure(root: Path, cache: Path) -> dict[str, Any]:
-    from benchmarks.local import matcher
+    from tools.local import matcher
 
     m = matcher()
     f = cache / f"face_size-{m.pool.embedder.name}.npz"
@@ -182,7 +178,7 @@ def main() -> None:
               "thresholds": {"held_out_folds": thr, "shipped": [s75, s65]},
               "conditions": conditions, "by_eye_distance": by_eye, "by_sharpness": by_sharp,
               "by_eye_and_sharpness_floor": by_both}
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    machine.write_result(args.out, result, indent=1)
     print(f"wrote {args.out}")
     for c in conditions:
         h = c["held_out"]

@@ -1,13 +1,13 @@
 """Property-based fuzz of the face_matching API: at least 10,000 generated
 requests, zero 5xx and zero tracebacks expected.
 
-    .venv/bin/python benchmarks/fuzz.py [--requests 10000] [--seed N] [--out benchmarks/results/fuzz.json]
+    .venv/bin/python -m benchmarks.fuzz [--requests 10000] [--seed N] [--out benchmarks/results/fuzz.json]
 
 The app is the real one (real models, SQLite key store, every check) served
 in-process through its ASGI interface, with the outside world injected as in
 the tests: an httpx MockTransport stands for the internet and a stub resolver
 for DNS, so URL-mode requests never leave the process. Requests come from
-``tests/security/fuzz_requests.py`` (hypothesis strategies built from valid,
+``tools/hostile/fuzz_requests.py`` (hypothesis strategies built from valid,
 hostile and malformed seeds, then mutated). Every answer is checked: HTTP
 status < 500, no traceback in the body, the v2 envelope with a known
 errorCode and the HTTP status that belongs to it. Problems are recorded (not
@@ -26,7 +26,6 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 
 
 def main() -> int:
@@ -48,13 +47,13 @@ def main() -> int:
     from PIL import Image
     from skimage import data
 
+    from benchmarks.machine import describe, write_result
     from facematch.api.app import create_app
     from facematch.models.bundle import ModelPool
     from facematch.settings import Settings
     from facematch.store.sqlite import SqliteKeyStore
-    from machine import describe
-    from tests.security.fakes import Internet, StubDNS
-    from tests.security.fuzz_requests import (
+    from tools.hostile.fakes import Internet, StubDNS
+    from tools.hostile.fuzz_requests import (
         blank_png,
         check_response,
         fuzz_internet_routes,
@@ -122,7 +121,7 @@ def main() -> int:
     }
     print(json.dumps({k: v for k, v in result.items() if k not in ("machine", "problem_samples")}, indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result, indent=2)
     print("wrote", args.out)
     return 0 if not problems and sent["server_5xx"] == 0 and sent["tracebacks"] == 0 else 1
 

@@ -4,11 +4,6 @@ the scikit-image astronaut (public domain), as JPEG."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.synth
-
 import io
 
 import numpy as np
@@ -24,7 +19,7 @@ def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
 def card_and_selfie(seed: int = 7) -> tuple[bytes, bytes]:
     from skimage import data
 
-    from tests.support.synth import cards
+    from tools.synth import cards
 
     head = data.astronaut()[0:300, 113:338]
     rng = np.random.default_rng(seed)

@@ -2,8 +2,8 @@
 input mode; the per-stage breakdown in-process; and the peer
 (face_recognition with its defaults) on the same two images.
 
-    .venv/bin/python benchmarks/latency.py [--requests 40] [--out benchmarks/results/latency.json]
-    .venv/bin/python benchmarks/latency.py --networks sface-2021dec,dlib-resnet-v1 --rounds 3 \
+    .venv/bin/python -m benchmarks.latency [--requests 40] [--out benchmarks/results/latency.json]
+    .venv/bin/python -m benchmarks.latency --networks sface-2021dec,dlib-resnet-v1 --rounds 3 \
         --out benchmarks/results/latency_networks.json
 
 With ``--networks`` it is an A/B run instead: the service is started once per
@@ -36,9 +36,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inputs import card_and_selfie
-from machine import describe
+from benchmarks.inputs import card_and_selfie
+from benchmarks.machine import describe, write_result
 
 
 def pct(values: list[float], q: float) -> float:
@@ -53,7 +52,7 @@ def free_port() -> int:
 
 def stage_breakdown(card: bytes, selfie: bytes, n: int) -> dict:
     from facematch.types import ImageKind
-    from local import matcher
+    from tools.local import matcher
 
     m = matcher()  # one image after the other, so that the stages add up
     rows = []
@@ -188,7 +187,7 @@ def main() -> None:
         print("peer median", result["peer"]["median_ms"], "ms", flush=True)
         result["peer"]["ratio_vs_file_mode"] = round(result["peer"]["median_ms"] / result["end_to_end"]["file"]["median_ms"], 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result, indent=2)
     print("wrote", args.out)
 
 
@@ -224,7 +223,7 @@ def ab(args: argparse.Namespace) -> None:
         net: round(statistics.median(x["file"]["p95_ms"] for x in result["rounds"] if x["network"] == net), 1)
         for net in nets}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result, indent=2)
     print("median of medians:", result["median_of_medians_ms"], "wrote", args.out)
 
 

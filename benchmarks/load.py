@@ -1,6 +1,6 @@
 """Load and back-pressure: `facematch serve` at and beyond saturation.
 
-    .venv/bin/python benchmarks/load.py [--at-s 20] [--beyond-s 60] [--overload 2.0]
+    .venv/bin/python -m benchmarks.load [--at-s 20] [--beyond-s 60] [--overload 2.0]
                                         [--out benchmarks/results/load.json]
 
 Starts `facematch serve` on a free 127.0.0.1 port (temporary data dir, one
@@ -40,11 +40,11 @@ import httpx
 import numpy as np
 import psutil
 
+from benchmarks.inputs import card_and_selfie
+from benchmarks.machine import describe, write_result
+from tools.service_proc import Service, free_port, serve_command
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
-from inputs import card_and_selfie  # noqa: E402
-from machine import describe  # noqa: E402
-from tests.store.service_proc import Service, free_port, serve_command  # noqa: E402
 
 WORKERS, QUEUE_LIMIT, DEADLINE_S = 2, 8, 10.0
 
@@ -253,7 +253,7 @@ def main() -> int:
     for name, ok in checks.items():
         print(("PASS " if ok else "FAIL ") + name)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result, indent=2)
     print("wrote", args.out)
     return 0 if all(checks.values()) else 1
 

@@ -1,7 +1,7 @@
 """How many of the no-face photos give errorCode 3 (no face found), through
 the real pipeline.
 
-    .venv/bin/python benchmarks/no_face.py [--data ../shared/data]
+    .venv/bin/python -m benchmarks.no_face [--data ../shared/data] [--out benchmarks/results/no_face.json]
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ import glob
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local import analyze_file
+from benchmarks.machine import write_result
+from tools.local import analyze_file
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/no_face.json"))
     args = ap.parse_args()
     files = sorted(f for f in glob.glob(str(args.data / "attributes/no_face_*/*"))
                    if f.lower().endswith((".jpg", ".jpeg", ".png")))
@@ -33,6 +34,8 @@ def main() -> None:
     print(f"{len(files)} no-face photos: {ok} give errorCode 3 ({100 * ok / len(files):.1f} %)")
     for path, score in found:
         print(f"  face found in {path} (score {score})")
+    write_result(args.out, {"photos": len(files), "no_face_error": ok,
+                            "face_found": [{"image": p, "score": s} for p, s in found]})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Where each occlusion check stops working as faces shrink.
 
-    .venv/bin/python benchmarks/occlusion_size.py --data ../shared/data --out benchmarks/results/occlusion_size.json
+    .venv/bin/python -m benchmarks.occlusion_size --data ../shared/data --out benchmarks/results/occlusion_size.json
 
 The photos of ``attributes/mask``, ``attributes/sunglasses`` and
 ``attributes/clean_face`` (read in place, never copied) are analysed once at
@@ -11,7 +11,7 @@ pixels (never enlarged), and analysed again. Per set and size: images,
 faces found, and how many of those get mask (9), sunglasses (7) and hat
 (8); recall on the mask and sunglasses sets, false alarms on
 ``clean_face``. ``--drawn N`` adds N clean faces (seeded draw) with a cap,
-a mask and dark lenses drawn on them (``tests.support.synth.occluders``,
+a mask and dark lenses drawn on them (``tools.synth.occluders``,
 the same as ``benchmarks/checks.py``'s drawn sets): the same faces at every
 size, and the only hats there are. Run with ``--no-gates`` to measure every check at every
 size (the size limits of ``OcclusionLimits`` set to 0), which is how those
@@ -21,7 +21,6 @@ limits were chosen. Without the data folder it says so and exits 0.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -34,9 +33,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support.synth
-
 SIZES = (60, 48, 40, 32, 26, 20, 16, 13, 10, 8, 6, 5, 4)
 SETS = ("mask", "sunglasses", "clean_face")
 DRAWN = ("drawn_cap", "drawn_mask", "drawn_sunglasses")
@@ -46,7 +42,7 @@ EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
 
 def draw(name: str, rgb: np.ndarray, detect: Callable[[np.ndarray], Any], seed: int) -> np.ndarray | None:
     """``rgb`` with the occluder of the drawn set ``name`` drawn along its face mesh."""
-    from tests.support.synth import occluders
+    from tools.synth import occluders
 
     faces = detect(rgb)
     if not faces or faces[0].mesh is None:
@@ -77,11 +73,11 @@ def main() -> int:
         print(f"no data folder at {args.data}: nothing measured")
         return 0
     t0 = time.time()
+    from benchmarks.machine import describe, write_result
     from chip import PortraitAnalyzer
     from facematch.checks.occlusion import OcclusionLimits
     from facematch.checks.suite import CheckLimits
     from facematch.imaging.decode import decode_image
-    from machine import describe
 
     occlusion = OcclusionLimits()
     if args.no_gates:
@@ -143,7 +139,7 @@ def main() -> int:
               "limits": {k: getattr(occlusion, k) for k in occlusion.__dataclass_fields__},
               "table": table, "items": items, "seconds": round(time.time() - t0, 1)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    write_result(args.out, result, indent=1)
     print(f"written {args.out} ({result['seconds']} s)")
     return 0
 

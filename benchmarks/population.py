@@ -1,7 +1,7 @@
-"""Per-population measurement, the ``asia-v2`` calibration and the adaptation.
+"""Per-population measurement of dlib's calibrations (``lfw-v1``, ``asia-v1``, ``asia-v2``) and the adaptation.
 
 Reads ../shared/data (LFW, asian/casia_v5, Yale) and generated card sets
-(benchmarks/make_card_set.py: ``--asian`` cards from the CASIA faces, and
+(tools/make_card_set.py: ``--asian`` cards from the CASIA faces, and
 optionally LFW cards), embeds every image once (cached as .npz under
 ``--cache``), and writes:
 
@@ -10,58 +10,43 @@ optionally LFW cards), embeds every image once (cached as .npz under
   or above 65 % (95 % Clopper-Pearson intervals), TAR at FAR 1e-2 / 1e-3 /
   1e-4 where the impostor count allows; the peer (face_recognition) where
   cached; the held-out (identity-disjoint) figures of the asia-v2 rule;
-- src/facematch/data/calibration-asia-v2.json (``--write-calibration``; asia-v1, its
+- (``asia-v2`` itself is fitted by ``python -m tools.fit_calibration --version asia-v2``; asia-v1, its
   predecessor fitted with the "bootstrap" rule, stays for comparison);
 - benchmarks/results/adaptation.json (``--adaptation``).
 
-    .venv/bin/python benchmarks/make_card_set.py --asian ../shared/data/asian/casia_v5 \
+    .venv/bin/python -m tools.make_card_set --asian ../shared/data/asian/casia_v5 \
         --out /tmp/asian-cards --workers 1
-    .venv/bin/python benchmarks/make_card_set.py --lfw ../shared/data/lfw --out /tmp/cardset1 --folds 1 --workers 1
-    .venv/bin/python benchmarks/population.py --data ../shared/data --asian-cards /tmp/asian-cards \\
-        --lfw-cards /tmp/cardset1 --peer --write-calibration --adaptation
+    .venv/bin/python -m tools.make_card_set --lfw ../shared/data/lfw --out /tmp/cardset1 --folds 1 --workers 1
+    .venv/bin/python -m benchmarks.population --data ../shared/data --asian-cards /tmp/asian-cards \\
+        --lfw-cards /tmp/cardset1 --peer --adaptation
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.machine
-
 import argparse
 import datetime as dt
 import json
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchmarks import machine, networks
 
+from benchmarks import machine
 from facematch.fit import adaptation as ad
 from facematch.fit import population as pop
 from facematch.fit.population import Array
+from facematch.fit.sources import HELD_OUT_SEEDS, held_out_all, held_out_cached
+from tools.devsets import asian_samples, cached, embed_cached_dlib
 
 REPO = Path(__file__).resolve().parents[1]
 ASIA_V1 = REPO / "src/facematch/data/calibration-asia-v1.json"
 ASIA_V2 = REPO / "src/facematch/data/calibration-asia-v2.json"
 LFW_V1 = REPO / "src/facematch/data/calibration-lfw-v1.json"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".png", ".gif")
-MODEL = ("models/dlib_face_recognition_resnet_model_v1.dat sha256 55533b28a958, BlazeFace + dlib 5-point "
-         "alignment, chip + mirror")
-HELD_OUT_SEEDS = (0, 1, 2, 3, 4)
 #: The targets asia-v1/asia-v2 (dlib) were fitted for: FAR 0.1 % above 75, 1 % at or above 65 (the defaults
 #: of facematch.fit.calibrate moved to the banking bar, 0.01 %, with SFace: benchmarks/networks.py).
 ASIA_TARGETS = (1e-3, 1e-2)
-
-
-def embed_cached(cache: Path, name: str, root: Path, rels: list[str], kind: str, peer: bool) -> dict[str, Array | None]:
-    """``{relative path: embedding or None}`` with dlib's network (what asia-v1/v2 are for) or the peer, embedded
-    once (one worker) and cached."""
-    return networks.embed_cached(cache, "dlib-resnet-v1", name, root, rels, kind, workers=1, peer=peer)
-
-
-def cached(cache: Path, name: str, kind: str, peer: bool) -> bool:
-    return (cache / f"{'peer' if peer else 'dlib-resnet-v1'}-{name}-{kind}.npz").exists()
 
 
 def pair_distances(pairs: list[tuple[str, str, int]], ea: dict[str, Array | None],
@@ -81,23 +66,6 @@ def peer_summary(gen: Array, imp: Array) -> dict[str, Any]:
             "far_at_tolerance_0.6": pop.rate(int(np.sum(imp <= 0.6)), len(imp)),
             "tar_at_tolerance_0.6": float(np.mean(gen <= 0.6)),
             "tar_at_far": {f"{f:g}": pop.tar_at_far(gen, imp, f) for f in (1e-2, 1e-3, 1e-4)}}
-
-
-def images_under(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def asian_samples(data: Path, cards: Path | None, cache: Path, peer: bool = False) -> pop.Samples:
-    root = data / "asian/casia_v5"
-    rels = images_under(root)
-    photos = embed_cached(cache, "asian", root, rels, "portrait", peer)
-    items = [(Path(r).parent.name, Path(r).stem, pop.PHOTO, photos[r]) for r in rels]
-    if cards is not None:
-        croot = cards / "cards"
-        crels = images_under(croot)
-        cemb = embed_cached(cache, "asiancards", croot, crels, "card", peer)
-        items += [(Path(r).parent.name, Path(r).stem, pop.CARD, cemb[r]) for r in crels]
-    return pop.Samples.build(items, 128)
 
 
 def lfw_pairs(data: Path, extra: int, seed: int = 0) -> tuple[list[str], list[tuple[str, str, int]]]:
@@ -142,13 +110,13 @@ def evaluate_sets(args: argparse.Namespace, asian: pop.Samples, cal: dict[str, l
 
     # LFW
     rels, pairs = lfw_pairs(data, args.lfw_extra)
-    e = embed_cached(cache, "lfw", data / "lfw", rels, "portrait", False)
+    e = embed_cached_dlib(cache, "lfw", data / "lfw", rels, "portrait", False)
     g, i = pair_distances(pairs, e)
     std = pop.read_pairs(data / "lfw/pairs_10fold.txt")
     gs, is_ = pair_distances(std, e)
     peer = None
     if args.peer and (cached(cache, "lfw", "portrait", True) or args.embed_peer):
-        ep = embed_cached(cache, "lfw", data / "lfw", rels, "portrait", True)
+        ep = embed_cached_dlib(cache, "lfw", data / "lfw", rels, "portrait", True)
         peer = pair_distances(std, ep)
     fta = sum(v is None for v in e.values())
     add("lfw", g, i, f"pairs_10fold + all same-folder pairs + {args.lfw_extra} sampled impostors; lfw-v1 was "
@@ -172,64 +140,19 @@ def evaluate_sets(args: argparse.Namespace, asian: pop.Samples, cal: dict[str, l
     # Yale
     ypairs = pop.read_pairs(data / "yale/pairs_all.txt")
     yrels = sorted({p for a, b, _ in ypairs for p in (a, b)})
-    ey = embed_cached(cache, "yale", data / "yale", yrels, "portrait", False)
+    ey = embed_cached_dlib(cache, "yale", data / "yale", yrels, "portrait", False)
     gy, iy = pair_distances(ypairs, ey)
     add("yale", gy, iy, "yale pairs_all", sum(ey[r] is None for r in yrels), len(yrels))
     # LFW cards
     if args.lfw_cards is not None and (args.lfw_cards / "pairs.txt").exists():
         cpairs = pop.read_pairs(args.lfw_cards / "pairs.txt")
         crels = sorted({a for a, _, _ in cpairs})
-        ec = embed_cached(cache, f"lfwcards-{args.lfw_cards.name}", args.lfw_cards, crels, "card", False)
+        ec = embed_cached_dlib(cache, f"lfwcards-{args.lfw_cards.name}", args.lfw_cards, crels, "card", False)
         lp = [(a, b.removeprefix("lfw/"), y) for a, b, y in cpairs]
         gcl, icl = pair_distances(lp, ec, e)
         add("lfw_cards", gcl, icl, f"synthetic cards from LFW vs LFW photo ({args.lfw_cards}/pairs.txt); "
             "lfw-v1 in-sample for the photos' people", sum(ec[r] is None for r in crels), len(crels))
     return sets
-
-
-def held_out_all(asian: pop.Samples, rule: str, seeds: tuple[int, ...] = HELD_OUT_SEEDS,
-                 workers: int = 1) -> dict[str, Any]:
-    """``rule`` on 5 identity folds, for each fold split of ``seeds`` (``workers`` processes)."""
-    if workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers) as ex:
-            runs = list(ex.map(_held_out_split, [(asian, s, rule) for s in seeds]))
-    else:
-        runs = [pop.held_out(asian, k=5, seed=s, rule=rule, targets=ASIA_TARGETS) for s in seeds]
-    pooled: dict[str, Any] = {}
-    for t in pop.PAIR_TYPES:
-        row: dict[str, Any] = {}
-        for key in ("far_at_75", "far_at_65", "tar_at_75", "tar_at_65"):
-            k = sum(r["pooled"][t][key]["k"] for r in runs)
-            n = sum(r["pooled"][t][key]["n"] for r in runs)
-            row[key] = pop.rate(k, n)
-            row[key]["per_split"] = [round(r["pooled"][t][key]["rate"], 5) for r in runs]
-        row["tar_at_far_1e-3_pooled_per_split"] = [r["pooled"][t]["tar_at_far_1e-3_pooled"] for r in runs]
-        pooled[t] = row
-    return {"rule": pop.RULE_TEXT[rule], "folds": 5, "fold_splits": list(seeds), "pooled_over_splits": pooled,
-            "note": ("every pair is counted once per split (5 splits of the same 40 people), so the pooled counts "
-                     "repeat the same pairs; the intervals treat pairs as independent, which they are not (look-alike "
-                     "couples of people fail together): read them as too narrow"),
-            "split_0": runs[0]}
-
-
-def _held_out_split(job: tuple[pop.Samples, int, str]) -> dict[str, Any]:
-    asian, seed, rule = job
-    return pop.held_out(asian, k=5, seed=seed, rule=rule, targets=ASIA_TARGETS)
-
-
-def held_out_cached(cache: Path, asian: pop.Samples, rule: str) -> dict[str, Any]:
-    """``held_out_all``, kept in the cache (keyed by the embeddings' checksum)."""
-    import hashlib
-
-    key = hashlib.sha256(np.nan_to_num(asian.vectors, nan=9.0).tobytes()).hexdigest()[:12]
-    f = cache / f"heldout-{rule}-{key}.json"
-    if f.exists():
-        return dict(json.loads(f.read_text()))
-    r = held_out_all(asian, rule)
-    f.write_text(json.dumps(r))
-    return r
 
 
 def adaptation_study(asian: pop.Samples, lfw_e: dict[str, Array | None], lfw_std: list[tuple[str, str, int]],
@@ -288,7 +211,6 @@ def main() -> None:
     ap.add_argument("--lfw-extra", type=int, default=200_000)
     ap.add_argument("--peer", action="store_true", help="include the peer where its embeddings are cached")
     ap.add_argument("--embed-peer", action="store_true", help="embed LFW with the peer if not cached (~12 min)")
-    ap.add_argument("--write-calibration", action="store_true")
     ap.add_argument("--adaptation", action="store_true")
     ap.add_argument("--adaptation-splits", action="store_true",
                     help="only: the kept adaptation vs none on fold splits 0-4 (added to adaptation.json)")
@@ -304,14 +226,14 @@ def main() -> None:
     t0 = time.time()
     asian = asian_samples(args.data, args.asian_cards, args.cache)
     if args.confirm_seeds:
-        r = held_out_all(asian, "tail", tuple(args.confirm_seeds), args.workers)
+        r = held_out_all(asian, "tail", tuple(args.confirm_seeds), targets=ASIA_TARGETS, workers=args.workers)
         r.pop("split_0")
         r.update(command=command, date=dt.date.today().isoformat(), machine=machine.describe(),
                  wall_s=round(time.time() - t0),
                  why=("fold splits never looked at while the fitting rule was chosen (seeds 0-4 were): "
                       "new partitions of the same 40 people, so not independent data, but a check of the rule "
                       "on folds that did not shape it"))
-        (args.out / "population_confirm.json").write_text(json.dumps(r, indent=1) + "\n")
+        machine.write_result(args.out / "population_confirm.json", r, indent=1)
         for t, row in r["pooled_over_splits"].items():
             print(t, {k: (v["k"], v["n"], round(100 * v["rate"], 3)) for k, v in row.items() if k.startswith("far")})
         return
@@ -320,28 +242,10 @@ def main() -> None:
         doc = json.loads(f.read_text())
         doc["splits"] = adaptation_splits(asian, ad.DEFAULT_SHRINKAGE, HELD_OUT_SEEDS)
         doc["splits"]["command"] = command
-        f.write_text(json.dumps(doc, indent=1) + "\n")
+        machine.write_result(f, doc, indent=1)
         return
-    types = [t for t in pop.PAIR_TYPES if len(pop.pairs(asian, t)[0])]
-    held = held_out_cached(args.cache, asian, "tail")
-    compared = {rule: held_out_cached(args.cache, asian, rule)["pooled_over_splits"] for rule in ("bootstrap", "pairs")}
-    if args.write_calibration:
-        gen = np.concatenate([pop.distances(asian, t)[0] for t in types])
-        doc = pop.fit_conservative(
-            gen, {t: pop.impostor_set(asian, t) for t in types}, model=MODEL,
-            data=("../shared/data/asian/casia_v5 (40 people, 200 photos; CASIA-FaceV5 subset, research-use terms: "
-                  "only this monotone threshold map is derived from it) + one synthetic card per photo "
-                  "(benchmarks/make_card_set.py --asian, seed 0): photo-photo and card-photo impostor pairs"),
-            command=command, version="asia-v2", targets=ASIA_TARGETS,
-            extra={"held_out": {"rule": held["rule"], "folds": "5 identity-disjoint folds of 8 people, "
-                                f"splits (seeds) {list(HELD_OUT_SEEDS)}",
-                                **{t: {k: {kk: v[kk] for kk in ("k", "n", "rate", "ci95", "per_split")}
-                                       for k, v in held["pooled_over_splits"][t].items()
-                                       if k.startswith(("far", "tar_at_7", "tar_at_6"))}
-                                   for t in types},
-                                "note": held["note"]}})
-        ASIA_V2.write_text(json.dumps(doc, indent=2) + "\n")
-        print(f"wrote {ASIA_V2}: d75 {doc['knots'][1][0]}, d65 {doc['knots'][2][0]}")
+    held = held_out_cached(args.cache, asian, "tail", ASIA_TARGETS)
+    compared = {rule: held_out_cached(args.cache, asian, rule, ASIA_TARGETS)["pooled_over_splits"] for rule in ("bootstrap", "pairs")}
     cal = {"lfw-v1": knots_of(LFW_V1), "asia-v1": knots_of(ASIA_V1)}
     if ASIA_V2.exists():
         cal["asia-v2"] = knots_of(ASIA_V2)
@@ -352,20 +256,20 @@ def main() -> None:
               "other_rules_held_out": {r: {"rule": pop.RULE_TEXT[r], "pooled_over_splits": v} for r, v in compared.items()}}
     if args.adaptation:
         rels, _ = lfw_pairs(args.data, 0)
-        lfw_e = embed_cached(args.cache, "lfw", args.data / "lfw", rels, "portrait", False)
+        lfw_e = embed_cached_dlib(args.cache, "lfw", args.data / "lfw", rels, "portrait", False)
         std = pop.read_pairs(args.data / "lfw/pairs_10fold.txt")
         variants = [(0.0, None), (0.25, None), (0.5, None), (0.75, None), (0.5, 31)]
         adapt = adaptation_study(asian, lfw_e, std, variants)
-        (args.out / "adaptation.json").write_text(json.dumps(
+        machine.write_result(args.out / "adaptation.json",
             {"date": result["date"], "command": command, "machine": result["machine"],
              "protocol": ("5 identity-disjoint folds of the 40 CASIA people (seed 0), photos + their cards; transform "
                           "fitted on 4 folds' photos and cards; thresholds fitted (bootstrap rule) on adapted "
                           "distances of training people cross-fitted over 4 inner folds; measured on the held-out "
                           "fold. LFW: "
                           "transform fitted on all 40 Asian people, TAR at FAR on the 6,000 LFW pairs"),
-             "results": adapt}, indent=1) + "\n")
+             "results": adapt}, indent=1)
     result["wall_s"] = round(time.time() - t0)
-    (args.out / "population.json").write_text(json.dumps(result, indent=1) + "\n")
+    machine.write_result(args.out / "population.json", result, indent=1)
     print(f"wrote {args.out / 'population.json'} in {result['wall_s']} s")
 
 

@@ -3,7 +3,7 @@ quota of 50, split over two `facematch serve` processes sharing one database,
 must give exactly 50 successes and a counter of exactly 50 -- with SQLite and,
 when a server is given, PostgreSQL.
 
-    .venv/bin/python benchmarks/quota_integrity.py [--requests 200] [--quota 50]
+    .venv/bin/python -m benchmarks.quota_integrity [--requests 200] [--quota 50]
         [--postgres-url URL]   (default: $FACEMATCH_TEST_POSTGRES_URL; skipped when neither is set)
         [--out benchmarks/results/quota_integrity.json]
 
@@ -32,10 +32,10 @@ from urllib.parse import quote
 import cv2
 from PIL import Image
 
+from benchmarks.machine import describe, write_result
+from tools.service_proc import Service, fire, free_port, serve_command
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
-from machine import describe  # noqa: E402
-from tests.store.service_proc import Service, fire, free_port, serve_command  # noqa: E402
 
 
 def small_face() -> bytes:
@@ -110,7 +110,7 @@ def main() -> int:
         else:
             print("postgresql: skipped (no --postgres-url / FACEMATCH_TEST_POSTGRES_URL)", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result, indent=2)
     print("wrote", args.out)
     return 0 if all(b["exact"] for b in result["backends"].values()) else 1
 

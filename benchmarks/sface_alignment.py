@@ -14,25 +14,21 @@ benchmarks/results/sface_alignment.json. Reads ../shared/data in place. With
 small printed portraits too: each CASIA card against every photo but the one
 it was printed from.
 
-    .venv/bin/python benchmarks/sface_alignment.py --data ../shared/data --cards /tmp
+    .venv/bin/python -m benchmarks.sface_alignment --data ../shared/data --cards /tmp
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.machine
-
 import argparse
 import datetime as dt
-import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from benchmarks import machine
 
+from benchmarks import machine
 from facematch.fit import population as pop
 from facematch.imaging.decode import decode_image
 from facematch.models import alignment, registry, sface, weights
@@ -137,7 +133,7 @@ def main() -> None:
         result["sets"][name] = row
         print(name, " | ".join(f"{k}: FTA {v['no_face']} TAR {v['tar_at_far_1e-2']} / {v['tar_at_far_1e-3']}"
                                for k, v in row.items()), flush=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    machine.write_result(args.out, result, indent=2)
     print("wrote", args.out)
 
 

@@ -1,7 +1,7 @@
 """SFace under ONNX Runtime (the folded graph) against OpenCV's dnn running the
 shipped block-quantised file: time per call and agreement of the vectors.
 
-    .venv/bin/python benchmarks/sface_runtime.py [--runs 100]
+    .venv/bin/python -m benchmarks.sface_runtime [--runs 100]
 
 Inputs: 112x112 chips cut from scikit-image's astronaut and camera man and a
 noise chip. Medians over ``--runs`` calls after 10 warm-up calls, 1 and 2
@@ -11,23 +11,20 @@ runs it). Writes benchmarks/results/sface_runtime.json.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.machine
-
 import argparse
 import json
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from benchmarks import machine
 from skimage import data
 
+from benchmarks import machine
 from facematch.models import sface, weights
 
 
@@ -71,7 +68,7 @@ def main() -> None:
         bgr = np.ascontiguousarray(chips[0][..., ::-1])
         result["opencv_dnn_ms"][f"{threads} thread(s)"] = {"batch 1": median_ms(lambda b=bgr: reference.feature(b),
                                                                                  args.runs)}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    machine.write_result(args.out, result, indent=2)
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
 
 

@@ -2,7 +2,7 @@
 sunglasses hide, false-alarm rate on every other image, through the real
 pipeline (each image sent as a portrait).
 
-    .venv/bin/python benchmarks/sunglasses_lfw.py [--data ../shared/data] [--workers 2] [--out FILE]
+    .venv/bin/python -m benchmarks.sunglasses_lfw [--data ../shared/data] [--workers 2] [--out benchmarks/results/sunglasses_lfw.json]
 
 Labels: ``benchmarks/labels/lfw_sunglasses.txt`` (1: sunglasses hide the
 eyes; -1: tinted glasses or shade the eyes partly show through, left out of
@@ -15,19 +15,15 @@ is the development set the sunglasses rule was chosen on
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-LABELS = Path(__file__).with_name("labels") / "lfw_sunglasses.txt"
+from benchmarks.machine import write_result
+from tools.lfw_sunglasses import over_lfw, read_labels
 
 
 def flagged(path: str) -> tuple[str, bool | None]:
     """(file name, sunglasses raised), or None when no face was found."""
-    from local import analyze_file
+    from tools.local import analyze_file
 
     result = analyze_file(path, "portrait")
     if result.face is None:
@@ -35,31 +31,11 @@ def flagged(path: str) -> tuple[str, bool | None]:
     return Path(path).name, any(f.code == 7 for f in result.findings)
 
 
-def read_labels(path: Path = LABELS) -> dict[str, int]:
-    labels = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, label = line.split()
-            labels[name] = int(label)
-    return labels
-
-
-def over_lfw(data: Path, job, workers: int, nothing: str) -> list:
-    """``job(path)`` for every LFW image, in ``workers`` processes; exits,
-    saying ``nothing``, when there is no LFW under ``data``."""
-    files = sorted(str(p) for p in (data / "lfw").rglob("*.jpg"))
-    if not files:
-        print(f"no LFW under {data / 'lfw'}: {nothing}")
-        sys.exit(0)
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(job, files, chunksize=32))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, help="also write the result as JSON here")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/sunglasses_lfw.json"))
     args = ap.parse_args()
     results = over_lfw(args.data, flagged, args.workers, "nothing measured")
     labels = read_labels()
@@ -82,8 +58,7 @@ def main() -> None:
     print(f"  sunglasses recall     {len(hits)}/{len(positives)} = {result['recall']['percent']:.1f} %")
     print(f"  false alarm           {len(alarms)}/{len(negatives)} = {result['false_alarm']['percent']:.2f} %")
     print(f"  tinted/unsure flagged {len(unsure)}/{result['unsure_flagged']['of']}")
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(args.out, result, indent=1)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ on loopback, resident memory per worker process, and the peer
 (face_recognition with its defaults, one process per core) on the same two
 images in the same run.
 
-    .venv/bin/python benchmarks/throughput.py [--seconds 30] [--clients 4] [--processes 2]
+    .venv/bin/python -m benchmarks.throughput [--seconds 30] [--clients 4] [--processes 2]
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from pathlib import Path
 import httpx
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inputs import card_and_selfie
-from latency import free_port, run_peer
-from machine import describe
+from benchmarks.inputs import card_and_selfie
+from benchmarks.latency import free_port, run_peer
+from benchmarks.machine import describe, write_result
 
 
 async def drive(url: str, auth, card: bytes, selfie: bytes, clients: int, seconds: float) -> dict:
@@ -115,7 +114,7 @@ def main() -> None:
     result = {"machine": describe(), "command": "python " + " ".join(sys.argv), "facematch": ours, "peer": peer,
               "ratio": round(ours["pairs_per_s"] / peer["pairs_per_s"], 1) if peer and peer["pairs_per_s"] else None}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result, indent=2)
     print("wrote", args.out, "ratio", result["ratio"])
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The gates: ruff (lint + import order) over the code, tests and benchmarks;
+# The gates: ruff (lint + import order) over the code, tests, benchmarks and tools;
 # mypy --strict over the package (configured in pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh test
-.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks tools
 .venv/bin/mypy

@@ -29,7 +29,6 @@ from typing import Any, ClassVar
 
 from facematch.types import ErrorCode, InvalidCode
 
-
 __all__ = ["FaceMatchError", "InputError", "NoContentError", "BodyTooLargeError", "UrlUnavailableError",
            "FormatTypeError", "NoFaceError", "AccessError", "AuthError", "QuotaExceededError", "RateLimitedError",
            "ServiceUnavailableError", "InternalError"]

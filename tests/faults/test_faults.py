@@ -34,7 +34,7 @@ from facematch.store import open_store
 from tests.conftest import jpeg
 from tests.faults.tcp_proxy import TcpProxy
 from tests.store.conftest import needs_postgres
-from tests.store.service_proc import Service, free_port, serve_command, uvicorn_command
+from tools.service_proc import Service, free_port, serve_command, uvicorn_command
 
 
 @pytest.fixture(scope="module")

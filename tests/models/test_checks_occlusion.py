@@ -10,7 +10,7 @@ import pytest
 
 from facematch.checks.occlusion import EYE_A, EYE_B, FaceView, OcclusionLimits, eye_contrasts, lenses
 from tests.support.images import analyze
-from tests.support.synth import occluders
+from tools.synth import occluders
 
 pytestmark = pytest.mark.models
 

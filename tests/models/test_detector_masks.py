@@ -1,6 +1,6 @@
 """Masked faces through the real detector: the astronaut (scikit-image,
 public domain) with a mask and sunglasses drawn along her face mesh
-(``tests.support.synth.occluders``), cropped tight as in a masked selfie. Both
+(``tools.synth.occluders``), cropped tight as in a masked selfie. Both
 occluders lower BlazeFace's score and the mesh's face presence below the
 first verification gate; the looser gates for masks
 (``FaceDetector.__init__``) keep the face and the mask warning follows."""
@@ -12,7 +12,7 @@ import pytest
 
 from facematch.models.detector import FaceDetector
 from tests.support.images import analyze
-from tests.support.synth import occluders
+from tools.synth import occluders
 
 pytestmark = pytest.mark.models
 

@@ -9,7 +9,7 @@ import pytest
 
 from facematch.models import weights
 from tests.support.images import analyze, match
-from tests.support.synth import cards
+from tools.synth import cards
 
 CARD, PORTRAIT = "card", "portrait"
 

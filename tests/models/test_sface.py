@@ -15,7 +15,7 @@ from facematch.models import alignment, sface, weights
 from facematch.scoring import default_calibration
 from facematch.settings import Settings
 from tests.support.images import match
-from tests.support.synth import cards
+from tools.synth import cards
 
 pytestmark = pytest.mark.models
 

@@ -15,7 +15,7 @@ from facematch.api.app import create_app
 from facematch.settings import Settings
 from facematch.store.sqlite import SqliteKeyStore
 from tests.conftest import app_clients, jpeg
-from tests.security.fakes import PATH, PUBLIC_IP, PUBLIC_IP6, Internet, StubDNS  # noqa: F401 - re-exported
+from tools.hostile.fakes import PATH, PUBLIC_IP, PUBLIC_IP6, Internet, StubDNS  # noqa: F401 - re-exported
 
 
 @pytest.fixture(scope="session")

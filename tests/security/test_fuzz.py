@@ -16,8 +16,8 @@ from facematch.api.app import create_app
 from facematch.settings import Settings
 from facematch.store.sqlite import SqliteKeyStore
 from tests.conftest import jpeg
-from tests.security.fakes import Internet, StubDNS
-from tests.security.fuzz_requests import blank_png, check_response, fuzz_internet_routes, mutated, requests, seed_images
+from tools.hostile.fakes import Internet, StubDNS
+from tools.hostile.fuzz_requests import blank_png, check_response, fuzz_internet_routes, mutated, requests, seed_images
 
 
 @pytest.fixture(scope="module")

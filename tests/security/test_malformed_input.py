@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import jpeg
 from tests.security.conftest import PATH, no_traceback
-from tests.security.samples import NO_CONTENT, OK, malformed_images
+from tools.hostile.samples import NO_CONTENT, OK, malformed_images
 
 FACE_SIDE = 256
 

@@ -24,7 +24,7 @@ import pytest
 from facematch.store import open_store
 from facematch.store import secrets as store_secrets
 from tests.conftest import jpeg
-from tests.store.service_proc import Service, free_port, serve_command
+from tools.service_proc import Service, free_port, serve_command
 
 
 def test_verify_secret_compares_in_constant_time(monkeypatch):

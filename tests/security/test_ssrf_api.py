@@ -20,7 +20,7 @@ import pytest
 
 from facematch.settings import Settings
 from tests.security.conftest import PATH, PUBLIC_IP, no_traceback
-from tests.security.ssrf_cases import BLOCKED_URLS, REDIRECTS
+from tools.hostile.ssrf_cases import BLOCKED_URLS, REDIRECTS
 
 
 def get(api, key, img1: str, img2: str = "http://cdn.example/face.jpg") -> httpx.Response:

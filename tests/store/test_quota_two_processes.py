@@ -17,7 +17,7 @@ import pytest
 
 from facematch.store import open_store
 from tests.conftest import jpeg
-from tests.store.service_proc import Service, fire, free_port, uvicorn_command
+from tools.service_proc import Service, fire, free_port, uvicorn_command
 
 REQUESTS, QUOTA = 200, 50
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from facematch.checks.card import CardLimits, card_presence, document_colour, face_colour, photocopy, text_lines
-from tests.support.synth import cards
+from tools.synth import cards
 
 LIM = CardLimits()
 

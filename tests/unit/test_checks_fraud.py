@@ -8,7 +8,7 @@ import pytest
 
 from facematch.checks.fraud import FraudLimits, recapture, tampering
 from facematch.imaging.spectrum import face_patch, peak_prominence
-from tests.support.synth import cards
+from tools.synth import cards
 
 LIM = FraudLimits()
 
@@ -96,7 +96,7 @@ def test_presentation_attack_reports_the_detectors_score_and_limit():
 def test_presentation_attack_on_a_synthetic_replay_of_the_astronaut(head):
     from facematch.checks.fraud import presentation_attack
     from facematch.models.pad import RecaptureDetector
-    from tests.support.synth.recapture import screen_replay
+    from tools.synth.recapture import screen_replay
 
     det = RecaptureDetector.load()
     box = (45.0, 40.0, 175.0, 190.0)

@@ -6,7 +6,7 @@ import numpy as np
 
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
 from facematch.types import ImageKind
-from tests.support.synth import cards
+from tools.synth import cards
 
 
 def context(rgb: np.ndarray, kind: str) -> FaceContext:

@@ -254,7 +254,7 @@ def test_docs_client_example_runs(doc, make_client, key, tmp_path, monkeypatch, 
     monkeypatch.setenv("EKYC_API_KEY", key[0])
     monkeypatch.setenv("EKYC_API_SECRET", key[1])
     monkeypatch.chdir(tmp_path)
-    from tests.support.synth import cards
+    from tools.synth import cards
 
     rng = np.random.default_rng(5)
     card, _ = cards.render_card(astronaut[0:300, 113:338], rng)

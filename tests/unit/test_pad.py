@@ -1,6 +1,6 @@
 """The presentation-attack detector (``facematch.models.pad``) on generated
 images: the astronaut (public domain) photographed, shown on a simulated
-screen, or printed (``tests/support/synth/recapture.py``)."""
+screen, or printed (``tools/synth/recapture.py``)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from facematch.checks.fraud import FraudLimits
 from facematch.models.pad import FEATURES, RecaptureDetector, features
 from facematch.models.protocols import AttackDetector
 from facematch.types import ImageKind
-from tests.support.synth import cards
-from tests.support.synth.recapture import print_attack, screen_replay
+from tools.synth import cards
+from tools.synth.recapture import print_attack, screen_replay
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Synthetic ID cards and their virtual photographs (tests.support.synth.cards)."""
+"""Synthetic ID cards and their virtual photographs (tools.synth.cards)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 skimage_data = pytest.importorskip("skimage.data")
 
-from tests.support.synth import cards  # noqa: E402
+from tools.synth import cards  # noqa: E402  (after the skip)
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ class FraudLimits:
     #: Presentation attack: the attack detector's score (0-1, ``models/pad.py``)
     #: above this is finding 10 ``presentation_attack``
     #: (``FACEMATCH_CHECK_LIMITS='{"fraud.max_attack_score": 0.9}'`` flags fewer
-    #: photos, lower values more). Picked by ``benchmarks/fit_pad.py`` on the
+    #: photos, lower values more). Picked by ``tools/fit_pad.py`` on the
     #: data the model was fitted on, East-Asian webcam bona fide included (at
     #: most 5 % of CASIA's fit half flagged); rates at it and at other limits:
     #: docs/presentation-attacks.md.

@@ -69,7 +69,7 @@ EYE_SCALE = 80
 _cascades = threading.local()  # cv2.CascadeClassifier is not shared between threads
 
 #: The sunglasses model: a logistic regression over ``lens_features``
-#: (names below), fitted by ``benchmarks/fit_sunglasses.py`` on all of LFW
+#: (names below), fitted by ``tools/fit_sunglasses.py`` on all of LFW
 #: labelled by eye (``benchmarks/labels/lfw_sunglasses.txt``); the
 #: threshold gives at most 1 % false alarms on LFW's faces without
 #: sunglasses. Re-run that script to refit and paste its output here.

@@ -21,8 +21,8 @@ import numpy as np
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests.security.samples import encode, malformed_images
-from tests.security.ssrf_cases import BLOCKED_URLS
+from tools.hostile.samples import encode, malformed_images
+from tools.hostile.ssrf_cases import BLOCKED_URLS
 
 PATH = "/api/v2/ekyc/face_matching"
 KNOWN_CODES = {"0", "1", "2", "3", "4", "5", "6", "429"}

@@ -2,7 +2,7 @@
 on all of LFW, labelled by eye, and print the constants to paste into
 ``occlusion.py``.
 
-    .venv/bin/python benchmarks/fit_sunglasses.py [--data ../shared/data] [--workers 2]
+    .venv/bin/python -m tools.fit_sunglasses [--data ../shared/data] [--workers 2]
 
 Every LFW face goes through the detector and the face view; those whose two
 eye windows are both covered at least ``lens_min_coverage`` (the check's
@@ -19,13 +19,11 @@ false-alarm rate on faces like LFW's. The real attribute sets
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sunglasses_lfw import over_lfw, read_labels
+from tools.lfw_sunglasses import over_lfw, read_labels
 
 MAX_FALSE_ALARM = 0.01
 PENALTY = 1.0
@@ -34,7 +32,7 @@ def features(path: str) -> tuple[str, list[float] | None, bool]:
     """(file name, the features or None when the gate is not passed, face found)."""
     from facematch.checks import occlusion
     from facematch.types import ImageKind
-    from local import matcher
+    from tools.local import matcher
 
     rgb = matcher().decode(Path(path).read_bytes(), ImageKind.PORTRAIT)
     with matcher().pool.bundle() as bundle:

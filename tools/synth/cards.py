@@ -15,7 +15,7 @@ or an integer seed) and works on RGB ``uint8`` arrays of shape ``(H, W, 3)``.
   an image shown on an LCD, or printed, and photographed again.
 * :func:`render_portrait_selfie` - a selfie-like photo of a face image.
 
-``python -m tests.support.synth.cards OUTDIR [SEED]`` writes one example of each.
+``python -m tools.synth.cards OUTDIR [SEED]`` writes one example of each.
 """
 
 from __future__ import annotations
@@ -950,7 +950,7 @@ def _demo_faces() -> tuple[np.ndarray, np.ndarray]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help"):
-        print("usage: python -m tests.support.synth.cards OUTDIR [SEED]")
+        print("usage: python -m tools.synth.cards OUTDIR [SEED]")
         return 0 if args else 2
     out = Path(args[0])
     seed = int(args[1]) if len(args) > 1 else 0

@@ -5,7 +5,7 @@ synthetic CCCD-like card, which is then photographed virtually (perspective,
 glare, blur, JPEG); a share of the cards is first print-and-scanned in
 greyscale (photocopy). The pair becomes (card photo, second image).
 
-    .venv/bin/python benchmarks/make_card_set.py --lfw ../shared/data/lfw --out /tmp/cardset --folds 3
+    .venv/bin/python -m tools.make_card_set --lfw ../shared/data/lfw --out /tmp/cardset --folds 3
     .venv/bin/facematch eval /tmp/cardset/pairs.txt --root /tmp/cardset --out /tmp/cardset-eval --kind card --peer
 
 With ``--asian FOLDER`` (``../shared/data/asian/casia_v5``) every image of the
@@ -13,7 +13,7 @@ set becomes one card instead, written as ``cards/<person>/<image>.jpg`` so
 that the person folder names the identity; the card of an image is then
 paired with the other photos (benchmarks/population.py builds the pairs):
 
-    .venv/bin/python benchmarks/make_card_set.py --asian ../shared/data/asian/casia_v5 \
+    .venv/bin/python -m tools.make_card_set --asian ../shared/data/asian/casia_v5 \
         --out /tmp/asian-cards --workers 1
 
 The generated images stay outside the repository (they are derived from LFW
@@ -21,11 +21,6 @@ or CASIA-FaceV5).
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.synth
 
 import argparse
 import os
@@ -35,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.support.synth import cards
+from tools.synth import cards
 
 
 def make(job: tuple[int, str, str, float, int, str]) -> str:

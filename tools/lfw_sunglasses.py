@@ -1,0 +1,36 @@
+"""LFW labelled for sunglasses, and a job run over every LFW image: shared by
+``tools.fit_sunglasses`` (fitting) and ``benchmarks.sunglasses_lfw``
+(measuring).
+
+Labels: ``benchmarks/labels/lfw_sunglasses.txt`` (1: sunglasses hide the
+eyes; -1: tinted glasses or shade the eyes partly show through; every LFW
+image not listed: no sunglasses).
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+LABELS = Path(__file__).resolve().parents[1] / "benchmarks" / "labels" / "lfw_sunglasses.txt"
+
+
+def read_labels(path: Path = LABELS) -> dict[str, int]:
+    labels = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, label = line.split()
+            labels[name] = int(label)
+    return labels
+
+
+def over_lfw(data: Path, job, workers: int, nothing: str) -> list:
+    """``job(path)`` for every LFW image, in ``workers`` processes; exits,
+    saying ``nothing``, when there is no LFW under ``data``."""
+    files = sorted(str(p) for p in (data / "lfw").rglob("*.jpg"))
+    if not files:
+        print(f"no LFW under {data / 'lfw'}: {nothing}")
+        sys.exit(0)
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(job, files, chunksize=32))
