@@ -46,7 +46,7 @@ ARCFACE112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366
                        [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float32)
 
 #: dlib's five points (``LANDMARK_NAMES`` order) in ArcFace's 112x112 frame.
-#: Fitted by ``benchmarks/alignment_template.py``: on each face (LFW images,
+#: Fitted by ``tools/fit_alignment_template.py``: on each face (LFW images,
 #: read-only, plus the astronaut and transformed copies), ArcFace's five points
 #: were taken from the 468-point face mesh (eye-contour centroids, nose tip 1,
 #: mouth corners 61 / 291), the least-squares similarity sending them onto
@@ -66,7 +66,7 @@ ARCFACE5_NAMES = ("eye_centre_image_left", "eye_centre_image_right", "nose_tip",
                   "mouth_corner_image_right")
 
 #: Face-mesh indices: the contour of the eye on the image's left and right, the nose tip, the mouth corners
-#: (MediaPipe's canonical face mesh; the same points ``benchmarks/alignment_template.py`` fitted on).
+#: (MediaPipe's canonical face mesh; the same points ``tools/fit_alignment_template.py`` fitted on).
 MESH_EYE_IMAGE_LEFT = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
 MESH_EYE_IMAGE_RIGHT = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
 MESH_NOSE_TIP, MESH_MOUTH_IMAGE_LEFT, MESH_MOUTH_IMAGE_RIGHT = 1, 61, 291

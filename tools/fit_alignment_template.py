@@ -3,7 +3,7 @@ five points (eye corners, nose base) fall, on average, in the frame of the
 ArcFace / InsightFace 112x112 five-point template (eye centres, nose tip,
 mouth corners).
 
-    nice .venv/bin/python -m benchmarks.alignment_template [--lfw-every 10] \
+    nice .venv/bin/python -m tools.fit_alignment_template [--lfw-every 10] \
         [--out benchmarks/results/alignment_template.json]
 
 On each face: ArcFace's five points from MediaPipe's 468-point face mesh (the
