@@ -1,6 +1,6 @@
 """The docs point at files that exist: every repository path written in the
-README or docs/*.md (``src/...``, ``benchmarks/...``, ``scripts/...``,
-``tests/...``, ``docs/...``) and every relative Markdown link. A file from
+README, benchmarks/README.md or docs/*.md (``src/...``, ``benchmarks/...``,
+``scripts/...``, ``tests/...``, ``tools/...``, ``docs/...``) and every relative Markdown link. A file from
 the history is cited as ``git show REV:path``, which this test leaves alone."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-PATH = re.compile(r"(?<![\w/.:-])((?:src|benchmarks|scripts|tests|docs|deploy)/[\w./-]+\.(?:py|md|sh|json|txt|png|ya?ml))")
+DOCS = [ROOT / "README.md", ROOT / "benchmarks" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PATH = re.compile(r"(?<![\w/.:-])((?:src|benchmarks|scripts|tests|tools|docs|deploy)/[\w./-]+\.(?:py|md|sh|json|txt|png|ya?ml))")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
