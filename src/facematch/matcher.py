@@ -11,6 +11,7 @@ Encoding the face crops for the v2 envelope is the contract layer's job
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -39,6 +40,8 @@ from facematch.types import Box, ImageKind, InvalidCode
 if TYPE_CHECKING:
     from facematch.passive_auth import ChipCheck
     from facematch.settings import Settings
+
+log = logging.getLogger("facematch.matcher")
 
 __all__ = ["Face", "ImageAnalysis", "ImageLimits", "MatchResult", "Matcher", "build_matcher", "face_crop",
            "load_adaptation", "load_calibration"]
@@ -320,12 +323,23 @@ def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_siz
         pool = build_pool(settings.models, size)
     if adaptation is not None:
         adaptation.check_dims(pool.embedder.dim)
+    log.info("artefacts", extra={"fields": artefact_summary(calibration, adaptation)})
     lim = settings.limits
     limits = ImageLimits(lim.max_image_bytes, lim.max_image_pixels, lim.max_chip_bytes, lim.max_chip_pixels)
     checks = CheckLimits().with_overrides(settings.check_limits)
     return Matcher(pool, calibration, limits=limits, checks=checks, parallel=parallel, adaptation=adaptation,
                    min_calibrated_eye_distance=settings.match.min_calibrated_eye_distance,
                    attack_on_cards=settings.models.attack_model_on_cards)
+
+
+def artefact_summary(calibration: Calibration, adaptation: Adaptation | None) -> dict[str, str]:
+    """What is serving, for the start-up log: each fitted artefact's version and sha256 (``artifacts``)."""
+    out = {}
+    for kind, art in (("calibration", calibration), ("adaptation", adaptation)):
+        if art is not None:
+            digest = art.source.sha256[:12] if art.source is not None else "unknown"
+            out[kind] = f"{art.version} sha256:{digest}"
+    return out
 
 
 def load_adaptation(settings: Settings, calibration: Calibration, check_calibration: bool = True) -> Adaptation | None:

@@ -1,0 +1,186 @@
+"""Every warning on real photos, one table a warning: data set, images,
+faces found, recall on the images that should raise it, false alarms on those
+that should not. The tables of docs/checks.md ("Per warning, on real
+photos") are this module's output.
+
+    .venv/bin/python -m benchmarks.warnings --data ../shared/data [--write-docs]
+
+Three parts, each through the real pipeline with the shipped settings:
+
+- the card side (``type1=card``): codes 1, 2, 3, 10 on the sets of
+  ``benchmarks/card_photos.py`` (bona fide mock ID photos, scans, specimens
+  and SIDTD templates; greyscale copies; FantasyID and SIDTD tampering; screen
+  recaptures rendered from the mock photos; selfies sent as a card);
+- the portrait side (``type2=portrait``): codes 7, 8, 9 and "any warning" on
+  the attribute sets, Yale and clean faces (``benchmarks/selfie_checks.py``
+  where that module is present);
+- presentation attacks on portraits (code 10): each real attack source
+  (``tools/pad_data.py``) and the bona fide sets, scored by the shipped model
+  at its shipped limit.
+
+Rows of a set the method was fitted or tuned on are marked "in-sample".
+Writes ``benchmarks/results/warnings.json``; ``--write-docs`` also rewrites
+the block between the markers in docs/checks.md (``--from-results`` renders
+the committed result file without measuring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.machine import REPO, write_result
+
+OUT = REPO / "benchmarks" / "results" / "warnings.json"
+DOC = REPO / "docs" / "checks.md"
+BEGIN = "<!-- warnings:begin (python -m benchmarks.warnings --write-docs) -->"
+END = "<!-- warnings:end -->"
+
+#: Card-side sets (``card_photos.sets``): which codes each set should raise (recall) or not (false alarm).
+CARD_ROLES: dict[str, dict[str, str]] = {
+    "bona fide: mock ID photos": {"1": "false alarm", "2": "false alarm", "3": "false alarm", "10": "false alarm"},
+    "bona fide: mock ID scans": {"1": "false alarm", "2": "false alarm", "3": "false alarm", "10": "false alarm"},
+    "bona fide: specimens": {"1": "false alarm", "3": "false alarm", "10": "false alarm"},
+    "bona fide: SIDTD templates": {"1": "false alarm", "2": "false alarm", "3": "false alarm", "10": "false alarm"},
+    "photocopy: card_recapture": {"2": "recall"},
+    "tampered: FantasyID + SIDTD": {"3": "recall"},
+    "screen recapture (rendered from the mock photos and scans)": {"10": "recall"},
+    "no document: selfies sent as card (clean_face)": {"1": "recall"},
+}
+#: Card-side sets a limit was chosen on (docs/checks.md says which): their rows are in-sample.
+CARD_IN_SAMPLE = {("2", "bona fide: mock ID photos"), ("2", "bona fide: mock ID scans"),
+                  ("2", "bona fide: SIDTD templates"), ("2", "photocopy: card_recapture"),
+                  ("1", "bona fide: mock ID photos")}
+WARNING_NAMES = {"1": "1 no ID card", "2": "2 photocopy", "3": "3 tampering", "10": "10 recapture / presentation attack",
+                 "7": "7 sunglasses", "8": "8 hat", "9": "9 mask", "any": "any warning"}
+
+
+def card_side(data: Path) -> list[dict[str, Any]]:
+    from benchmarks import card_photos
+    from facematch.matcher import build_matcher
+    from facematch.settings import Settings
+
+    images = card_photos.sets(data)
+    m = build_matcher(Settings(), pool_size=1, parallel=False)
+    try:
+        counted = {name: card_photos.count(m, imgs) for name, imgs in images.items() if name in CARD_ROLES}
+    finally:
+        m.close()
+    rows = []
+    for name, r in counted.items():
+        for code, role in CARD_ROLES[name].items():
+            rows.append({"side": "card", "warning": code, "set": name, "images": r["images"],
+                         "faces": r["face_found"], "flagged": r["code"].get(code, 0), "role": role,
+                         "in_sample": (code, name) in CARD_IN_SAMPLE})
+    return rows
+
+
+def portrait_attacks(data: Path) -> list[dict[str, Any]]:
+    import numpy as np
+
+    from facematch.checks.fraud import FraudLimits
+    from facematch.models.pad import RecaptureDetector
+    from tools import pad_data
+
+    det = RecaptureDetector.load()
+    limit = FraudLimits().max_attack_score  # what the service compares the score with
+    sets = pad_data.sets(data)
+    cache = pad_data.FeatureCache()
+    rows = []
+    fitted_on = {"replay_a", "replay_b", "casia_fit", "lfw_fit"}  # the shipped model's fitting data (its provenance)
+    names = ("replay_a", "replay_b", "replay_c", "replay_d", "nuaa_print", "clean_face", "casia_test", "yale")
+    for name in names:
+        items = sets.get(name)
+        if not items:
+            continue
+        x, y, _ = pad_data.matrix(cache, items)
+        faces = np.array([cache.get(it)[0] is not None for it in items])
+        flagged = np.array([1.0 / (1.0 + np.exp(-det.logit(row))) > limit for row in x])
+        for label, role in ((0, "false alarm"), (1, "recall")):
+            sel = y == label
+            if sel.any():
+                rows.append({"side": "portrait", "warning": "10", "set": f"{name} ({'attacks' if label else 'bona fide'})",
+                             "images": int(sel.sum()), "faces": int(faces[sel].sum()),
+                             "flagged": int(flagged[sel].sum()), "role": role, "in_sample": name in fitted_on})
+    cache.save()
+    return rows
+
+
+def portrait_attributes(data: Path) -> list[dict[str, Any]]:
+    """Codes 7, 8, 9 and any warning from ``benchmarks.selfie_checks.rows(data)`` where that module exists."""
+    try:
+        selfie = importlib.import_module("benchmarks.selfie_checks")
+    except ModuleNotFoundError:
+        return []
+    rows: list[dict[str, Any]] = selfie.rows(data)
+    return rows
+
+
+def measure(data: Path) -> dict[str, Any]:
+    rows = card_side(data) + portrait_attacks(data) + portrait_attributes(data)
+    return {"rows": rows}
+
+
+def _rate(k: int, n: int) -> str:
+    return "—" if n == 0 else f"{k}/{n} ({100 * k / n:.1f} %)"
+
+
+def render(result: dict[str, Any]) -> str:
+    """One Markdown table a warning, from ``result["rows"]``."""
+    order = ["1", "2", "3", "10", "7", "8", "9", "any"]
+    out = []
+    for code in order:
+        for side in ("card", "portrait"):
+            rows = [r for r in result["rows"] if r["warning"] == code and r["side"] == side]
+            if not rows:
+                continue
+            out += [f"**{WARNING_NAMES[code]}**, {'card photos (type1=card)' if side == 'card' else 'portraits'}:", "",
+                    "| data set | images | faces found | recall | false alarms |", "|---|---:|---:|---:|---:|"]
+            for r in rows:
+                base = r["faces"] if r.get("over_faces") else r["images"]
+                rate = _rate(r["flagged"], base)
+                rec, fa = (rate, "") if r["role"] == "recall" else ("", rate)
+                name = r["set"] + (" *(in-sample)*" if r["in_sample"] else "")
+                out.append(f"| {name} | {r['images']} | {r['faces']} | {rec} | {fa} |")
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def doc_block(doc_text: str) -> str:
+    """The rendered block currently in docs/checks.md (between the markers)."""
+    return doc_text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n") + "\n"
+
+
+def write_docs(result: dict[str, Any], doc: Path = DOC) -> None:
+    text = doc.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    doc.write_text(f"{head}{BEGIN}\n\n{render(result)}\n{END}{tail}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--write-docs", action="store_true", help="rewrite the tables in docs/checks.md")
+    ap.add_argument("--from-results", action="store_true", help="render --out without measuring")
+    args = ap.parse_args()
+    if args.from_results:
+        result = json.loads(args.out.read_text())
+    else:
+        if not (args.data / "documents").exists():
+            print(f"{args.data} holds no documents/: this benchmark needs ../shared/data")
+            return
+        result = measure(args.data)
+        write_result(args.out, result)
+    print(render(result))
+    if args.write_docs:
+        write_docs(result)
+        print(f"rewrote the tables in {DOC}")
+
+
+if __name__ == "__main__":
+    main()
