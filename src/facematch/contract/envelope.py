@@ -1,10 +1,12 @@
 """The v2 response envelope (``contract.models.Envelope``) of a match or of an error.
 
 Extensions an old client cannot notice sit beside the contract's fields in
-``data``: ``warnings`` (every finding), ``face1_box``/``face2_box``,
-``distance``, ``calibration`` and ``request_id``. The face crops are encoded
-here, as JPEG, so that callers that need no envelope (``facematch eval``)
-never pay for them.
+``data`` (``models.MatchData`` lists them all): ``warnings`` (every finding),
+``face1_box``/``face2_box``, ``distance``, ``calibration``, ``network``,
+``request_id`` and, with ``type1=chip``, ``chip``. Only the fields that apply
+are set, and only those are sent (``Envelope.to_json``). The face crops are
+encoded here, as JPEG, so that callers that need no envelope
+(``facematch eval``) never pay for them.
 """
 
 from __future__ import annotations
