@@ -139,13 +139,14 @@ def cmd_match(args: argparse.Namespace) -> int:
         return 1
     matcher = build_matcher(settings, pool_size=2)
     try:
-        doc = envelope.success(matcher.match(raws[0], raws[1], ImageKind(args.type1)), "local")
+        answer = envelope.success(matcher.match(raws[0], raws[1], ImageKind(args.type1)), "local")
         code = 0
     except FaceMatchError as exc:
-        doc = envelope.failure(exc, "local")
+        answer = envelope.failure(exc, "local")
         code = int(exc.code)
     finally:
         matcher.close()
+    doc = answer.model_dump(mode="json", exclude_unset=True)  # the fields the HTTP API would send
     if args.json:
         print(json.dumps(doc))
     else:

@@ -29,6 +29,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+from pydantic import ValidationError
+
+from facematch.contract.models import CHIP_FIELDS, Base64Images, Envelope, Finding, FormatType, UploadQuery, UrlQuery
+from facematch.types import ImageKind
 
 __all__ = [
     "Client", "MatchResponse", "MatchWarning", "ImageInput", "Mode",
@@ -52,14 +56,15 @@ class ClientError(Exception):
 
     ``error_code`` is the v2 errorCode as an int (None when the service did
     not answer with a v2 envelope); ``http_status`` the HTTP status (None when
-    no response arrived); ``response`` the parsed envelope, if any.
+    no response arrived); ``response`` the parsed envelope, if any (a dict; ``envelope``: the same as
+    ``facematch.contract.models.Envelope``).
     """
 
     error_code: int | None = None
 
     def __init__(self, message: str, *, error_code: int | None = None, http_status: int | None = None,
                  response: dict[str, Any] | None = None, request_id: str = "",
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, envelope: Envelope | None = None) -> None:
         super().__init__(message)
         self.message = message
         if error_code is not None:
@@ -69,6 +74,8 @@ class ClientError(Exception):
         self.request_id = request_id
         #: Seconds to wait before retrying (from ``Retry-After``), when the service said.
         self.retry_after = retry_after
+        #: ``response`` as the contract's model (None when it is not a valid envelope).
+        self.envelope = envelope
         data = (response or {}).get("data") or {}
         #: invalidCode sent with the error (4/5 say which image has no face), or 0.
         self.invalid_code = _int(data.get("invalidCode"), 0)
@@ -149,6 +156,8 @@ ERRORS: dict[int, type[ClientError]] = {cls.error_code: cls for cls in (
 
 
 # --- results ----------------------------------------------------------------
+# The answer is parsed into the contract's models (``facematch.contract.models``, the ones the service
+# answers with); ``MatchResponse`` and ``MatchWarning`` are typed views of them (numbers as numbers).
 
 @dataclass(frozen=True)
 class MatchWarning:
@@ -162,10 +171,14 @@ class MatchWarning:
     limit: float | None
 
     @classmethod
+    def from_finding(cls, f: Finding) -> MatchWarning:
+        return cls(code=_int(f.code, 0) or 0, message=f.message, check=f.check, image=f.image, value=f.value,
+                   limit=f.limit)
+
+    @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MatchWarning:
-        return cls(code=_int(d.get("code"), 0) or 0, message=str(d.get("message", "")), check=str(d.get("check", "")),
-                   image=str(d.get("image", "")), value=_float_or_none(d.get("value")),
-                   limit=_float_or_none(d.get("limit")))
+        """From an entry of ``data.warnings`` as received (``pydantic.ValidationError`` if it is not one)."""
+        return cls.from_finding(Finding.model_validate(d))
 
 
 @dataclass(frozen=True)
@@ -190,26 +203,29 @@ class MatchResponse:
     network: str = ""  # the embedding network behind ``distance``
     chip: dict[str, Any] | None = None  # with type1="chip": the chip data's verification (docs/chip.md)
     raw: dict[str, Any] = field(default_factory=dict[str, Any], repr=False, compare=False)  # the envelope as received
+    #: The envelope as the contract's model (``facematch.contract.models.Envelope``).
+    envelope: Envelope | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_match(self) -> bool:
         return self.match == 1
 
     @classmethod
-    def from_envelope(cls, doc: dict[str, Any], *, http_status: int = 200, request_id: str = "") -> MatchResponse:
-        d = doc.get("data") or {}
+    def from_envelope(cls, doc: dict[str, Any] | Envelope, *, http_status: int = 200,
+                      request_id: str = "") -> MatchResponse:
+        """From a success envelope, as received (a dict) or parsed (``Envelope``); ``ValueError`` (a
+        ``pydantic.ValidationError`` among them) when it is not one."""
+        env = doc if isinstance(doc, Envelope) else Envelope.model_validate(doc)
+        raw = doc if isinstance(doc, dict) else env.model_dump(mode="json", exclude_unset=True)
+        d = env.data
         return cls(
-            matching=float(d["matching"]), match=int(d["match"]),
-            face1=_b64(d.get("face1")), face2=_b64(d.get("face2")),
-            face1_score=_float_or_none(d.get("face1_score")) or 0.0,
-            face2_score=_float_or_none(d.get("face2_score")) or 0.0,
-            invalid_code=_int(d.get("invalidCode"), 0) or 0, invalid_message=str(d.get("invalidMessage") or ""),
-            warnings=tuple(MatchWarning.from_dict(w) for w in d.get("warnings") or () if isinstance(w, dict)),
-            request_id=str(d.get("request_id") or request_id),
-            face1_box=_box(d.get("face1_box")), face2_box=_box(d.get("face2_box")),
-            distance=_float_or_none(d.get("distance")), calibration=str(d.get("calibration") or ""),
-            http_status=http_status, network=str(d.get("network") or ""),
-            chip=d["chip"] if isinstance(d.get("chip"), dict) else None, raw=doc)
+            matching=float(d.matching), match=int(d.match), face1=_b64(d.face1), face2=_b64(d.face2),
+            face1_score=_float_or_none(d.face1_score) or 0.0, face2_score=_float_or_none(d.face2_score) or 0.0,
+            invalid_code=_int(d.invalidCode, 0) or 0, invalid_message=d.invalidMessage,
+            warnings=tuple(MatchWarning.from_finding(w) for w in d.warnings),
+            request_id=d.request_id or request_id, face1_box=_box(d.face1_box), face2_box=_box(d.face2_box),
+            distance=_float_or_none(d.distance), calibration=d.calibration, http_status=http_status,
+            network=d.network, chip=None if d.chip is None else d.chip.model_dump(), raw=raw, envelope=env)
 
 
 # --- the client -------------------------------------------------------------
@@ -249,33 +265,36 @@ class Client:
         ``chip_data``: with ``type1="chip"``, ``{"sod": ..., "dg1": ...}`` as read from the chip; the answer's
         ``chip`` then says whether the data verified (docs/chip.md).
         """
-        if type1 not in ("card", "portrait", "chip"):
-            raise ValueError("type1 must be 'card', 'portrait' or 'chip'")
+        if type1 not in tuple(ImageKind):
+            raise ValueError("type1 must be " + ", ".join(f"'{k}'" for k in ImageKind))
+        kind = ImageKind(type1)
         extra = dict(chip_data or {})
-        if extra and (type1 != "chip" or set(extra) - {"sod", "dg1", "dg13", "dg14", "dg15"}):
-            raise ValueError("chip_data takes sod, dg1, dg13, dg14 and dg15, with type1='chip'")
+        if extra and (kind is not ImageKind.CHIP or set(extra) - set(CHIP_FIELDS)):
+            raise ValueError(f"chip_data takes {', '.join(CHIP_FIELDS)}, with type1='chip'")
         if mode is None:
             mode = "url" if _is_url(img1) and _is_url(img2) else "file"
+        # The query and the JSON body are the contract's request models (facematch.contract.models).
         if mode == "url":
             if not (_is_url(img1) and _is_url(img2)):
                 raise ValueError("mode='url' needs two http(s) URLs")
             if extra:
                 raise ValueError("chip_data needs mode 'file' or 'base64'")
-            request = self._http.build_request("GET", self.path, params={
-                "img1": str(img1).strip(), "img2": str(img2).strip(), "type1": type1, "format_type": "url"})
+            query = UrlQuery(img1=str(img1).strip(), img2=str(img2).strip(), type1=kind, format_type=FormatType.URL)
+            request = self._http.build_request("GET", self.path, params=query.model_dump(mode="json"))
         elif mode == "file":
             raw1, raw2 = image_bytes(img1), image_bytes(img2)
             request = self._http.build_request(
-                "POST", self.path, params={"type1": type1, "format_type": "file"},
+                "POST", self.path, params=_upload_query(kind, FormatType.FILE),
                 files={"img1": ("img1" + _extension(raw1), raw1, _media_type(raw1)),
                        "img2": ("img2" + _extension(raw2), raw2, _media_type(raw2)),
                        **{k: (f"{k}.bin", v, "application/octet-stream") for k, v in extra.items()}})
         elif mode == "base64":
             raw1, raw2 = image_bytes(img1), image_bytes(img2)
+            body = Base64Images(img1=_b64encode(raw1), img2=_b64encode(raw2),
+                                **{k: _b64encode(v) for k, v in extra.items()})
             request = self._http.build_request(
-                "POST", self.path, params={"type1": type1, "format_type": "base64"},
-                json={"img1": base64.b64encode(raw1).decode("ascii"), "img2": base64.b64encode(raw2).decode("ascii"),
-                      **{k: base64.b64encode(v).decode("ascii") for k, v in extra.items()}})
+                "POST", self.path, params=_upload_query(kind, FormatType.BASE64),
+                content=body.model_dump_json(exclude_unset=True), headers={"Content-Type": "application/json"})
         else:
             raise ValueError("mode must be 'file', 'base64' or 'url'")
         try:
@@ -283,6 +302,10 @@ class Client:
         except httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
         return _parse(response)
+
+
+def _upload_query(kind: ImageKind, format_type: FormatType) -> dict[str, Any]:
+    return UploadQuery(type1=kind, format_type=format_type).model_dump(mode="json")
 
 
 def _parse(response: httpx.Response) -> MatchResponse:
@@ -294,19 +317,26 @@ def _parse(response: httpx.Response) -> MatchResponse:
     if not isinstance(doc, dict) or "errorCode" not in doc or not isinstance(doc.get("data"), dict):
         raise UnexpectedResponseError(f"not a v2 response (HTTP {response.status_code})",
                                       http_status=response.status_code, request_id=request_id)
+    try:
+        env: Envelope | None = Envelope.model_validate(doc)
+        invalid = ""
+    except ValidationError as exc:  # an error is still raised as its errorCode's class, from the dict
+        env, invalid = None, str(exc)
     code = _int(doc.get("errorCode"), None)
     request_id = str(doc["data"].get("request_id") or request_id)
     if code == 0:
         try:
-            return MatchResponse.from_envelope(doc, http_status=response.status_code, request_id=request_id)
-        except (KeyError, TypeError, ValueError) as exc:
+            if env is None:
+                raise ValueError(invalid)
+            return MatchResponse.from_envelope(env, http_status=response.status_code, request_id=request_id)
+        except (TypeError, ValueError) as exc:
             raise UnexpectedResponseError(f"malformed v2 success response: {exc}", error_code=0,
                                           http_status=response.status_code, response=doc,
                                           request_id=request_id) from None
     retry_after = _float_or_none(response.headers.get("retry-after"))
     cls = ERRORS.get(code, ClientError) if code is not None else UnexpectedResponseError
     raise cls(str(doc.get("errorMessage") or "error"), error_code=code, http_status=response.status_code,
-              response=doc, request_id=request_id, retry_after=retry_after)
+              response=doc, request_id=request_id, retry_after=retry_after, envelope=env)
 
 
 # --- inputs -----------------------------------------------------------------
@@ -395,6 +425,10 @@ def _float_or_none(value: object) -> float | None:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _b64(value: object) -> bytes:

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from facematch.checks import Finding
+from facematch.contract.models import ChipResult
 from facematch.types import InvalidCode
 
 __all__ = ["STATUSES", "ChipCheck", "TrustStore", "verify"]
@@ -97,9 +98,13 @@ class ChipCheck:
     def verified(self) -> bool:
         return self.status == "valid"
 
+    def result(self) -> ChipResult:
+        """As the contract's ``data.chip`` (``facematch.contract.models``)."""
+        return ChipResult(verified=self.verified, status=self.status, signer=self.signer, issuer=self.issuer,
+                          dataGroups=dict(self.data_groups))
+
     def as_dict(self) -> dict[str, Any]:
-        return {"verified": self.verified, "status": self.status, "signer": self.signer, "issuer": self.issuer,
-                "dataGroups": dict(self.data_groups)}
+        return self.result().model_dump()
 
     def findings(self, image: str = "img1") -> list[Finding]:
         """Code 3 (tampering) for every failure; ``chip_not_verified`` (informational: never the reported

@@ -61,5 +61,5 @@ def test_fit_a_calibration_with_the_harness_then_match(net, tmp_path, astronaut,
         m.close()
     assert result.image1.face is not None and result.image1.face.embedding.shape == (64,)
     assert abs(float(np.linalg.norm(result.image1.face.embedding)) - 1) < 1e-5
-    body = envelope.success(result, "t")
+    body = json.loads(envelope.success(result, "t").to_json())  # as sent
     assert body["errorCode"] == "0" and body["data"]["calibration"] == "onnx-test"

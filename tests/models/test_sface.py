@@ -5,6 +5,8 @@ the face mesh; responses name it and its calibration."""
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -88,6 +90,6 @@ def test_response_names_the_network(matcher, astronaut):
     head = astronaut[0:300, 113:338]
     selfie = cards.render_portrait_selfie(head, np.random.default_rng(7))
     result = match(matcher, selfie, head, "portrait")
-    data = envelope.success(result, "r1")["data"]
+    data = json.loads(envelope.success(result, "r1").to_json())["data"]  # as sent
     assert data["network"] == sface.NAME and data["calibration"] == matcher.calibration.version
     assert result.match == 1

@@ -23,13 +23,14 @@ from typing import Any, Protocol, TypeVar
 import anyio
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from facematch import web
 from facematch.api import errors, metrics, multipart
 from facematch.api.auth import Authenticator
 from facematch.api.ratelimit import Admission, FailedAuthLimiter, guarded_authenticate
-from facematch.contract import envelope, openapi
+from facematch.contract import envelope, schema
+from facematch.contract.models import CHIP_FIELDS, FormatType
 from facematch.errors import (
     BodyTooLargeError,
     FormatTypeError,
@@ -50,7 +51,7 @@ from facematch.types import ImageKind
 
 log = logging.getLogger("facematch.api")
 PATH = "/api/v2/ekyc/face_matching"
-FORMAT_TYPES = ("url", "file", "base64")
+FORMAT_TYPES = tuple(FormatType)
 T = TypeVar("T")
 
 
@@ -88,8 +89,8 @@ class ChipInput:
     unreadable: bool = False  # a field was sent that is not base64: the verification is ``malformed``
 
 
-#: Request fields of the chip's other data (docs/chip.md), and the data group each is.
-CHIP_GROUPS = {"dg1": 1, "dg13": 13, "dg14": 14, "dg15": 15}
+#: Request fields of the chip's other data groups (docs/chip.md), and the data group each is.
+CHIP_GROUPS = {name: group for name, group in CHIP_FIELDS.items() if group is not None}
 
 
 def load_trust(settings: Settings) -> TrustStore | None:
@@ -157,7 +158,7 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
     app = FastAPI(title="facematch", version="2", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Face matching for eKYC: an ID card (CMND/CCCD) photo against a live portrait.")
     metrics.install(app)  # GET /metrics
-    openapi.install(app, PATH)  # the three input modes, described by hand
+    schema.install(app)  # /openapi.json from the contract's models
     web.install(app)  # the demo page at /demo/ ("/" redirects there) and Swagger UI at /docs
     errors.install(app)  # every error in the envelope, with a request id (outermost)
 
@@ -171,9 +172,10 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         await anyio.to_thread.run_sync(svc.store.ping)  # StoreUnavailableError: 503 in the envelope
         return JSONResponse({"status": "ready", "calibration": svc.calibration_version})
 
-    # In /openapi.json through contract/openapi.py (one operation per method).
-    @app.api_route(PATH, methods=["GET", "POST"], include_in_schema=False)
-    async def face_matching(request: Request) -> JSONResponse:
+    # One handler for both methods; it reads the request itself (contract/schema.py says why).
+    @app.get(PATH, **schema.get_operation())
+    @app.post(PATH, **schema.post_operation())
+    async def face_matching(request: Request) -> Response:
         svc: Services = request.app.state.services
         rid = errors.request_id(request)
         started = time.perf_counter()
@@ -184,14 +186,14 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         except Exception as exc:  # noqa: BLE001 - every failure answers in the envelope (api.errors)
             body, status, headers = errors.render(errors.as_domain_error(exc, rid), rid)
         log.info("request", extra={"request_id": rid, "fields": {
-            "method": request.method, "status": status, "errorCode": body["errorCode"],
-            "invalidCode": body["data"].get("invalidCode", ""),
+            "method": request.method, "status": status, "errorCode": body.errorCode,
+            "invalidCode": body.data.invalidCode,
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()}}})
         metrics.observe(request, body, status, result, time.perf_counter() - started)
         if svc.settings.legacy_http_200:
             status = 200
-        return JSONResponse(body, status_code=status, headers=headers)
+        return errors.respond(body, status, headers)
 
     return app
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facematch.contract import envelope
+from facematch.contract.models import Envelope
 from facematch.errors import (
     AuthError,
     BodyTooLargeError,
@@ -79,9 +79,14 @@ def as_domain_error(exc: BaseException, request_id: str) -> FaceMatchError:
     return InternalError("internal")
 
 
-def render(error: FaceMatchError, request_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+def render(error: FaceMatchError, request_id: str) -> tuple[Envelope, int, dict[str, str]]:
     """The envelope, HTTP status and headers of a failed request."""
     return envelope.failure(error, request_id), status_of(error), headers_of(error, request_id)
+
+
+def respond(body: Envelope, status: int, headers: dict[str, str]) -> Response:
+    """The envelope as sent: serialised by pydantic-core from the model (``Envelope.to_json``)."""
+    return Response(body.to_json(), status_code=status, headers=headers, media_type="application/json")
 
 
 def request_id(request: Request) -> str:
@@ -119,15 +124,13 @@ class RequestIdMiddleware:
             if started:  # the response is half sent: nothing can be said any more
                 log.error("error after the response started", exc_info=exc, extra={"request_id": rid})
                 return
-            body, status, headers = render(as_domain_error(exc, rid), rid)
-            await JSONResponse(body, status_code=status, headers=headers)(scope, receive, send_with_id)
+            await respond(*render(as_domain_error(exc, rid), rid))(scope, receive, send_with_id)
 
 
 def install(app: FastAPI) -> None:
-    async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+    async def domain_error(request: Request, exc: Exception) -> Response:
         rid = request_id(request)
-        body, status, headers = render(as_domain_error(exc, rid), rid)
-        return JSONResponse(body, status_code=status, headers=headers)
+        return respond(*render(as_domain_error(exc, rid), rid))
 
     app.add_exception_handler(FaceMatchError, domain_error)
     app.add_middleware(RequestIdMiddleware)

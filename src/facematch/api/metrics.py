@@ -23,7 +23,7 @@ independent series with an ``instance`` label added by Prometheus).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -42,6 +42,7 @@ from starlette.responses import Response
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from facematch.contract.models import Envelope
     from facematch.matcher import MatchResult
 
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -76,9 +77,9 @@ class Metrics:
             "facematch_admitted_requests", "Requests admitted now: reading images, waiting for or running on a "
             "matching thread (503 when all FACEMATCH_WORKERS + FACEMATCH_QUEUE_LIMIT slots are taken).", registry=r)
 
-    def observe(self, mode: str, body: dict[str, Any], status: int, result: MatchResult | None, seconds: float) -> None:
-        error_code = str(body.get("errorCode", ""))
-        invalid_code = str(body.get("data", {}).get("invalidCode", "")) or "none"
+    def observe(self, mode: str, body: Envelope, status: int, result: MatchResult | None, seconds: float) -> None:
+        error_code = body.errorCode
+        invalid_code = body.data.invalidCode or "none"
         self.requests.labels(mode, error_code, invalid_code, str(status)).inc()
         self.duration.labels(error_code).observe(seconds)
         if error_code == "4":
@@ -100,7 +101,7 @@ def request_mode(request: Request) -> str:
     return _MODES.get(ctype, "other")
 
 
-def observe(request: Request, body: dict[str, Any], status: int, result: MatchResult | None, seconds: float) -> None:
+def observe(request: Request, body: Envelope, status: int, result: MatchResult | None, seconds: float) -> None:
     """Record one answered v2 request on the app's metrics (no-op if not installed)."""
     m: Metrics | None = getattr(request.app.state, "metrics", None)
     if m is not None:

@@ -1,10 +1,10 @@
 """Warnings as data: each check returns ``Finding``s; ``policy`` picks the one
-reported as the v2 ``invalidCode``."""
+reported as the v2 ``invalidCode``; ``contract.envelope.finding`` puts one on
+the wire (``contract.models.Finding``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from facematch.types import InvalidCode
 
@@ -25,13 +25,3 @@ class Finding:
     @property
     def message(self) -> str:
         return self.code.message
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": str(int(self.code)),
-            "message": self.message,
-            "check": self.check,
-            "image": self.image,
-            "value": None if self.value is None else round(float(self.value), 4),
-            "limit": None if self.limit is None else round(float(self.limit), 4),
-        }

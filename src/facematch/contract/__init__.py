@@ -1,2 +1,3 @@
-"""The v2 ``face_matching`` contract: the response envelope (``envelope``) and
-the OpenAPI description (``openapi``), shared by the HTTP API and the CLI."""
+"""The v2 ``face_matching`` contract: its types (``models``, the one definition of the wire, shared with
+the Python client), the envelope of a result or an error (``envelope``) and ``/openapi.json`` generated
+from the models (``schema``). Importing this package imports none of them."""

@@ -1,10 +1,12 @@
-"""The v2 response envelope: every contract value a string.
+"""The v2 response envelope (``contract.models.Envelope``) of a match or of an error.
 
 Extensions an old client cannot notice sit beside the contract's fields in
-``data``: ``warnings`` (every finding), ``face1_box``/``face2_box``,
-``distance``, ``calibration`` and ``request_id``. The face crops are encoded
-here, as JPEG, so that callers that need no envelope (``facematch eval``)
-never pay for them.
+``data`` (``models.MatchData`` lists them all): ``warnings`` (every finding),
+``face1_box``/``face2_box``, ``distance``, ``calibration``, ``network``,
+``request_id`` and, with ``type1=chip``, ``chip``. Only the fields that apply
+are set, and only those are sent (``Envelope.to_json``). The face crops are
+encoded here, as JPEG, so that callers that need no envelope
+(``facematch eval``) never pay for them.
 """
 
 from __future__ import annotations
@@ -15,16 +17,15 @@ from typing import Any
 import cv2
 import numpy as np
 
+from facematch.checks import Finding as CheckFinding
+from facematch.contract.models import CONTRACT_FIELDS, Envelope, Finding, MatchData
 from facematch.errors import FaceMatchError, NoFaceError
 from facematch.matcher import ImageAnalysis, MatchResult
 from facematch.types import ErrorCode, InvalidCode
 
-DATA_FIELDS = ("matching", "face1", "face2", "face1_score", "face2_score", "invalidCode", "invalidMessage", "match")
 #: The face crop in the envelope: at most this many pixels on its long side, JPEG at this quality.
 CROP_MAX_SIDE = 320
 CROP_JPEG_QUALITY = 90
-
-Envelope = dict[str, Any]
 
 
 def encode_crop(crop: np.ndarray) -> str:
@@ -51,34 +52,40 @@ def _face_fields(analysis: ImageAnalysis | None, n: int) -> dict[str, Any]:
     }
 
 
+def finding(f: CheckFinding) -> Finding:
+    """A check's finding as ``data.warnings`` lists it (values rounded to 4 decimals)."""
+    return Finding(code=str(int(f.code)), message=f.message, check=f.check, image=f.image,
+                   value=None if f.value is None else round(float(f.value), 4),
+                   limit=None if f.limit is None else round(float(f.limit), 4))
+
+
 def success(result: MatchResult, request_id: str) -> Envelope:
     code = result.invalid_code
-    data = {
-        "matching": f"{result.matching:.2f}",
-        "match": str(result.match),
-        "invalidCode": str(int(code)),
-        "invalidMessage": code.message,
+    data = MatchData(
+        matching=f"{result.matching:.2f}",
+        match=str(result.match),
+        invalidCode=str(int(code)),
+        invalidMessage=code.message,
         **_face_fields(result.image1, 1),
         **_face_fields(result.image2, 2),
-        "warnings": [f.as_dict() for f in result.findings],
-        "distance": f"{result.distance:.4f}",
-        "calibration": result.calibration_version,
-        "network": result.network,
-        "request_id": request_id,
-    }
-    if result.chip is not None:
-        data["chip"] = result.chip.as_dict()
-    return {"data": data, "errorCode": str(int(ErrorCode.SUCCESS)), "errorMessage": ErrorCode.SUCCESS.message}
+        warnings=[finding(f) for f in result.findings],
+        distance=f"{result.distance:.4f}",
+        calibration=result.calibration_version,
+        network=result.network,
+        request_id=request_id,
+        **({} if result.chip is None else {"chip": result.chip.result()}),
+    )
+    return Envelope.of(ErrorCode.SUCCESS, data)
 
 
 def failure(error: FaceMatchError, request_id: str) -> Envelope:
-    data: dict[str, Any] = {name: "" for name in DATA_FIELDS}
+    fields: dict[str, Any] = dict.fromkeys(CONTRACT_FIELDS, "")
     if isinstance(error, NoFaceError) and error.partial:
         for n, analysis in enumerate(error.partial, start=1):
-            data.update(_face_fields(analysis, n))
-        data["warnings"] = [f.as_dict() for a in error.partial for f in a.findings]
+            fields.update(_face_fields(analysis, n))
+        fields["warnings"] = [finding(f) for a in error.partial for f in a.findings]
     if error.invalid_code is not InvalidCode.OK:
-        data["invalidCode"] = str(int(error.invalid_code))
-        data["invalidMessage"] = error.invalid_code.message
-    data["request_id"] = request_id
-    return {"data": data, "errorCode": str(int(error.code)), "errorMessage": error.code.message}
+        fields["invalidCode"] = str(int(error.invalid_code))
+        fields["invalidMessage"] = error.invalid_code.message
+    fields["request_id"] = request_id
+    return Envelope.of(error.code, MatchData(**fields))
