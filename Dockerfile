@@ -33,11 +33,18 @@ RUN --mount=type=secret,id=pipconf --mount=type=secret,id=cacert \
  && .venv/bin/python deploy/image/prune.py \
  && rm -rf deploy src/*.egg-info .venv/.facematch-install-*
 
-FROM ${PYTHON_IMAGE}
-# The user is written into /etc/passwd directly: the base needs no useradd.
+# The unprivileged user, written into /etc/passwd directly (the base needs no
+# useradd), and its data folder. The runtime stage copies them and runs no
+# command of its own, so nothing the build mounts (scripts/image.sh passes the
+# host's local package folders to buildah and podman as volumes, which apply
+# to every RUN) leaves even an empty mount point in it.
 RUN echo 'facematch:x:10001:10001:facematch:/app:/usr/sbin/nologin' >> /etc/passwd \
  && echo 'facematch:x:10001:' >> /etc/group \
- && mkdir -p /var/lib/facematch && chown 10001:10001 /var/lib/facematch && chmod 700 /var/lib/facematch
+ && install -d -m 700 /staging/data
+
+FROM ${PYTHON_IMAGE}
+COPY --from=build /etc/passwd /etc/group /etc/
+COPY --from=build --chown=10001:10001 /staging/data /var/lib/facematch
 WORKDIR /app
 # Same path as in the build stage: the venv's editable install points at /app/src.
 COPY --from=build /app /app

@@ -14,6 +14,7 @@
 # picks one). Where no container registry answers, the base image (PYTHON_IMAGE) is
 # bootstrapped from Debian packages with mmdebstrap. The host's pip configuration and
 # CA bundle reach the install step as build secrets, never a layer (docs/deployment.md).
+# FACEMATCH_NO_CACHE=1 builds every step again (dependencies' new releases included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -185,6 +186,7 @@ cmd_build() {
   local args=(--build-arg "PYTHON_IMAGE=$base" -t "$IMAGE"
     --secret "id=pipconf,src=$s/pip.conf" --secret "id=cacert,src=$s/ca.pem")
   [ -n "${EXTRAS+x}" ] && args+=(--build-arg "EXTRAS=$EXTRAS")
+  [ -n "${FACEMATCH_NO_CACHE:-}" ] && args+=(--no-cache)   # the install step is cached by its text, not its inputs
   if [ "$eng" != docker ]; then
     # chroot isolation: no runtime or cgroup needed; docker format keeps HEALTHCHECK.
     args+=(--isolation "${BUILDAH_ISOLATION:-chroot}" --format docker --layers)
