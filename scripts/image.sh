@@ -251,6 +251,7 @@ cmd_smoke() {
   is_root || skip "needs root (a network namespace, mounts and chroot); run it as root"
   local c eng
   for c in unshare chroot mount; do command -v "$c" >/dev/null 2>&1 || skip "no $c on this machine"; done
+  unshare --net --mount true 2>/dev/null || skip "this machine refuses new network and mount namespaces (unshare)"
   eng="$(engine)" || skip "no working docker, buildah or podman (scripts/image.sh deps installs buildah)"
   if ! have_image "$eng" "$BASE_IMAGE" && [ -z "${PYTHON_IMAGE:-}" ] \
       && ! command -v mmdebstrap >/dev/null 2>&1 && ! curl -s -o /dev/null --max-time 10 https://registry-1.docker.io/v2/; then
