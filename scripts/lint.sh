@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh test
-.venv/bin/ruff check src tests benchmarks tools
+.venv/bin/ruff check src tests benchmarks tools deploy
 .venv/bin/mypy
