@@ -178,30 +178,44 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         rid = errors.request_id(request)
         started = time.perf_counter()
         result: MatchResult | None = None
+        spans: dict[str, float] = {}  # milliseconds per step of the request, for the log
         try:
-            result = await _handle(request, svc)
+            result = await _handle(request, svc, spans)
+            t0 = time.perf_counter()
             body, status, headers = envelope.success(result, rid), 200, {"X-Request-ID": rid}
+            _lap(spans, "envelope", t0)
         except Exception as exc:  # noqa: BLE001 - every failure answers in the envelope (api.errors)
             body, status, headers = errors.render(errors.as_domain_error(exc, rid), rid)
+        t0 = time.perf_counter()
+        response = JSONResponse(body, status_code=200 if svc.settings.legacy_http_200 else status, headers=headers)
+        _lap(spans, "json", t0)
         log.info("request", extra={"request_id": rid, "fields": {
             "method": request.method, "status": status, "errorCode": body["errorCode"],
             "invalidCode": body["data"].get("invalidCode", ""),
             "ms": round((time.perf_counter() - started) * 1000, 1),
-            "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()}}})
+            "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()}, "spans": spans}})
         metrics.observe(request, body, status, result, time.perf_counter() - started)
-        if svc.settings.legacy_http_200:
-            status = 200
-        return JSONResponse(body, status_code=status, headers=headers)
+        return response
 
     return app
 
 
-async def _handle(request: Request, svc: Services) -> MatchResult:
+def _lap(spans: dict[str, float], name: str, t0: float) -> float:
+    """Record the milliseconds since ``t0`` as span ``name``; the time now."""
+    now = time.perf_counter()
+    spans[name] = round((now - t0) * 1000.0, 2)
+    return now
+
+
+async def _handle(request: Request, svc: Services, spans: dict[str, float]) -> MatchResult:
+    t = time.perf_counter()
     api_key = await guarded_authenticate(svc.auth_limiter, svc.auth.authenticate, request.headers.get("authorization"),
                                          request.client.host if request.client else None)
+    t = _lap(spans, "auth", t)
     kind1, mode = _request_mode(request)
     if not await anyio.to_thread.run_sync(svc.store.has_quota, api_key):
         raise QuotaExceededError("quota")
+    t = _lap(spans, "quota", t)
     decode_error: type[InputError] = UrlUnavailableError if mode == "url" else NoContentError
     # Admission before any body is read or URL fetched (503 when full); one
     # deadline over reading, fetching, queueing and matching (503 past it).
@@ -209,11 +223,22 @@ async def _handle(request: Request, svc: Services) -> MatchResult:
         try:
             async with asyncio.timeout(svc.settings.request_deadline_s):
                 raw1, raw2, chip = await _read_images(request, svc, mode)
-                result = await _run_limited(svc, slot, lambda: _match(svc, raw1, raw2, kind1, chip, decode_error))
+                t = _lap(spans, "read", t)
+
+                def work() -> MatchResult:
+                    t1 = time.perf_counter()
+                    try:
+                        return _match(svc, raw1, raw2, kind1, chip, decode_error)
+                    finally:
+                        _lap(spans, "core", t1)  # on the matching thread: "match" less this is the thread hop
+
+                result = await _run_limited(svc, slot, work)
+                t = _lap(spans, "match", t)
         except TimeoutError:
             raise ServiceUnavailableError("deadline") from None
     if not await anyio.to_thread.run_sync(svc.store.consume, api_key):
         raise QuotaExceededError("quota_race")
+    _lap(spans, "consume", t)
     return result
 
 
