@@ -65,6 +65,7 @@ from benchmarks.machine import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = "/api/v2/ekyc/face_matching"
+KEEP_ALIVE_S = 3.0  # reconnect (untimed) after this long idle: uvicorn closes keep-alive connections after 5 s
 INPUTS = {"card": "1600x1200 JPEG q90 (synthetic card photo)", "selfie": "1280x960 JPEG q90 (synthetic selfie)"}
 
 
@@ -98,13 +99,13 @@ class Server:
     """`facematch serve` in a subprocess on a free loopback port, a temporary
     data dir and an unlimited demo key; its JSON request log kept by id."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, serve_args: list[str] | None = None) -> None:
         self.port = free_port()
         self.data_dir = tempfile.mkdtemp(prefix="fm-bench-")
         env = {**os.environ, **(extra_env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "facematch.cli", "serve", "--port", str(self.port), "--data-dir", self.data_dir,
-             "--demo-quota", "unlimited"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+             "--demo-quota", "unlimited", *(serve_args or [])], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
         assert self.proc.stderr is not None
         log = ""
         while "Uvicorn running" not in log and self.proc.poll() is None:
@@ -147,17 +148,30 @@ class Client:
     def __init__(self, port: int, authorization: str) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.authorization = authorization
+        self.last = 0.0
 
     def send(self, method: str, path: str, body: bytes | None = None, ctype: str | None = None,
              ) -> tuple[float, int, bytes, str]:
         headers = {"Authorization": self.authorization}
         if ctype:
             headers["Content-Type"] = ctype
-        t0 = time.perf_counter()
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        data = response.read()
+        if time.monotonic() - self.last > KEEP_ALIVE_S:  # the server closes idle connections (uvicorn: 5 s)
+            self.conn.close()
+            self.conn.connect()  # untimed
+        for attempt in range(2):
+            try:
+                t0 = time.perf_counter()
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                break
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                if attempt:
+                    raise
+                self.conn.close()
+                self.conn.connect()
         ms = (time.perf_counter() - t0) * 1000
+        self.last = time.monotonic()
         return ms, response.status, data, response.getheader("X-Request-ID", "")
 
     def close(self) -> None:
@@ -193,21 +207,42 @@ def check(status: int, data: bytes) -> dict[str, Any]:
     return doc
 
 
-def side_by_side(card: bytes, selfie: bytes, n: int, warmup: int) -> dict[str, Any]:
-    """Core, multipart, base64 and healthz, interleaved (rotating order) for ``warmup + n`` rounds."""
+def parse_variant(spec: str) -> tuple[str, list[str], str | None]:
+    """``NAME[:SERVE ARGS[:PYTHONPATH]]``: a server to start, with extra ``facematch serve`` arguments and,
+    to time other code (a checkout of an earlier commit), its ``src`` put first on the server's path."""
+    name, _, rest = spec.partition(":")
+    args, _, src = rest.partition(":")
+    return name, args.split(), src or None
+
+
+def side_by_side(card: bytes, selfie: bytes, n: int, warmup: int, variants: list[str]) -> dict[str, Any]:
+    """Core, then multipart, base64 and healthz on each server variant, interleaved (the order rotates every
+    round) for ``warmup + n`` rounds."""
+    from facematch import memory
     from facematch.matcher import build_matcher
     from facematch.settings import Settings
     from facematch.types import ImageKind
 
-    server = Server()
+    memory.tune_malloc()  # as `facematch serve` does (facematch.cli.main), so that the core runs as served
+    servers: dict[str, Server] = {}
+    clients: dict[str, Client] = {}
     core = build_matcher(Settings())  # what the server runs: default settings, two threads a match
-    client = Client(server.port, server.authorization)
     try:
-        senders = request_senders(client, card, selfie)
-        times: dict[str, list[float]] = {"core": [], "multipart": [], "base64": [], "healthz": []}
-        ids: dict[str, list[str]] = {"multipart": [], "base64": []}
+        for spec in variants:
+            name, serve_args, src = parse_variant(spec)
+            env = {"PYTHONPATH": src} if src else {}
+            servers[name] = Server(env, serve_args)
+            clients[name] = Client(servers[name].port, servers[name].authorization)
+        prefix = {name: "" if len(servers) == 1 else f"{name}." for name in servers}
+        times: dict[str, list[float]] = {"core": []}
+        ids: dict[str, list[tuple[str, str, float]]] = {}
         sizes: dict[str, int] = {}
         matching: dict[str, str] = {}
+        counting = False
+
+        def record(mode: str, ms: float) -> None:
+            if counting:
+                times.setdefault(mode, []).append(ms)
 
         def run_core() -> None:
             t0 = time.perf_counter()
@@ -215,26 +250,31 @@ def side_by_side(card: bytes, selfie: bytes, n: int, warmup: int) -> dict[str, A
             record("core", (time.perf_counter() - t0) * 1000)
             matching["core"] = f"{r.matching:.2f}"
 
-        def run_http(mode: str) -> None:
-            ms, status, data, rid = senders[mode]()
-            doc = check(status, data)
-            record(mode, ms)
-            if counting:
-                ids[mode].append(rid)
-            sizes[mode] = len(data)
-            matching[mode] = doc["data"]["matching"]
+        def http_step(name: str, mode: str, send: Callable[[], tuple[float, int, bytes, str]]) -> Callable[[], None]:
+            key = prefix[name] + mode
 
-        def run_healthz() -> None:
-            ms, status, _, _ = client.send("GET", "/healthz")
-            assert status == 200
-            record("healthz", ms)
+            def step() -> None:
+                ms, status, data, rid = send()
+                doc = check(status, data)
+                record(key, ms)
+                if counting:
+                    ids.setdefault(key, []).append((name, rid, ms))
+                sizes[key] = len(data)
+                matching[key] = doc["data"]["matching"]
+            return step
 
-        def record(mode: str, ms: float) -> None:
-            if counting:
-                times[mode].append(ms)
+        def healthz_step(name: str) -> Callable[[], None]:
+            def step() -> None:
+                ms, status, _, _ = clients[name].send("GET", "/healthz")
+                assert status == 200
+                record(prefix[name] + "healthz", ms)
+            return step
 
-        steps: list[Callable[[], None]] = [run_core, lambda: run_http("multipart"), lambda: run_http("base64"),
-                                           run_healthz]
+        steps: list[Callable[[], None]] = [run_core]
+        for name, client in clients.items():
+            senders = request_senders(client, card, selfie)
+            steps += [http_step(name, "multipart", senders["multipart"]), http_step(name, "base64", senders["base64"]),
+                      healthz_step(name)]
         load_before = load_average()
         for i in range(warmup + n):
             counting = i >= warmup
@@ -243,21 +283,37 @@ def side_by_side(card: bytes, selfie: bytes, n: int, warmup: int) -> dict[str, A
                 step()
         load_after = load_average()
         time.sleep(0.5)  # the last log lines
-        rss = server.rss_mib()
+        rss = {name: server.rss_mib() for name, server in servers.items()}
     finally:
-        client.close()
-        server.close()
+        for client in clients.values():
+            client.close()
+        for server in servers.values():
+            server.close()
         core.close()
     results = {mode: summary(v) for mode, v in times.items()}
-    out: dict[str, Any] = {
+    return {
+        "variants": {name: {"serve_args": parse_variant(spec)[1], "pythonpath": parse_variant(spec)[2]}
+                     for spec in variants for name in [parse_variant(spec)[0]]},
         "results_ms": results,
-        "overhead_p50_ms": {mode: round(results[mode]["p50_ms"] - results["core"]["p50_ms"], 1)
-                            for mode in ("multipart", "base64")},
-        "server_log_ms": {mode: server_spans([server.requests.get(r) for r in rids]) for mode, rids in ids.items()},
+        "overhead_p50_ms": {mode: round(r["p50_ms"] - results["core"]["p50_ms"], 1) for mode, r in results.items()
+                            if mode != "core" and not mode.endswith("healthz")},
+        "server_log_ms": {mode: server_spans([servers[name].requests.get(rid) for name, rid, _ in rows])
+                          for mode, rows in ids.items()},
+        "paired_overhead_ms": {mode: paired(servers, rows) for mode, rows in ids.items()},
         "response_bytes": sizes, "matching": matching, "server_rss_mib": rss,
         "load_average_1_5_15": {"before": load_before, "after": load_after},
     }
-    return out
+
+
+def paired(servers: dict[str, Server], rows: list[tuple[str, str, float]]) -> dict[str, float]:
+    """Per request, the client's time less the server's own match (its ``core`` span, on the matching thread):
+    everything that is not the core, without the core's run-to-run spread (a loaded machine)."""
+    diffs = []
+    for name, rid, ms in rows:
+        doc = servers[name].requests.get(rid)
+        if doc and "core" in doc.get("spans", {}):
+            diffs.append(ms - doc["spans"]["core"])
+    return summary(diffs) if diffs else {}
 
 
 def server_spans(docs: list[dict[str, Any] | None]) -> dict[str, float]:
@@ -298,6 +354,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=60, help="timed rounds (each: core, multipart, base64, healthz)")
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME[:ARGS[:SRC]]",
+                    help="a server to time (repeatable; default one, 'http', as `facematch serve` starts): extra "
+                         "serve arguments, and a src folder put first on its PYTHONPATH to time other code")
     ap.add_argument("--stages", type=int, default=0, help="also the in-process stage breakdown over this many runs")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/latency.json"))
     ap.add_argument("--networks", default="", help="comma-separated embedders: an A/B run (see above)")
@@ -313,11 +372,13 @@ def main() -> None:
         "client": "http.client, one keep-alive loopback connection, bodies encoded beforehand; base64 bodies are "
                   "base64.encodebytes strings in JSON",
         "requests": args.requests, "warmup": args.warmup}
-    result.update(side_by_side(card, selfie, args.requests, args.warmup))
+    result.update(side_by_side(card, selfie, args.requests, args.warmup, args.variant or ["http"]))
     for mode, r in result["results_ms"].items():
-        print(f"{mode:10s} p50 {r['p50_ms']:7.1f}  p90 {r['p90_ms']:7.1f}  min {r['min_ms']:7.1f} ms", flush=True)
+        print(f"{mode:20s} p50 {r['p50_ms']:7.1f}  p90 {r['p90_ms']:7.1f}  min {r['min_ms']:7.1f} ms", flush=True)
     print("overhead at p50 over the core:", result["overhead_p50_ms"], flush=True)
     print("server log (median ms):", json.dumps(result["server_log_ms"]), flush=True)
+    print("paired overhead (client less the server's core span), p50:",
+          {m: r.get("p50_ms") for m, r in result["paired_overhead_ms"].items()}, flush=True)
     if args.stages:
         result["stages_ms"] = stage_breakdown(card, selfie, args.stages)
         print("stages (median ms, per request):", result["stages_ms"]["per_request"], flush=True)
