@@ -6,6 +6,11 @@ against the request (6) -> quota pre-check (4) -> read the two images (1 or 2)
 missing) -> consume one request of quota atomically (4 if another request took
 the last one meanwhile) -> the envelope (``facematch.contract``). Errors are
 mapped to HTTP in one table (``api.errors``).
+
+The key check and the quota pre-check share one worker-thread hop. The
+request log line carries the milliseconds of each span (``auth``, ``read``,
+``match`` with ``core`` the matcher's own part on its thread, ``consume``,
+``envelope``, ``json``): where a request's time went, with no image data.
 """
 
 from __future__ import annotations
