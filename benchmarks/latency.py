@@ -239,6 +239,7 @@ def side_by_side(card: bytes, selfie: bytes, n: int, warmup: int, variants: list
         sizes: dict[str, int] = {}
         matching: dict[str, str] = {}
         counting = False
+        core_stages: list[dict[str, float]] = []
 
         def record(mode: str, ms: float) -> None:
             if counting:
@@ -249,6 +250,8 @@ def side_by_side(card: bytes, selfie: bytes, n: int, warmup: int, variants: list
             r = core.match(card, selfie, ImageKind.CARD)
             record("core", (time.perf_counter() - t0) * 1000)
             matching["core"] = f"{r.matching:.2f}"
+            if counting:
+                core_stages.append(r.timings)
 
         def http_step(name: str, mode: str, send: Callable[[], tuple[float, int, bytes, str]]) -> Callable[[], None]:
             key = prefix[name] + mode
@@ -300,6 +303,9 @@ def side_by_side(card: bytes, selfie: bytes, n: int, warmup: int, variants: list
         "server_log_ms": {mode: server_spans([servers[name].requests.get(rid) for name, rid, _ in rows])
                           for mode, rows in ids.items()},
         "paired_overhead_ms": {mode: paired(servers, rows) for mode, rows in ids.items()},
+        "stage_medians_ms": {"core": stage_medians(core_stages), **{
+            mode: stage_medians([d.get("stages", {}) for name, rid, _ in rows if (d := servers[name].requests.get(rid))])
+            for mode, rows in ids.items()}},
         "response_bytes": sizes, "matching": matching, "server_rss_mib": rss,
         "load_average_1_5_15": {"before": load_before, "after": load_after},
     }
@@ -314,6 +320,15 @@ def paired(servers: dict[str, Server], rows: list[tuple[str, str, float]]) -> di
         if doc and "core" in doc.get("spans", {}):
             diffs.append(ms - doc["spans"]["core"])
     return summary(diffs) if diffs else {}
+
+
+def stage_medians(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Median milliseconds of each matcher stage (``img1.decode``, ...) and of their sum."""
+    if not rows:
+        return {}
+    out = {k: round(statistics.median(r.get(k, 0.0) for r in rows), 2) for k in rows[0]}
+    out["sum"] = round(statistics.median(sum(r.values()) for r in rows), 2)
+    return out
 
 
 def server_spans(docs: list[dict[str, Any] | None]) -> dict[str, float]:
