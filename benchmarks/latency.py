@@ -47,6 +47,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -136,6 +137,13 @@ class Server:
 
         main = psutil.Process(self.proc.pid)
         return [round(p.memory_info().rss / 2**20) for p in (main, *main.children(recursive=True))]
+
+    def minor_faults(self) -> int:
+        """The serving process's minor page faults so far (Linux ``/proc``; 0 elsewhere)."""
+        try:
+            return int(Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+        except (OSError, IndexError, ValueError):
+            return 0
 
     def close(self) -> None:
         self.proc.terminate()
@@ -246,9 +254,12 @@ def side_by_side(card: bytes, selfie: bytes, n: int, warmup: int, variants: list
                 times.setdefault(mode, []).append(ms)
 
         def run_core() -> None:
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             t0 = time.perf_counter()
             r = core.match(card, selfie, ImageKind.CARD)
             record("core", (time.perf_counter() - t0) * 1000)
+            if counting:
+                faults["core"] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
             matching["core"] = f"{r.matching:.2f}"
             if counting:
                 core_stages.append(r.timings)
@@ -279,12 +290,17 @@ def side_by_side(card: bytes, selfie: bytes, n: int, warmup: int, variants: list
             steps += [http_step(name, "multipart", senders["multipart"]), http_step(name, "base64", senders["base64"]),
                       healthz_step(name)]
         load_before = load_average()
+        faults = {"core": 0}
         for i in range(warmup + n):
             counting = i >= warmup
+            if i == warmup:
+                faults.update({name: -server.minor_faults() for name, server in servers.items()})
             k = i % len(steps)
             for step in steps[k:] + steps[:k]:
                 step()
         load_after = load_average()
+        for name, server in servers.items():
+            faults[name] += server.minor_faults()
         time.sleep(0.5)  # the last log lines
         rss = {name: server.rss_mib() for name, server in servers.items()}
     finally:
@@ -306,6 +322,9 @@ def side_by_side(card: bytes, selfie: bytes, n: int, warmup: int, variants: list
         "stage_medians_ms": {"core": stage_medians(core_stages), **{
             mode: stage_medians([d.get("stages", {}) for name, rid, _ in rows if (d := servers[name].requests.get(rid))])
             for mode, rows in ids.items()}},
+        # Minor page faults per match: in this process per core call; in a server per round (its multipart,
+        # base64 and healthz requests together, so per match about half of it).
+        "minor_faults_per_round": {k: round(v / n) for k, v in faults.items()},
         "response_bytes": sizes, "matching": matching, "server_rss_mib": rss,
         "load_average_1_5_15": {"before": load_before, "after": load_after},
     }
