@@ -198,7 +198,8 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             "method": request.method, "status": status, "errorCode": body["errorCode"],
             "invalidCode": body["data"].get("invalidCode", ""),
             "ms": round((time.perf_counter() - started) * 1000, 1),
-            "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()}, "spans": spans}})
+            "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()},
+            "spans": dict(spans)}})  # a copy: a timed-out match's thread may still add "core"
         metrics.observe(request, body, status, result, time.perf_counter() - started)
         return response
 
