@@ -48,11 +48,12 @@ def describe() -> dict[str, Any]:
 
 
 def commit() -> str:
-    """The checked-out commit, with ``+dirty`` when the work tree has uncommitted changes to tracked files."""
+    """The checked-out commit, with ``+dirty`` when tracked files other than results have uncommitted changes."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":!benchmarks/results"], cwd=REPO,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

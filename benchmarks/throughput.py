@@ -24,8 +24,19 @@ import httpx
 import psutil
 
 from benchmarks.inputs import card_and_selfie
-from benchmarks.latency import free_port, run_peer
+from benchmarks.latency import free_port
 from benchmarks.machine import describe, write_result
+
+
+def run_peer(*args: str) -> dict | None:
+    """The peer in its own interpreter (see peer_worker.py); None when not installed."""
+    root = Path(__file__).resolve().parent
+    python = root.parent / ".venv-peer" / "bin" / "python"
+    if not python.exists():
+        return None
+    out = subprocess.run([str(python), str(root / "peer_worker.py"), *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
 
 
 async def drive(url: str, auth, card: bytes, selfie: bytes, clients: int, seconds: float) -> dict:

@@ -87,10 +87,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # One BLAS thread per process (numpy): the processes already fill the cores.
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         uvicorn.run("facematch.api.app:create_served_app", factory=True, workers=args.processes, host=args.host,
-                    port=args.port, log_config=None, timeout_graceful_shutdown=5)
+                    port=args.port, log_config=None, timeout_graceful_shutdown=5, http=args.http, loop=args.loop)
     else:
         uvicorn.run(create_app(settings, store=store), host=args.host, port=args.port, log_config=None,
-                    timeout_graceful_shutdown=5)
+                    timeout_graceful_shutdown=5, http=args.http, loop=args.loop)
     return 0
 
 
@@ -249,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--processes", type=int, default=1,
                        help="worker processes (default 1); each holds FACEMATCH_WORKERS matching threads "
                             "and its own models")
+    # auto: httptools and uvloop (dependencies), else uvicorn's pure-Python h11 parser and asyncio's loop.
+    serve.add_argument("--http", choices=("auto", "httptools", "h11"), default="auto",
+                       help="HTTP/1.1 parser (default auto: httptools)")
+    serve.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                       help="event loop (default auto: uvloop)")
     serve.set_defaults(func=cmd_serve)
 
     keys = sub.add_parser("keys", help="manage API keys",

@@ -6,6 +6,11 @@ against the request (6) -> quota pre-check (4) -> read the two images (1 or 2)
 missing) -> consume one request of quota atomically (4 if another request took
 the last one meanwhile) -> the envelope (``facematch.contract``). Errors are
 mapped to HTTP in one table (``api.errors``).
+
+The key check and the quota pre-check share one worker-thread hop. The
+request log line carries the milliseconds of each span (``auth``, ``read``,
+``match`` with ``core`` the matcher's own part on its thread, ``consume``,
+``envelope``, ``json``): where a request's time went, with no image data.
 """
 
 from __future__ import annotations
@@ -180,29 +185,49 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         rid = errors.request_id(request)
         started = time.perf_counter()
         result: MatchResult | None = None
+        spans: dict[str, float] = {}  # milliseconds per step of the request, for the log
         try:
-            result = await _handle(request, svc)
+            result = await _handle(request, svc, spans)
+            t0 = time.perf_counter()
             body, status, headers = envelope.success(result, rid), 200, {"X-Request-ID": rid}
+            _lap(spans, "envelope", t0)
         except Exception as exc:  # noqa: BLE001 - every failure answers in the envelope (api.errors)
             body, status, headers = errors.render(errors.as_domain_error(exc, rid), rid)
+        t0 = time.perf_counter()
+        response = errors.respond(body, 200 if svc.settings.legacy_http_200 else status, headers)
+        _lap(spans, "json", t0)
         log.info("request", extra={"request_id": rid, "fields": {
             "method": request.method, "status": status, "errorCode": body.errorCode,
             "invalidCode": body.data.invalidCode,
             "ms": round((time.perf_counter() - started) * 1000, 1),
-            "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()}}})
+            "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()},
+            "spans": dict(spans)}})  # a copy: a timed-out match's thread may still add "core"
         metrics.observe(request, body, status, result, time.perf_counter() - started)
-        if svc.settings.legacy_http_200:
-            status = 200
-        return errors.respond(body, status, headers)
+        return response
 
     return app
 
 
-async def _handle(request: Request, svc: Services) -> MatchResult:
-    api_key = await guarded_authenticate(svc.auth_limiter, svc.auth.authenticate, request.headers.get("authorization"),
-                                         request.client.host if request.client else None)
+def _lap(spans: dict[str, float], name: str, t0: float) -> float:
+    """Record the milliseconds since ``t0`` as span ``name``; the time now."""
+    now = time.perf_counter()
+    spans[name] = round((now - t0) * 1000.0, 2)
+    return now
+
+
+async def _handle(request: Request, svc: Services, spans: dict[str, float]) -> MatchResult:
+    t = time.perf_counter()
+
+    def authenticate(header: str | None) -> tuple[str, bool]:  # the key and its quota pre-check: one thread hop
+        api_key = svc.auth.authenticate(header)
+        return api_key, svc.store.has_quota(api_key)
+
+    api_key, quota_left = await guarded_authenticate(svc.auth_limiter, authenticate,
+                                                     request.headers.get("authorization"),
+                                                     request.client.host if request.client else None)
+    t = _lap(spans, "auth", t)
     kind1, mode = _request_mode(request)
-    if not await anyio.to_thread.run_sync(svc.store.has_quota, api_key):
+    if not quota_left:
         raise QuotaExceededError("quota")
     decode_error: type[InputError] = UrlUnavailableError if mode == "url" else NoContentError
     # Admission before any body is read or URL fetched (503 when full); one
@@ -211,11 +236,22 @@ async def _handle(request: Request, svc: Services) -> MatchResult:
         try:
             async with asyncio.timeout(svc.settings.request_deadline_s):
                 raw1, raw2, chip = await _read_images(request, svc, mode)
-                result = await _run_limited(svc, slot, lambda: _match(svc, raw1, raw2, kind1, chip, decode_error))
+                t = _lap(spans, "read", t)
+
+                def work() -> MatchResult:
+                    t1 = time.perf_counter()
+                    try:
+                        return _match(svc, raw1, raw2, kind1, chip, decode_error)
+                    finally:
+                        _lap(spans, "core", t1)  # on the matching thread: "match" less this is the thread hop
+
+                result = await _run_limited(svc, slot, work)
+                t = _lap(spans, "match", t)
         except TimeoutError:
             raise ServiceUnavailableError("deadline") from None
     if not await anyio.to_thread.run_sync(svc.store.consume, api_key):
         raise QuotaExceededError("quota_race")
+    _lap(spans, "consume", t)
     return result
 
 

@@ -27,11 +27,13 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
 from facematch.errors import AuthError, RateLimitedError, ServiceUnavailableError
+
+T = TypeVar("T")
 
 __all__ = ["Admission", "FailedAuthLimiter", "RateLimitedError", "client_address", "guarded_authenticate"]
 
@@ -104,8 +106,8 @@ class FailedAuthLimiter:
             return len(self._failures)
 
 
-async def guarded_authenticate(limiter: FailedAuthLimiter, authenticate: Callable[[str | None], str],
-                               authorization: str | None, peer: str | None) -> str:
+async def guarded_authenticate(limiter: FailedAuthLimiter, authenticate: Callable[[str | None], T],
+                               authorization: str | None, peer: str | None) -> T:
     """``authenticate(authorization)`` on a worker thread, refused up front for
     an address over the failure limit; each ``AuthError`` counts one failure."""
     client = client_address(peer)

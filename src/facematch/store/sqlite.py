@@ -1,11 +1,24 @@
 """SQLite key store: the embedded default. WAL mode and a busy timeout let
 several service processes share one file; quota consumption is a single
-conditional UPDATE, which SQLite executes atomically."""
+conditional UPDATE, which SQLite executes atomically.
+
+Connections are kept open between calls (a few idle ones, each used by one
+thread at a time). Opening one per call cost 15-30 ms per quota UPDATE on the
+project's machine (a fresh connection's first write in WAL mode, and the
+checkpoint when the last connection closes), against under 1 ms on an open
+one, with the same ``synchronous=FULL`` durability. Before each call the
+path is checked to still name the file an idle connection has open (device
+and inode), so a database file moved away or replaced is noticed as it was
+when every call opened the path: the call opens it anew, and fails (503) if
+it cannot.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,25 +46,74 @@ def _info(row: Sequence[Any]) -> KeyInfo:
     return KeyInfo(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
 
 
+_FileId = tuple[int, int]  # (st_dev, st_ino) of the database file
+
+
 class SqliteKeyStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, max_idle: int = 8) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_idle = max_idle
+        self._idle: list[tuple[sqlite3.Connection, _FileId | None]] = []
+        self._lock = threading.Lock()
         with self._conn() as c:
             c.execute("PRAGMA journal_mode=WAL")
             c.execute(SCHEMA)
 
-    @contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
+    def _file_id(self) -> _FileId | None:
         try:
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _borrow(self) -> tuple[sqlite3.Connection, _FileId | None]:
+        """An idle connection to the file the path names now, else a new one."""
+        now = self._file_id()
+        stale = []
+        found = None
+        with self._lock:
+            while self._idle:
+                conn, fid = self._idle.pop()
+                if now is not None and fid == now:
+                    found = conn, fid
+                    break
+                stale.append(conn)
+            if found is None:  # the file is gone or another one: no idle connection is any good
+                stale += [c for c, _ in self._idle]
+                self._idle.clear()
+        for conn in stale:
+            conn.close()
+        if found is not None:
+            return found
+        try:
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreUnavailableError("sqlite_connect") from exc
+        return conn, self._file_id()
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        conn, fid = self._borrow()
+        ok = False
         try:
             yield conn
+            ok = not conn.in_transaction
         except sqlite3.OperationalError as exc:
             raise StoreUnavailableError("sqlite_operational") from exc
         finally:
+            with self._lock:
+                keep = ok and fid is not None and len(self._idle) < self.max_idle
+                if keep:
+                    self._idle.append((conn, fid))
+            if not keep:
+                conn.close()
+
+    def close(self) -> None:
+        """Close the idle connections (the store stays usable: later calls open new ones)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn, _ in idle:
             conn.close()
 
     def create_key(self, *, quota: int | None, label: str = "") -> tuple[KeyInfo, str]:
