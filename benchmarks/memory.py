@@ -20,7 +20,7 @@ process with psutil (RSS, and USS: the pages no other process shares):
 
 Requests are real multipart matches (``img1`` card photo, ``img2``
 portrait). The images are read from ``../shared/data`` (the development data;
-phone photos of mock ID cards, 1080x1920 to 3024x4032, and portraits up to
+phone photos of mock ID cards, 1080x1920 to 3039x1880, and portraits up to
 1080p) when it exists; otherwise (said in the output) they are generated from
 scikit-image's astronaut (public domain), scaled to phone-photo sizes. Every
 response must be HTTP 200 with errorCode 0 or a 4xx/2xx result the same pair

@@ -1,0 +1,61 @@
+"""What keeps a serving process small (benchmarks/memory.py measures it): every ONNX Runtime session is
+built by ``runtime.onnx_session`` with its options (no CPU memory arena), SFace is folded in a child process
+into exactly the bytes an in-process fold gives, and a result's face crop owns its pixels instead of holding
+the whole decoded image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facematch.matcher import face_crop
+from facematch.models import runtime
+from tests.models.test_onnx_embedder import conv_net
+
+
+def test_session_options_reach_the_session(tmp_path):
+    session = runtime.onnx_session(str(conv_net(tmp_path)), threads=3)
+    options = session.get_session_options()
+    assert options.enable_cpu_mem_arena is False
+    assert options.intra_op_num_threads == 3 and options.inter_op_num_threads == 1
+    assert options.graph_optimization_level == runtime.ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    assert session.get_providers() == ["CPUExecutionProvider"]
+
+
+def test_embedders_build_their_sessions_with_those_options(tmp_path):
+    from facematch.models.onnx_embedder import OnnxEmbedderConfig, OnnxFaceEmbedder
+
+    emb = OnnxFaceEmbedder(OnnxEmbedderConfig(conv_net(tmp_path), threads=2))
+    options = emb._session.get_session_options()
+    assert options.enable_cpu_mem_arena is False and options.intra_op_num_threads == 2
+
+
+def test_face_crop_is_a_copy():
+    rgb = np.arange(200 * 300 * 3, dtype=np.uint8).reshape(200, 300, 3)
+    box = (100.0, 50.0, 200.0, 150.0)
+    crop = face_crop(rgb, box)
+    assert crop.base is None and not np.shares_memory(crop, rgb)
+    assert np.array_equal(crop, rgb[30:170, 80:220])
+
+
+@pytest.mark.models
+def test_sface_folded_in_a_child_process_equals_the_in_process_fold():
+    from facematch.models import sface, weights
+
+    path = weights.SFACE.verified_path()
+    assert sface.fold_in_subprocess(path) == sface.fold_block_quantized(path)
+
+
+@pytest.mark.models
+def test_sface_session_has_the_runtime_options():
+    from facematch.models import sface, weights
+
+    net = sface.load(weights.SFACE.verified_path(), mirror=False)
+    assert net._session.get_session_options().enable_cpu_mem_arena is False
+
+
+def test_fold_failure_says_why(tmp_path):
+    from facematch.models import sface
+
+    with pytest.raises(RuntimeError, match="folding .* failed"):
+        sface.fold_in_subprocess(tmp_path / "absent.onnx")
