@@ -15,7 +15,7 @@ process with psutil (RSS, and USS: the pages no other process shares):
    with 2 W clients at once (every matching thread has run);
 3. ``load``: 2 W clients in a closed loop for ``--load-s`` seconds (every
    matching thread busy all the time), sampled every 2 s: the highest and the
-   last sample;
+   last sample, and the serving processes' CPU time (user + system) per request;
 4. ``after``: 5 s after the load.
 
 Requests are real multipart matches (``img1`` card photo, ``img2``
@@ -200,12 +200,15 @@ def run_config(workers: int, processes: int, load_s: float, pairs: list[tuple[st
             result["warm_up_requests"] = clients.done
             result["warm_up_s"] = round(time.monotonic() - t0, 1)
             before = clients.done
+            cpu0 = sum(sum(p.cpu_times()[:2]) for p in procs)
             t0 = time.monotonic()
             samples = asyncio.run(clients.closed_loop(2 * workers * processes, load_s, lambda: measure(procs)))
             wall = time.monotonic() - t0
+            cpu = sum(sum(p.cpu_times()[:2]) for p in procs) - cpu0
             result["load"] = {
                 "clients": 2 * workers * processes, "seconds": round(wall, 1), "requests": clients.done - before,
                 "requests_per_s": round((clients.done - before) / wall, 2),
+                "server_cpu_ms_per_request": round(1000 * cpu / max(1, clients.done - before), 1),
                 "max": [{"rss_mib": max(s[i]["rss_mib"] for s in samples),
                          "uss_mib": max(s[i]["uss_mib"] for s in samples)} for i in range(len(procs))],
                 "last": samples[-1], "samples_rss_mib": [[s[i]["rss_mib"] for s in samples]

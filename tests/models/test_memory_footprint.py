@@ -59,3 +59,42 @@ def test_fold_failure_says_why(tmp_path):
 
     with pytest.raises(RuntimeError, match="folding .* failed"):
         sface.fold_in_subprocess(tmp_path / "absent.onnx")
+
+
+def test_detector_copies_are_half_the_threads():
+    from facematch.models.registry import detector_copies
+
+    assert [detector_copies(n) for n in (1, 2, 3, 4, 8)] == [1, 1, 2, 2, 4]
+
+
+@pytest.mark.models
+def test_pool_bundles_share_one_detector_with_half_as_many_interpreters():
+    from facematch.models.registry import build_pool
+    from facematch.settings import ModelSettings
+
+    pool = build_pool(ModelSettings(), 4)
+    bundles = list(pool._free.queue)
+    assert len(bundles) == 4 and len({id(b.detector) for b in bundles}) == 1
+    det = bundles[0].detector
+    assert (det.short._interpreters.copies, det.full._interpreters.copies, det.mesh._interpreters.copies) == (2, 2, 2)
+
+
+@pytest.mark.models
+def test_shared_interpreters_give_each_thread_its_own_answer(astronaut):
+    """Four threads on two copies of each model find the same faces as one thread alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from facematch.models.registry import DETECTORS
+    from facematch.settings import ModelSettings
+
+    detector = DETECTORS["blazeface"](ModelSettings(), 2)
+    images = [astronaut, np.ascontiguousarray(astronaut[:, ::-1]), astronaut[40:400, 60:460].copy(),
+              np.zeros((300, 300, 3), np.uint8)]
+    alone = [detector.detect(img) for img in images]
+    with ThreadPoolExecutor(4) as ex:
+        for _ in range(3):
+            together = list(ex.map(detector.detect, images))
+            for a, b in zip(alone, together, strict=True):
+                assert [d.box for d in a] == [d.box for d in b]
+                assert all(np.array_equal(x.mesh.points, y.mesh.points) for x, y in zip(a, b, strict=True))
+    assert len(alone[0]) == 1 and alone[3] == []
