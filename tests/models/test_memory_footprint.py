@@ -98,3 +98,14 @@ def test_shared_interpreters_give_each_thread_its_own_answer(astronaut):
                 assert [d.box for d in a] == [d.box for d in b]
                 assert all(np.array_equal(x.mesh.points, y.mesh.points) for x, y in zip(a, b, strict=True))
     assert len(alone[0]) == 1 and alone[3] == []
+
+
+def test_memory_arena_setting_reaches_the_embedders_session(tmp_path):
+    from facematch.models import registry
+    from facematch.settings import ModelSettings, OnnxEmbedderSettings
+
+    for arena in (False, True):
+        settings = ModelSettings(embedder="onnx", onnx=OnnxEmbedderSettings(path=conv_net(tmp_path)),
+                                 onnx_memory_arena=arena)
+        emb = registry.choose(registry.EMBEDDERS, "embedder", "onnx")(settings)
+        assert emb._session.get_session_options().enable_cpu_mem_arena is arena

@@ -108,10 +108,11 @@ class OnnxFaceEmbedder:
     warm-up run when that is dynamic (the warm-up runs in any case).
     ``session`` (one built by ``runtime.onnx_session``) may be given; by
     default it is built from ``config.path`` with ``config.threads`` intra-op
-    threads.
+    threads (and ONNX Runtime's memory arena with ``arena``).
     """
 
-    def __init__(self, config: OnnxEmbedderConfig, *, session: ort.InferenceSession | None = None) -> None:
+    def __init__(self, config: OnnxEmbedderConfig, *, session: ort.InferenceSession | None = None,
+                 arena: bool = False) -> None:
         from facematch.models.runtime import onnx_session
 
         self.config = config
@@ -119,7 +120,7 @@ class OnnxFaceEmbedder:
         if session is None:
             if not path.is_file():
                 raise ValueError(f"ONNX embedding model {path} not found")
-            session = onnx_session(str(path), config.threads)
+            session = onnx_session(str(path), config.threads, arena=arena)
         self._session = session
         self._mean = np.asarray(config.mean, np.float32)
         self._scale = np.float32(1.0) / np.asarray(config.std, np.float32)

@@ -57,13 +57,13 @@ def _dlib5(settings: ModelSettings) -> Landmarker:
 def _dlib_resnet(settings: ModelSettings) -> Embedder:
     from facematch.models.dlib_onnx import OnnxEmbedder
 
-    return OnnxEmbedder(_locate(settings, weights.DLIB_RESNET), mirror=True)
+    return OnnxEmbedder(_locate(settings, weights.DLIB_RESNET), mirror=True, arena=settings.onnx_memory_arena)
 
 
 def _sface(settings: ModelSettings) -> Embedder:
     from facematch.models import sface
 
-    return sface.load(_locate(settings, weights.SFACE), mirror=True)
+    return sface.load(_locate(settings, weights.SFACE), mirror=True, arena=settings.onnx_memory_arena)
 
 
 def _onnx(settings: ModelSettings) -> Embedder:
@@ -76,7 +76,7 @@ def _onnx(settings: ModelSettings) -> Embedder:
     std: float | tuple[float, float, float] = o.std[0] if len(o.std) == 1 else (o.std[0], o.std[1], o.std[2])
     return OnnxFaceEmbedder(OnnxEmbedderConfig(path=o.path, alignment=o.alignment, size=o.size, layout=o.layout,
                                                channels=o.channels, mean=mean, std=std, mirror=o.mirror,
-                                               name=o.name or None))
+                                               name=o.name or None), arena=settings.onnx_memory_arena)
 
 
 def _recapture_v1(settings: ModelSettings) -> AttackDetector | None:

@@ -23,9 +23,10 @@ from ai_edge_litert.interpreter import Interpreter
 __all__ = ["Interpreter", "Interpreters", "onnx_session", "ort", "session_options"]
 
 
-def session_options(threads: int = 1) -> ort.SessionOptions:
+def session_options(threads: int = 1, *, arena: bool = False) -> ort.SessionOptions:
     """The options of every ONNX Runtime session: ``threads`` intra-op threads, one inter-op thread, every
-    graph optimisation, and no CPU memory arena. With the arena, each run that overlaps another gets its own
+    graph optimisation, and no CPU memory arena unless ``arena`` (``FACEMATCH_MODELS__ONNX_MEMORY_ARENA``).
+    With the arena, each run that overlaps another gets its own
     block of the session's arena and the arena never gives it back: SFace's session grew by 110 MiB after
     four threads had run it at once, against 30 MiB without (docs/performance.md, "Memory"). Without it each
     run maps and unmaps its buffers (about 10 ms more CPU per face for SFace, its mirror image included)."""
@@ -33,14 +34,14 @@ def session_options(threads: int = 1) -> ort.SessionOptions:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.enable_cpu_mem_arena = False
+    options.enable_cpu_mem_arena = arena
     return options
 
 
-def onnx_session(model: bytes | str, threads: int = 1) -> ort.InferenceSession:
+def onnx_session(model: bytes | str, threads: int = 1, *, arena: bool = False) -> ort.InferenceSession:
     """The one place ONNX Runtime sessions are built: ``model`` (serialised bytes or a path) on the CPU with
-    ``session_options(threads)``."""
-    return ort.InferenceSession(model, session_options(threads), providers=["CPUExecutionProvider"])
+    ``session_options(threads, arena=arena)``."""
+    return ort.InferenceSession(model, session_options(threads, arena=arena), providers=["CPUExecutionProvider"])
 
 
 class Interpreters:

@@ -118,7 +118,7 @@ def fold_in_subprocess(path: Path | str) -> bytes:
     return done.stdout
 
 
-def load(path: Path | str, *, mirror: bool = True, threads: int = 1) -> OnnxFaceEmbedder:
+def load(path: Path | str, *, mirror: bool = True, threads: int = 1, arena: bool = False) -> OnnxFaceEmbedder:
     """SFace from its block-quantised file, folded (in a child process, ``fold_in_subprocess``) and run
     under ONNX Runtime (``runtime.onnx_session``), as an ``Embedder`` named ``NAME``. With ``mirror`` the
     chip and its mirror image are embedded as one batch and their unit vectors averaged."""
@@ -126,7 +126,7 @@ def load(path: Path | str, *, mirror: bool = True, threads: int = 1) -> OnnxFace
     from facematch.models.runtime import onnx_session
 
     folded = fold_in_subprocess(path)
-    session = onnx_session(folded, threads)
+    session = onnx_session(folded, threads, arena=arena)
     del folded
     memory.return_freed()  # the 37 MB of serialised graph, read from the child, are garbage now
     config = OnnxEmbedderConfig(path=path, alignment="arcface5", size=112, layout="NCHW", channels="RGB",
