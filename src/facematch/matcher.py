@@ -58,7 +58,7 @@ class Face:
     score: float  # detector confidence in [0, 1]
     landmarks: np.ndarray  # (5, 2), facematch.types.LANDMARK_NAMES order
     embedding: np.ndarray  # unit vector
-    crop: np.ndarray  # RGB view of the image around the face (CROP_GROWTH)
+    crop: np.ndarray  # RGB copy of the image around the face (CROP_GROWTH)
 
 
 @dataclass
@@ -121,13 +121,16 @@ class _Stages:
 
 
 def face_crop(rgb: np.ndarray, box: Box) -> np.ndarray:
-    """The region around ``box`` grown by ``CROP_GROWTH``, clipped to the image (a view, no copy)."""
+    """The region around ``box`` grown by ``CROP_GROWTH``, clipped to the image, as a copy."""
     h, w = rgb.shape[:2]
     x1, y1, x2, y2 = box
     gx, gy = CROP_GROWTH * (x2 - x1), CROP_GROWTH * (y2 - y1)
     left, top = max(0, int(x1 - gx)), max(0, int(y1 - gy))
     right, bottom = min(w, int(np.ceil(x2 + gx))), min(h, int(np.ceil(y2 + gy)))
-    return rgb[top:max(bottom, top + 1), left:max(right, left + 1)]
+    # A copy, not a view: a view would keep the whole decoded image (36 MB for a 12-megapixel photo) alive
+    # as long as the result, and results can wait for the garbage collector (asyncio.wrap_future's
+    # callbacks make a reference cycle): under load that held ~0.5 GiB (benchmarks/memory.py).
+    return rgb[top:max(bottom, top + 1), left:max(right, left + 1)].copy()
 
 
 class Matcher:

@@ -1,8 +1,8 @@
 """Pluggable embedding networks: an ONNX network built here with onnx.helper
 goes through ``OnnxFaceEmbedder`` (input checks, normalisation, layout,
 channel order, unit output), the alignments put the face where their
-templates say, and (marked ``models``) dlib's chip from the five points and
-the ``DlibResnetEmbedder`` adaptor equal what the current code computes."""
+templates say, and (marked ``models``) dlib's chip from the five points
+equals what dlib's own chip extraction computes."""
 
 from __future__ import annotations
 
@@ -15,11 +15,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from facematch.models import alignment
-from facematch.models.onnx_embedder import (
-    DlibResnetEmbedder,
-    OnnxEmbedderConfig,
-    OnnxFaceEmbedder,
-)
+from facematch.models.onnx_embedder import OnnxEmbedderConfig, OnnxFaceEmbedder
 
 
 def _save(tmp_path: Path, name: str, nodes: list, inits: list, inp, out) -> Path:
@@ -130,10 +126,10 @@ def test_batch_of_one_model_with_mirror(tmp_path):
 
 
 def test_injected_session(tmp_path):
-    import onnxruntime as ort
+    from facematch.models.runtime import onnx_session
 
     path = conv_net(tmp_path)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = onnx_session(str(path))
     emb = OnnxFaceEmbedder(OnnxEmbedderConfig(tmp_path / "absent.onnx", name="injected"), session=session)
     assert emb.name == "injected" and emb.dim == 64
     with pytest.raises(ValueError, match="name"):
@@ -276,20 +272,3 @@ def test_dlib150_from_points_equals_predictor_chip(astronaut, astronaut_shape):
     assert np.array_equal(alignment.align(astronaut, points, "dlib150", 150), expected)
     mirrored = np.ascontiguousarray(astronaut[:, ::-1])
     assert alignment.align(mirrored, points, "dlib150", 150).shape == (150, 150, 3)
-
-
-@pytest.mark.models
-def test_dlib_adaptor_equals_embed_chip(astronaut, astronaut_shape):
-    import dlib
-
-    from facematch.models import weights
-    from facematch.models.dlib_onnx import OnnxEmbedder
-
-    shape, points = astronaut_shape
-    net = OnnxEmbedder(weights.DLIB_RESNET.path())
-    adaptor = DlibResnetEmbedder(net)
-    assert (adaptor.name, adaptor.dim) == ("dlib-resnet-v1", 128)
-    vec = adaptor.embed(adaptor.align(astronaut, points))
-    assert vec.shape == (128,) and vec.dtype == np.float32
-    expected = net.embed_chip(dlib.get_face_chip(astronaut, shape, size=150, padding=0.25))
-    assert np.array_equal(vec, np.asarray(expected, np.float32))

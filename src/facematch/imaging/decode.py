@@ -131,5 +131,21 @@ def _to_rgb(img: Image.Image) -> RGBArray:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    rgb: RGBArray = np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
-    return np.ascontiguousarray(rgb)
+    return _pixels(img if img.mode == "RGB" else img.convert("RGB"))
+
+
+#: Rows copied out of Pillow's image at a time: about this many bytes.
+STRIP_BYTES = 1 << 20
+
+
+def _pixels(img: Image.Image) -> RGBArray:
+    """An RGB image's pixels as a new array, copied a strip of rows at a time. ``np.asarray(img)`` goes
+    through ``tobytes``, which joins the encoded pieces into one ``bytes``: twice the image's size at once
+    (29.5 MB for a 2868x1796 photo, against 16.7 MB this way; benchmarks/memory.py, docs/performance.md)."""
+    w, h = img.size
+    out: RGBArray = np.empty((h, w, 3), np.uint8)
+    step = max(1, STRIP_BYTES // (3 * w))
+    for y in range(0, h, step):
+        rows = img.crop((0, y, w, min(h, y + step))).tobytes()
+        out[y:y + step] = np.frombuffer(rows, np.uint8).reshape(-1, w, 3)
+    return out

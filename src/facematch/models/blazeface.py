@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facematch.models.runtime import Interpreter
+from facematch.models.runtime import Interpreter, Interpreters
 
 #: Keypoint order of BlazeFace: right eye, left eye (of the person, i.e. image
 #: left then image right for a frontal face), nose tip, mouth centre, right and
@@ -114,16 +114,17 @@ def weighted_nms(boxes: np.ndarray, points: np.ndarray, scores: np.ndarray,
 
 
 class BlazeFace:
-    """One BlazeFace model. Not thread-safe: use one instance per thread."""
+    """One BlazeFace model, thread-safe: ``copies`` interpreters, one lent to each call
+    (``runtime.Interpreters``); more threads than copies wait for one."""
 
     def __init__(self, model_path: Path, opts: SsdOptions, *, num_threads: int = 1,
-                 interpreter: Interpreter | None = None) -> None:
+                 interpreter: Interpreter | None = None, copies: int = 1) -> None:
         """``interpreter``: a LiteRT interpreter of the model already made (tests); else loaded from ``model_path``."""
         self.opts = opts
-        self._interpreter = interpreter or Interpreter(model_path=str(model_path), num_threads=num_threads)
-        self._interpreter.allocate_tensors()
-        inp = self._interpreter.get_input_details()[0]
-        outs = sorted(self._interpreter.get_output_details(), key=lambda d: d["shape"][-1], reverse=True)
+        self._interpreters = Interpreters(str(model_path), copies, num_threads=num_threads, interpreter=interpreter)
+        first = self._interpreters.first
+        inp = first.get_input_details()[0]
+        outs = sorted(first.get_output_details(), key=lambda d: d["shape"][-1], reverse=True)
         self._input_index = inp["index"]
         self._boxes_index = outs[0]["index"]  # (1, N, 16)
         self._scores_index = outs[1]["index"]  # (1, N, 1)
@@ -148,10 +149,11 @@ class BlazeFace:
         canvas = np.zeros((size, size, 3), dtype=np.float32)
         canvas[:nh, :nw] = cv2.resize(small, (nw, nh), interpolation=interp)
         canvas = canvas * (2.0 / 255.0) - 1.0
-        self._interpreter.set_tensor(self._input_index, canvas[None])
-        self._interpreter.invoke()
-        raw = self._interpreter.get_tensor(self._boxes_index)[0]
-        logits = self._interpreter.get_tensor(self._scores_index)[0, :, 0]
+        with self._interpreters.lend() as it:
+            it.set_tensor(self._input_index, canvas[None])
+            it.invoke()
+            raw = it.get_tensor(self._boxes_index)[0]
+            logits = it.get_tensor(self._scores_index)[0, :, 0]
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80, 80)))
         keep = scores >= min_score
         if not keep.any():

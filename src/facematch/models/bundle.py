@@ -1,10 +1,11 @@
 """Model bundles and the pool that lends them to matching threads.
 
-A bundle is the set of models one thread uses for one image: the detector is
-its own (LiteRT interpreters are not thread-safe); the landmark model, the
-embedder and the attack detector are shared by every bundle of a pool (ONNX
-Runtime sessions and dlib's shape predictor are thread-safe). Bundles are
-built by ``models.registry`` from settings.
+A bundle is the set of models one thread uses for one image. Every bundle of
+a pool holds the same models: ONNX Runtime sessions and dlib's shape predictor
+are thread-safe, and the detector lends one of its LiteRT interpreters (which
+are not) to each call, with about one copy of each for two threads
+(``registry.detector_copies``). Bundles are built by ``models.registry`` from
+settings; the pool bounds how many threads analyse an image at once.
 """
 
 from __future__ import annotations

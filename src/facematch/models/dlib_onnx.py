@@ -383,10 +383,10 @@ class OnnxEmbedder:
     chip_padding = 0.25
 
     def __init__(self, path: Path | str, *, mirror: bool = True, threads: int = 1,
-                 session: ort.InferenceSession | None = None) -> None:
+                 session: ort.InferenceSession | None = None, arena: bool = False) -> None:
         """``session``: an ONNX Runtime session of the graph already built (tests); else built from ``path``."""
         if session is None:
-            session = onnx_session(build_onnx(read_dat(path)), threads)
+            session = onnx_session(build_onnx(read_dat(path)), threads, arena=arena)
             memory.return_freed()  # the parsed layers and the graph (~60 MB) are garbage now
         self._session = session
         self.mirror = mirror

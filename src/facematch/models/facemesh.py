@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from facematch.models.blazeface import Detection
-from facematch.models.runtime import Interpreter
+from facematch.models.runtime import Interpreter, Interpreters
 
 ROI_SCALE = 1.5
 INPUT = 192
@@ -51,14 +51,15 @@ def roi_affine(det: Detection, scale: float = ROI_SCALE, size: int = INPUT) -> n
 
 
 class FaceMesh:
-    """Not thread-safe: one per ``ModelBundle``."""
+    """Thread-safe: ``copies`` interpreters, one lent to each call (``runtime.Interpreters``)."""
 
-    def __init__(self, model_path: Path, *, num_threads: int = 1, interpreter: Interpreter | None = None) -> None:
+    def __init__(self, model_path: Path, *, num_threads: int = 1, interpreter: Interpreter | None = None,
+                 copies: int = 1) -> None:
         """``interpreter``: a LiteRT interpreter of the model already made (tests); else loaded from ``model_path``."""
-        self._interpreter = interpreter or Interpreter(model_path=str(model_path), num_threads=num_threads)
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        outs = sorted(self._interpreter.get_output_details(), key=lambda d: int(np.prod(d["shape"])), reverse=True)
+        self._interpreters = Interpreters(str(model_path), copies, num_threads=num_threads, interpreter=interpreter)
+        first = self._interpreters.first
+        self._input = first.get_input_details()[0]["index"]
+        outs = sorted(first.get_output_details(), key=lambda d: int(np.prod(d["shape"])), reverse=True)
         self._points, self._flag = outs[0]["index"], outs[1]["index"]
 
     def __call__(self, rgb: np.ndarray, det: Detection, scale: float = ROI_SCALE) -> Mesh:
@@ -66,10 +67,11 @@ class FaceMesh:
         m = roi_affine(det, scale)
         crop = cv2.warpAffine(rgb, m, (INPUT, INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                               borderValue=(0, 0, 0))
-        self._interpreter.set_tensor(self._input, (crop.astype(np.float32) / 255.0)[None])
-        self._interpreter.invoke()
-        raw = self._interpreter.get_tensor(self._points).reshape(-1, 3)
-        logit = float(self._interpreter.get_tensor(self._flag).ravel()[-1])
+        with self._interpreters.lend() as it:
+            it.set_tensor(self._input, (crop.astype(np.float32) / 255.0)[None])
+            it.invoke()
+            raw = it.get_tensor(self._points).reshape(-1, 3)
+            logit = float(it.get_tensor(self._flag).ravel()[-1])
         inv = cv2.invertAffineTransform(m)
         xy = raw[:, :2] @ inv[:, :2].T + inv[:, 2]
         z = raw[:, 2:3] * math.hypot(inv[0, 0], inv[1, 0])

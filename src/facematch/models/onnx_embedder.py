@@ -4,11 +4,11 @@
   licence for, with its alignment (``models.alignment``: ArcFace's 112-px
   five-point crop or dlib's 150-px chip), input layout, channel order and
   normalisation set by ``OnnxEmbedderConfig``. Nothing ships with it
-  (docs/models.md, "Plugging in a licensed embedding network").
-* ``DlibResnetEmbedder``: dlib's ResNet (``dlib_onnx.OnnxEmbedder``, the
-  default network) seen through the same Protocol.
+  (docs/models.md, "Plugging in a licensed embedding network"). SFace, the
+  default network, is one too (``models.sface``); dlib's ResNet has its own
+  class (``dlib_onnx.OnnxEmbedder``).
 
-Both return unit float32 vectors compared by Euclidean distance and are
+It returns unit float32 vectors compared by Euclidean distance and is
 thread-safe (ONNX Runtime's ``run`` is; the rest is stateless numpy).
 """
 
@@ -27,8 +27,6 @@ from facematch.models import alignment
 
 if TYPE_CHECKING:
     import onnxruntime as ort
-
-    from facematch.models.dlib_onnx import OnnxEmbedder
 
 Image = npt.NDArray[np.uint8]
 Vector = npt.NDArray[np.float32]
@@ -108,12 +106,13 @@ class OnnxFaceEmbedder:
     float tensor of the configured layout and size, or whose output is not one
     vector per face. ``dim`` is read from the output's shape, or from one
     warm-up run when that is dynamic (the warm-up runs in any case).
-    ``session`` (a prebuilt ``InferenceSession``) or ``session_options`` may be
-    given; by default the session has ``config.threads`` intra-op threads.
+    ``session`` (one built by ``runtime.onnx_session``) may be given; by
+    default it is built from ``config.path`` with ``config.threads`` intra-op
+    threads (and ONNX Runtime's memory arena with ``arena``).
     """
 
     def __init__(self, config: OnnxEmbedderConfig, *, session: ort.InferenceSession | None = None,
-                 session_options: ort.SessionOptions | None = None) -> None:
+                 arena: bool = False) -> None:
         from facematch.models.runtime import onnx_session
 
         self.config = config
@@ -121,7 +120,7 @@ class OnnxFaceEmbedder:
         if session is None:
             if not path.is_file():
                 raise ValueError(f"ONNX embedding model {path} not found")
-            session = onnx_session(str(path), config.threads, session_options)
+            session = onnx_session(str(path), config.threads, arena=arena)
         self._session = session
         self._mean = np.asarray(config.mean, np.float32)
         self._scale = np.float32(1.0) / np.asarray(config.std, np.float32)
@@ -224,27 +223,3 @@ def _unit_mean(vecs: npt.NDArray[np.float32]) -> Vector:
     out: Vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
     return out
 
-
-class DlibResnetEmbedder:
-    """dlib's ResNet (128-D, run under ONNX Runtime by ``dlib_onnx``) with the
-    chip it was trained on (``alignment.dlib150``), through the Protocol."""
-
-    name = "dlib-resnet-v1"
-    dim = 128
-    points = "dlib5"
-
-    def __init__(self, net: OnnxEmbedder) -> None:
-        self.net = net
-
-    @classmethod
-    def load(cls, path: Path | str, *, mirror: bool = True, threads: int = 1) -> DlibResnetEmbedder:
-        """From dlib's weights file (``weights.DLIB_RESNET``)."""
-        from facematch.models.dlib_onnx import OnnxEmbedder
-
-        return cls(OnnxEmbedder(path, mirror=mirror, threads=threads))
-
-    def align(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        return alignment.align(rgb, landmarks, "dlib150", self.net.chip_size)
-
-    def embed(self, chip: np.ndarray) -> np.ndarray:
-        return np.asarray(self.net.embed_chip(chip), np.float32)

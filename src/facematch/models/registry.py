@@ -34,16 +34,16 @@ def _locate(settings: ModelSettings, w: weights.WeightsFile) -> str:
     return str(w.verified_path() if settings.verify_weights else w.path())
 
 
-def _blazeface(settings: ModelSettings) -> Detector:
+def _blazeface(settings: ModelSettings, copies: int = 1) -> Detector:
     from pathlib import Path
 
     from facematch.models.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
     from facematch.models.detector import FaceDetector
     from facematch.models.facemesh import FaceMesh
 
-    return FaceDetector(BlazeFace(Path(_locate(settings, weights.BLAZEFACE_SHORT)), SHORT_RANGE),
-                        BlazeFace(Path(_locate(settings, weights.BLAZEFACE_FULL)), FULL_RANGE),
-                        FaceMesh(Path(_locate(settings, weights.FACE_MESH))))
+    return FaceDetector(BlazeFace(Path(_locate(settings, weights.BLAZEFACE_SHORT)), SHORT_RANGE, copies=copies),
+                        BlazeFace(Path(_locate(settings, weights.BLAZEFACE_FULL)), FULL_RANGE, copies=copies),
+                        FaceMesh(Path(_locate(settings, weights.FACE_MESH)), copies=copies))
 
 
 def _dlib5(settings: ModelSettings) -> Landmarker:
@@ -57,13 +57,13 @@ def _dlib5(settings: ModelSettings) -> Landmarker:
 def _dlib_resnet(settings: ModelSettings) -> Embedder:
     from facematch.models.dlib_onnx import OnnxEmbedder
 
-    return OnnxEmbedder(_locate(settings, weights.DLIB_RESNET), mirror=True)
+    return OnnxEmbedder(_locate(settings, weights.DLIB_RESNET), mirror=True, arena=settings.onnx_memory_arena)
 
 
 def _sface(settings: ModelSettings) -> Embedder:
     from facematch.models import sface
 
-    return sface.load(_locate(settings, weights.SFACE), mirror=True)
+    return sface.load(_locate(settings, weights.SFACE), mirror=True, arena=settings.onnx_memory_arena)
 
 
 def _onnx(settings: ModelSettings) -> Embedder:
@@ -76,7 +76,7 @@ def _onnx(settings: ModelSettings) -> Embedder:
     std: float | tuple[float, float, float] = o.std[0] if len(o.std) == 1 else (o.std[0], o.std[1], o.std[2])
     return OnnxFaceEmbedder(OnnxEmbedderConfig(path=o.path, alignment=o.alignment, size=o.size, layout=o.layout,
                                                channels=o.channels, mean=mean, std=std, mirror=o.mirror,
-                                               name=o.name or None))
+                                               name=o.name or None), arena=settings.onnx_memory_arena)
 
 
 def _recapture_v1(settings: ModelSettings) -> AttackDetector | None:
@@ -89,7 +89,8 @@ def _no_attack_detector(settings: ModelSettings) -> AttackDetector | None:
     return None
 
 
-DETECTORS: dict[str, Callable[[ModelSettings], Detector]] = {"blazeface": _blazeface}
+#: A detector factory's second argument: how many calls it must be able to run at once.
+DETECTORS: dict[str, Callable[[ModelSettings, int], Detector]] = {"blazeface": _blazeface}
 LANDMARKERS: dict[str, Callable[[ModelSettings], Landmarker]] = {"dlib-5": _dlib5}
 EMBEDDERS: dict[str, Callable[[ModelSettings], Embedder]] = {
     "sface-2021dec": _sface, "dlib-resnet-v1": _dlib_resnet, "onnx": _onnx}
@@ -105,13 +106,22 @@ def choose(table: dict[str, T], setting: str, name: str) -> T:
         raise ValueError(f"FACEMATCH_MODELS__{setting.upper()}={name!r}: choose one of {sorted(table)}") from None
 
 
+def detector_copies(size: int) -> int:
+    """Copies of each detection model for ``size`` matching threads: half as many, at least one. Detection
+    is 11-15 ms of an image's analysis (docs/performance.md), so threads seldom wait for a copy, and each
+    copy not made saves 15-20 MiB (BlazeFace's two models and the face mesh, benchmarks/memory.py)."""
+    return max(1, (size + 1) // 2)
+
+
 def build_pool(settings: ModelSettings, size: int) -> ModelPool:
-    """``size`` bundles, warmed up: a detector each, the other models shared."""
+    """``size`` bundles, warmed up, sharing every model: the detector with ``detector_copies(size)``
+    interpreters of each of its models, lent one call at a time."""
+    size = max(1, size)
     landmarker = choose(LANDMARKERS, "landmarker", settings.landmarker)(settings)
     embedder = choose(EMBEDDERS, "embedder", settings.embedder)(settings)
     attack = choose(ATTACK_DETECTORS, "attack_detector", settings.attack_detector)(settings)
-    detector = choose(DETECTORS, "detector", settings.detector)
-    bundles = [ModelBundle(detector(settings), landmarker, embedder, attack) for _ in range(max(1, size))]
+    detector = choose(DETECTORS, "detector", settings.detector)(settings, detector_copies(size))
+    bundles = [ModelBundle(detector, landmarker, embedder, attack) for _ in range(size)]
     for b in bundles:
         b.warm_up()
     return ModelPool(bundles)

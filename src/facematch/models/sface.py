@@ -103,14 +103,32 @@ def fold_block_quantized(path: Path | str) -> bytes:
     return bytes(folded.SerializeToString())
 
 
-def load(path: Path | str, *, mirror: bool = True, threads: int = 1) -> OnnxFaceEmbedder:
-    """SFace from its block-quantised file, folded and run under ONNX Runtime
-    (all graph optimisations), as an ``Embedder`` named ``NAME``. With
-    ``mirror`` the chip and its mirror image are embedded as one batch and
-    their unit vectors averaged."""
+def fold_in_subprocess(path: Path | str) -> bytes:
+    """``fold_block_quantized(path)`` computed by a child Python process. The ``onnx`` package (15 MiB
+    resident once imported) and the folding's garbage (~10 MiB the heap keeps) then never enter the
+    serving process: 25 MiB less for each process (docs/performance.md, "Memory"). Same bytes."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from facematch.models.sface import fold_block_quantized; "
+            "sys.stdout.buffer.write(fold_block_quantized(sys.argv[1]))")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"folding {path} failed: {done.stderr.decode(errors='replace')[-2000:]}")
+    return done.stdout
+
+
+def load(path: Path | str, *, mirror: bool = True, threads: int = 1, arena: bool = False) -> OnnxFaceEmbedder:
+    """SFace from its block-quantised file, folded (in a child process, ``fold_in_subprocess``) and run
+    under ONNX Runtime (``runtime.onnx_session``), as an ``Embedder`` named ``NAME``. With ``mirror`` the
+    chip and its mirror image are embedded as one batch and their unit vectors averaged."""
+    from facematch import memory
     from facematch.models.runtime import onnx_session
 
-    session = onnx_session(fold_block_quantized(path), threads)
+    folded = fold_in_subprocess(path)
+    session = onnx_session(folded, threads, arena=arena)
+    del folded
+    memory.return_freed()  # the 37 MB of serialised graph, read from the child, are garbage now
     config = OnnxEmbedderConfig(path=path, alignment="arcface5", size=112, layout="NCHW", channels="RGB",
                                 mean=0.0, std=1.0, mirror=mirror, threads=threads, name=NAME)
     return OnnxFaceEmbedder(config, session=session)
