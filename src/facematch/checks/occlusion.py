@@ -92,14 +92,16 @@ SUNGLASSES_THRESHOLD = -0.2837
 #: The hat model: a logistic regression over ``hat_features`` (the measures
 #: named in ``HAT_MEASURES``, then the HOG descriptor ``HAT_HOG`` of the grey
 #: ``HAT_WINDOW``), standardised; fitted by ``benchmarks/fit_hat.py`` on the
-#: first 1,600 LFW images labelled by eye (``benchmarks/labels/lfw_hats.txt``),
-#: threshold at 2 % false alarms on those LFW faces without a head covering (out-of-fold
-#: scores of a five-fold cross-validation by person). The
+#: first 1,600 LFW images labelled by eye (``benchmarks/labels/lfw_hats.txt``)
+#: and the hatless East-Asian faces of ``asian/casia_v5`` and ``asian/p101jp_s2``
+#: (black hair, fringes), each also as a greyscale copy; threshold at 2 % false
+#: alarms on those faces without a head covering (out-of-fold scores of a
+#: five-fold cross-validation by person). The
 #: artefact, with what it was fitted on, is ``facematch/data/hat-v1.json``.
 HAT_ARTEFACT = "hat-v1.json"
 HAT_MEASURES = ("skin_upper_forehead", "skin_forehead", "skin_head_top", "texture_upper_forehead",
                 "head_top_chroma", "head_top_lightness", "head_top_spread", "head_top_vs_temples",
-                "head_top_vs_hair_side", "brim_edge", "has_colour", "brim_straightness",
+                "head_top_vs_hair_side", "brim_edge", "brim_straightness",
                 "upper_forehead_lightness", "upper_forehead_chroma", "skin_hair_sides",
                 "upper_forehead_vs_head_top", "head_top_absolute_lightness")
 #: Forehead and top of the head, as the hat model's HOG sees it: resampled to
@@ -463,8 +465,10 @@ def hat_measures(view: FaceView) -> np.ndarray:
     - the brim edge: the strongest row mean of the vertical lightness
       gradient in ``BRIM_BAND`` (a level, straight edge adds up), over the
       skin's lightness, and how straight the strongest edge of each column
-      runs (fraction of columns within 2 px of their median row);
-    - whether the image has colour.
+      runs (fraction of columns within 2 px of their median row).
+
+    On a greyscale image the chroma measures are 0 (the model was fitted on
+    greyscale copies of its faces too).
     """
     skin = view.skin(BELOW_HAT)
     d = 0.06
@@ -494,7 +498,6 @@ def hat_measures(view: FaceView) -> np.ndarray:
         min(float(np.linalg.norm(top_med - t)) for t in temples) / 10.0,
         min(float(np.linalg.norm(top_med - t)) for t in sides) / 10.0,
         brim,
-        float(view.has_colour),
         straight,
         float(upper[0]) / ref,
         float(np.hypot(upper[1], upper[2])) / 10.0 if view.has_colour else 0.0,
