@@ -20,6 +20,8 @@ fitted or chosen on). Sets and labels:
   (dark glasses); the same LFW range with ``benchmarks/labels/lfw_sunglasses.txt``
   (the sunglasses model's training set: in-sample); false alarms on
   ``clean_face`` and on Yale's clear glasses (``*.glasses`` but subject03).
+  The sunglasses and mask limits were chosen with the attribute sets,
+  ``clean_face`` and Yale in view, so those rows are marked in-sample too.
 - mask: ``attributes/mask``; false alarms on ``clean_face`` and the LFW range.
 - any of 7/8/9 on ``clean_face`` and on every Yale image but subject03's.
 
@@ -174,16 +176,17 @@ def table(rows: list[dict]) -> list[dict]:
         row("8 hat", "false alarm", "yale, all but subject03 (greyscale)", yale_rest, HAT),
         row("8 hat", "false alarm", "asian/casia_v5 + p101jp_s2 (no hats)", by.get("casia_v5", []) + by.get("p101jp_s2", []),
             HAT, True),
-        row("7 sunglasses", "recall", "attributes/sunglasses (weak labels)", by.get("sunglasses", []), SUNGLASSES),
+        row("7 sunglasses", "recall", "attributes/sunglasses (weak labels)", by.get("sunglasses", []), SUNGLASSES,
+            LIMITS_SEEN),
         row("7 sunglasses", "recall", "LFW first 1,600, sunglasses (by eye)",
             part("lfw_sunglasses", 1, "lfw"), SUNGLASSES, True),
         row("7 sunglasses", "recall", "yale subject03 dark glasses", yale_03, SUNGLASSES),
-        row("7 sunglasses", "false alarm", "yale clear glasses (not subject03)", yale_clear, SUNGLASSES),
+        row("7 sunglasses", "false alarm", "yale clear glasses (not subject03)", yale_clear, SUNGLASSES, LIMITS_SEEN),
         row("7 sunglasses", "false alarm", "LFW first 1,600, no sunglasses (by eye)",
             part("lfw_sunglasses", 0, "lfw"), SUNGLASSES, True),
-        row("7 sunglasses", "false alarm", "attributes/clean_face", by.get("clean_face", []), SUNGLASSES),
-        row("9 mask", "recall", "attributes/mask", by.get("mask", []), MASK),
-        row("9 mask", "false alarm", "attributes/clean_face", by.get("clean_face", []), MASK),
+        row("7 sunglasses", "false alarm", "attributes/clean_face", by.get("clean_face", []), SUNGLASSES, LIMITS_SEEN),
+        row("9 mask", "recall", "attributes/mask", by.get("mask", []), MASK, LIMITS_SEEN),
+        row("9 mask", "false alarm", "attributes/clean_face", by.get("clean_face", []), MASK, LIMITS_SEEN),
         row("9 mask", "false alarm", "LFW first 1,600", by.get("lfw", []), MASK),
         row("any of 7/8/9", "false alarm", "attributes/clean_face", by.get("clean_face", []),
             (HAT, SUNGLASSES, MASK)),
@@ -196,6 +199,10 @@ def table(rows: list[dict]) -> list[dict]:
 
 
 TABLE_LABELS: dict[str, dict[str, int]] = {}
+#: The sunglasses and mask limits (``OcclusionLimits``: coverage, skin distance,
+#: lip redness, size gates) were chosen with the real attribute sets, clean_face
+#: and Yale in view (docs/checks.md, "Measured"): those rows count as in-sample.
+LIMITS_SEEN = True
 
 
 def markdown(rows: list[dict]) -> str:
