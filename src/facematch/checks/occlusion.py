@@ -94,7 +94,7 @@ SUNGLASSES_THRESHOLD = -0.2837
 #: ``HAT_WINDOW``), standardised; fitted by ``benchmarks/fit_hat.py`` on the
 #: first 1,600 LFW images labelled by eye (``benchmarks/labels/lfw_hats.txt``)
 #: and the hatless East-Asian faces of ``asian/casia_v5`` and ``asian/p101jp_s2``
-#: (black hair, fringes), each also as a greyscale copy; threshold at 2 % false
+#: (black hair, fringes), each also as a greyscale and a softened copy; threshold at 2 % false
 #: alarms on those faces without a head covering (out-of-fold scores of a
 #: five-fold cross-validation by person). The
 #: artefact, with what it was fitted on, is ``facematch/data/hat-v1.json``.
