@@ -54,8 +54,21 @@ def test_masks_are_found(matcher, bundle, portrait, mesh, colour):
     assert codes(matcher, occluders.draw_mask(portrait, mesh, 2, colour=colour)) & OCCLUSION_CODES == {9}
 
 
-def test_a_bright_cap_is_a_hat(matcher, bundle, portrait, mesh):
-    assert codes(matcher, occluders.draw_cap(portrait, mesh, 3, colour=(180, 30, 36))) & OCCLUSION_CODES == {8}
+@pytest.mark.parametrize("colour", [(180, 30, 36), (30, 40, 80), (236, 236, 232)])
+def test_caps_are_hats(matcher, bundle, portrait, mesh, colour):
+    """Red, navy and white caps drawn along the mesh (the hat model was
+    fitted on real photos only: none of these drawings)."""
+    assert codes(matcher, occluders.draw_cap(portrait, mesh, 3, colour=colour)) & OCCLUSION_CODES == {8}
+
+
+def test_a_cap_raises_the_hat_score(bundle, portrait, mesh):
+    """The model's score (log-odds over its threshold) is below 0 on the bare
+    head and above it under a cap."""
+    from facematch.checks.occlusion import hat_features, hat_model
+
+    bare = hat_model().score(hat_features(_view(bundle, portrait)))
+    capped = hat_model().score(hat_features(_view(bundle, occluders.draw_cap(portrait, mesh, 3))))
+    assert bare < 0 < capped
 
 
 def _view(bundle, rgb: np.ndarray) -> FaceView:

@@ -1,0 +1,64 @@
+"""The packaged hat model (``facematch/data/hat-v1.json``): it loads, matches
+the features the check computes, records what it was fitted on, and refuses
+an artefact whose features do not match."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from facematch.checks.occlusion import (
+    HAT_ARTEFACT,
+    HAT_MEASURES,
+    FaceView,
+    HatModel,
+    hat_feature_count,
+    hat_features,
+    hat_model,
+)
+
+
+def _artefact() -> dict:
+    return dict(json.loads(resources.files("facematch.data").joinpath(HAT_ARTEFACT).read_text()))
+
+
+def test_the_packaged_model_loads_once_with_its_provenance():
+    model = hat_model()
+    assert model is hat_model()
+    assert len(model.weights) == hat_feature_count() == len(HAT_MEASURES) + 1008
+    assert np.all(model.scale > 0) and np.isfinite(model.weights).all()
+    assert "lfw_hats.txt" in str(model.provenance["fitted_on"])
+    assert model.provenance["cross_validation_by_person"]
+
+
+@pytest.mark.parametrize("key, value", [("measures", ["brim_edge"]), ("window", [0, 1, 0, 1]),
+                                        ("weights", [0.0])])
+def test_a_mismatched_artefact_is_refused(tmp_path, key, value):
+    art = _artefact()
+    art[key] = value
+    path = tmp_path / "hat.json"
+    path.write_text(json.dumps(art))
+    with pytest.raises(ValueError, match="hat artefact"):
+        HatModel.load(path)
+
+
+def test_features_of_a_generated_face_are_finite():
+    """A drawn face (skin ellipse, dark eyes and mouth) in the canonical frame:
+    every feature is finite and the score is a number."""
+    rgb = np.full((400, 400, 3), (90, 120, 160), np.uint8)
+    import cv2
+
+    cv2.ellipse(rgb, (200, 220), (90, 120), 0, 0, 360, (200, 160, 130), -1)
+    for x in (165, 235):
+        cv2.circle(rgb, (x, 200), 8, (40, 30, 30), -1)
+    cv2.ellipse(rgb, (200, 275), (22, 8), 0, 0, 360, (170, 80, 80), -1)
+    points = np.zeros((468, 3), np.float32)
+    for index, (x, y) in {33: (150, 200), 133: (180, 200), 263: (250, 200), 362: (220, 200),
+                          0: (200, 268), 17: (200, 282), 61: (178, 275), 291: (222, 275)}.items():
+        points[index, :2] = (x, y)
+    x = hat_features(FaceView.from_points(rgb, points))
+    assert x.shape == (hat_feature_count(),) and np.isfinite(x).all()
+    assert np.isfinite(hat_model().score(x))
