@@ -36,14 +36,13 @@ exits 0.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.machine import write_result
 
 LABELS = Path(__file__).resolve().parent / "labels"
 EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp"}
@@ -66,9 +65,8 @@ def images(folder: Path) -> list[Path]:
 
 def analyse(job: tuple[str, str, str]) -> dict:
     """(set, key, path) -> face found, codes, request check time."""
-    from benchmarks.local import matcher
-
     from facematch.types import ImageKind
+    from tools.local import matcher
 
     name, key, path = job
     a = matcher().analyze(Path(path).read_bytes(), ImageKind.PORTRAIT, "img2")
@@ -78,10 +76,9 @@ def analyse(job: tuple[str, str, str]) -> dict:
 
 def check_times(path: str) -> dict | None:
     """Time each occlusion check alone on one face view (ms)."""
-    from benchmarks.local import matcher
-
     from facematch.checks import occlusion
     from facematch.types import ImageKind
+    from tools.local import matcher
 
     rgb = matcher().decode(Path(path).read_bytes(), ImageKind.PORTRAIT)
     with matcher().pool.bundle() as bundle:
@@ -218,9 +215,32 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main() -> int:
-    from benchmarks.machine import describe
+def measure(data: Path, workers: int = 2) -> dict:
+    """Rows per warning and data set, the per-image codes and the check times."""
+    todo, labels = jobs(data)
+    TABLE_LABELS.update(labels)
+    t0 = time.time()
+    with ProcessPoolExecutor(workers) as ex:
+        items = list(ex.map(analyse, todo, chunksize=8))
+        timing_paths = [str(p) for p in images(data / "attributes" / "clean_face")[:60]]
+        timing_paths += [str(p) for p in images(data / "attributes" / "hat")[:40]]
+        times = [t for t in ex.map(check_times, timing_paths) if t is not None]
+    lat = {k: round(float(np.median([t[k] for t in times])), 2) for k in ("view", "hat", "sunglasses", "mask")}
+    lat["faces"] = len(times)
+    lat["request_checks_ms_median"] = round(float(np.median([r["checks_ms"] for r in items if r["face"]])), 2)
+    return {"seconds": round(time.time() - t0, 1), "rows": table(items), "latency_ms": lat,
+            "items": [{k: r[k] for k in ("set", "item", "face", "codes")} for r in items]}
 
+
+def rows(data: Path) -> list[dict]:
+    """The rows in ``benchmarks.warnings``' form (rates over the faces found)."""
+    code = {"8 hat": "8", "7 sunglasses": "7", "9 mask": "9", "any of 7/8/9": "any"}
+    return [{"side": "portrait", "warning": code[r["warning"]], "set": r["set"], "images": r["images"],
+             "faces": r["faces"], "flagged": r["hits"], "role": r["measure"], "in_sample": r["in_sample"],
+             "over_faces": True} for r in measure(data)["rows"]]
+
+
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--workers", type=int, default=2)
@@ -229,31 +249,13 @@ def main() -> int:
     if not (args.data / "attributes").is_dir():
         print(f"no data folder at {args.data}: nothing measured")
         return 0
-    todo, labels = jobs(args.data)
-    TABLE_LABELS.update(labels)
-    t0 = time.time()
-    with ProcessPoolExecutor(args.workers) as ex:
-        items = list(ex.map(analyse, todo, chunksize=8))
-        timing_paths = [str(p) for p in images(args.data / "attributes" / "clean_face")[:60]]
-        timing_paths += [str(p) for p in images(args.data / "attributes" / "hat")[:40]]
-        times = [t for t in ex.map(check_times, timing_paths) if t is not None]
-    rows = table(items)
-    lat = {k: round(float(np.median([t[k] for t in times])), 2) for k in ("view", "hat", "sunglasses", "mask")}
-    lat["faces"] = len(times)
-    lat["request_checks_ms_median"] = round(float(np.median([r["checks_ms"] for r in items if r["face"]])), 2)
-    print(markdown(rows))
+    result = measure(args.data, args.workers)
+    lat = result["latency_ms"]
+    print(markdown(result["rows"]))
     print(f"\nmedian ms a face ({lat['faces']} faces, this shared 2-core machine, {args.workers} workers): "
           f"view {lat['view']}, hat {lat['hat']}, sunglasses {lat['sunglasses']}, mask {lat['mask']}; "
           f"all checks of a request {lat['request_checks_ms_median']}")
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "src"], capture_output=True,
-                                text=True).stdout.strip())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "command": "python -m benchmarks.selfie_checks " + " ".join(sys.argv[1:]), "commit": commit,
-        "src_modified": dirty, "machine": describe(), "seconds": round(time.time() - t0, 1),
-        "rows": rows, "latency_ms": lat,
-        "items": [{k: r[k] for k in ("set", "item", "face", "codes")} for r in items]}, indent=1) + "\n")
+    write_result(args.out, result, indent=1)
     return 0
 
 

@@ -141,7 +141,7 @@ def render(result: dict[str, Any]) -> str:
                     "| data set | images | faces found | recall | false alarms |", "|---|---:|---:|---:|---:|"]
             for r in rows:
                 base = r["faces"] if r.get("over_faces") else r["images"]
-                rate = _rate(r["flagged"], base)
+                rate = _rate(r["flagged"], base) + (" of faces" if r.get("over_faces") else "")
                 rec, fa = (rate, "") if r["role"] == "recall" else ("", rate)
                 name = r["set"] + (" *(in-sample)*" if r["in_sample"] else "")
                 out.append(f"| {name} | {r['images']} | {r['faces']} | {rec} | {fa} |")

@@ -13,9 +13,10 @@ from facematch import artifacts
 from facematch.artifacts import ArtifactError, Source
 from facematch.artifacts.adaptation import Adaptation
 from facematch.artifacts.calibration import Calibration
+from facematch.artifacts.hat import HatModel
 from facematch.artifacts.pad import PadModel
 
-KINDS = (Calibration, Adaptation, PadModel)
+KINDS = (Calibration, Adaptation, PadModel, HatModel)
 
 
 def test_every_packaged_document_is_pinned_and_loads():
@@ -28,6 +29,7 @@ def test_every_packaged_document_is_pinned_and_loads():
         cal = artifacts.load(Calibration, version=version)
         assert cal.version == version and cal.source is not None and cal.source.packaged
         assert {"model", "data", "command"} <= set(cal.provenance)
+    assert artifacts.load(HatModel, version="v1").provenance["fitted_on"]
     pad = artifacts.load(PadModel, version="v1")
     assert pad.limit > 0 and {"fitted_on", "not_fitted_on", "command"} <= set(pad.provenance)
 
@@ -52,7 +54,8 @@ def test_exactly_one_of_version_and_path():
 
 @pytest.mark.parametrize("cls", KINDS)
 def test_a_document_of_another_kind_is_refused(tmp_path, cls):
-    other = {Calibration: "facematch-pad/1", Adaptation: "facematch-calibration/1", PadModel: "facematch-adaptation/1"}
+    other = {Calibration: "facematch-pad/1", Adaptation: "facematch-calibration/1", PadModel: "facematch-adaptation/1",
+             HatModel: "facematch-pad/1"}
     path = tmp_path / "doc.json"
     path.write_text(json.dumps({"schema": other[cls], "version": "x"}))
     with pytest.raises(ArtifactError, match="schema"):

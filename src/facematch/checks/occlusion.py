@@ -21,12 +21,13 @@ import json
 import os
 import threading
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from facematch import artifacts
+from facematch.artifacts.hat import HatModel
 from facematch.checks import Finding
 from facematch.types import InvalidCode
 
@@ -91,14 +92,13 @@ SUNGLASSES_THRESHOLD = -0.2837
 
 #: The hat model: a logistic regression over ``hat_features`` (the measures
 #: named in ``HAT_MEASURES``, then the HOG descriptor ``HAT_HOG`` of the grey
-#: ``HAT_WINDOW``), standardised; fitted by ``benchmarks/fit_hat.py`` on the
+#: ``HAT_WINDOW``), standardised; fitted by ``tools/fit_hat.py`` on the
 #: first 1,600 LFW images labelled by eye (``benchmarks/labels/lfw_hats.txt``)
 #: and the hatless East-Asian faces of ``asian/casia_v5`` and ``asian/p101jp_s2``
 #: (black hair, fringes), each also as a greyscale and a softened copy; threshold at 2 % false
 #: alarms on those faces without a head covering (out-of-fold scores of a
 #: five-fold cross-validation by person). The
-#: artefact, with what it was fitted on, is ``facematch/data/hat-v1.json``.
-HAT_ARTEFACT = "hat-v1.json"
+#: artefact, with what it was fitted on, is ``facematch/data/hat-v1.json`` (``artifacts.hat``).
 HAT_MEASURES = ("skin_upper_forehead", "skin_forehead", "skin_head_top", "texture_upper_forehead",
                 "head_top_chroma", "head_top_lightness", "head_top_spread", "head_top_vs_temples",
                 "head_top_vs_hair_side", "brim_edge", "brim_straightness",
@@ -391,36 +391,14 @@ def mask(view: FaceView, points: np.ndarray, image: str, limits: OcclusionLimits
     return []
 
 
-@dataclass(frozen=True)
-class HatModel:
-    """The fitted hat model (``HAT_ARTEFACT``): standardise, then logistic."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-    bias: float
-    threshold: float
-    provenance: dict[str, object]
-
-    @classmethod
-    def load(cls, path: str | Path | None = None) -> HatModel:
-        """The artefact at ``path``; the packaged ``HAT_ARTEFACT`` by default."""
-        if path is None:
-            text = resources.files("facematch.data").joinpath(HAT_ARTEFACT).read_text()
-        else:
-            text = Path(path).read_text()
-        art = json.loads(text)
-        if list(art["measures"]) != list(HAT_MEASURES) or list(art["hog"]) != json.loads(json.dumps(HAT_HOG)) \
-                or list(art["window"]) != list(HAT_WINDOW):
-            raise ValueError("hat artefact: its features are not those hat_features computes")
-        mean, scale, weights = (np.asarray(art[k], np.float64) for k in ("mean", "scale", "weights"))
-        if not len(mean) == len(scale) == len(weights) == hat_feature_count() or scale.min() <= 0:
-            raise ValueError("hat artefact: mean, scale and weights need one positive-scaled entry a feature")
-        return cls(mean, scale, weights, float(art["bias"]), float(art["threshold"]), dict(art["provenance"]))
-
-    def score(self, x: np.ndarray) -> float:
-        """The logistic model's log-odds for features ``x``, less the fitted threshold."""
-        return float(((x - self.mean) / self.scale) @ self.weights + self.bias) - self.threshold
+def load_hat_model(path: str | Path | None = None) -> HatModel:
+    """The hat artefact at ``path`` (the packaged ``hat-v1`` without one), refused when its features are not
+    those ``hat_features`` computes."""
+    model = artifacts.load(HatModel, version="v1") if path is None else artifacts.load(HatModel, path=path)
+    if list(model.measures) != list(HAT_MEASURES) or json.loads(json.dumps(model.hog)) != json.loads(
+            json.dumps(HAT_HOG)) or list(model.window) != list(HAT_WINDOW) or len(model.weights) != hat_feature_count():
+        raise ValueError("hat artefact: its features are not those hat_features computes")
+    return model
 
 
 _hat_model: list[HatModel] = []
@@ -431,7 +409,7 @@ def hat_model() -> HatModel:
     """The packaged hat model, read once (on first use, not at import)."""
     with _hat_lock:
         if not _hat_model:
-            _hat_model.append(HatModel.load())
+            _hat_model.append(load_hat_model())
         return _hat_model[0]
 
 

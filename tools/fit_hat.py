@@ -1,7 +1,7 @@
-"""Fit the hat model (``facematch.checks.occlusion.HatModel``) on LFW
+"""Fit the hat model (``facematch.artifacts.hat.HatModel``) on LFW
 labelled by eye, and write its artefact ``src/facematch/data/hat-v1.json``.
 
-    .venv/bin/python -m benchmarks.fit_hat [--data ../shared/data] [--workers 2]
+    .venv/bin/python -m tools.fit_hat [--data ../shared/data] [--workers 2]
 
 The first 1,600 LFW images in sorted path order (the range that
 ``benchmarks/labels/lfw_hats.txt`` labels: 1 head covering, -1 visor or
@@ -14,7 +14,7 @@ HOG descriptor), in colour, on a greyscale copy and on a softened copy of
 the image (``VARIANTS``; the same label, the same fold). The model is a logistic regression on the features
 standardised over the training faces, classes weighted to equal total
 weight, L2 penalty 100 on the weights, fitted by Newton's method
-(``benchmarks.fit_sunglasses.fit``); the threshold lets at most 2 % of those
+(``tools.fit_sunglasses.fit``); the threshold lets at most 2 % of those
 LFW faces without a head covering through in the cross-validation (out-of-fold
 scores; in-sample scores of the final model would set it too low). Five-fold cross-validation split
 by person (seed 0) gives the recall to expect at that false-alarm rate on
@@ -28,6 +28,7 @@ what ``benchmarks.selfie_checks`` reports on.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -70,10 +71,9 @@ def features(path: str) -> tuple[str, list[list[float]] | None, bool]:
     """(path, the features of the image, of its greyscale copy and of a
     softened copy (Gaussian blur of 0.04 eye distances, like a webcam frame),
     or None when the gate is not passed, face found)."""
-    from benchmarks.local import matcher
-
     from facematch.checks import occlusion
     from facematch.types import ImageKind
+    from tools.local import matcher
 
     rgb = matcher().decode(Path(path).read_bytes(), ImageKind.PORTRAIT)
     with matcher().pool.bundle() as bundle:
@@ -100,7 +100,7 @@ def threshold(negative_scores: np.ndarray, negatives: int) -> float:
 
 
 def main() -> int:
-    from benchmarks.fit_sunglasses import fit
+    from tools.fit_sunglasses import fit
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -163,20 +163,22 @@ def main() -> int:
 
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     artefact = {
-        "version": "hat-v1", "measures": list(HAT_MEASURES), "window": list(HAT_WINDOW),
+        "schema": "facematch-hat/1", "version": "hat-v1", "measures": list(HAT_MEASURES), "window": list(HAT_WINDOW),
         "hog": json.loads(json.dumps(HAT_HOG)),
         "mean": [round(float(v), 6) for v in mu], "scale": [round(float(v), 6) for v in sd],
         "weights": [round(float(v), 6) for v in w], "bias": round(b, 6), "threshold": round(t, 6),
         "provenance": {
-            "command": "python -m benchmarks.fit_hat " + " ".join(sys.argv[1:]), "commit": commit,
+            "command": "python -m tools.fit_hat " + " ".join(sys.argv[1:]), "commit": commit,
             "fitted_on": f"the first {LABELLED} LFW images (sorted paths), labels benchmarks/labels/lfw_hats.txt; "
                          f"every image of asian/{' and asian/'.join(HATLESS)} as without; each face also as a "
                          "greyscale and a softened copy",
             "faces": len(faces), "positives": positives, "negatives": negatives, "gated": len(gated),
             "max_false_alarm": MAX_FALSE_ALARM, "penalty": PENALTY,
             "cross_validation_by_person": cv, "in_sample": fitted}}
-    args.out.write_text(json.dumps(artefact, separators=(",", ":")) + "\n")
-    print(f"wrote {args.out}")
+    text = json.dumps(artefact, separators=(",", ":")) + "\n"
+    args.out.write_text(text)
+    print(f"wrote {args.out}: pin sha256 {hashlib.sha256(text.encode()).hexdigest()} in "
+          "src/facematch/artifacts/__init__.py (PACKAGED)")
     return 0
 
 
