@@ -43,20 +43,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import write_result
+from tools.labels import read_labels
 
 LABELS = Path(__file__).resolve().parent / "labels"
 EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp"}
 LFW_RANGE = 1600
 HAT, SUNGLASSES, MASK = 8, 7, 9
-
-
-def read_labels(path: Path) -> dict[str, int]:
-    out = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, value = line.split()
-            out[name] = int(value)
-    return out
 
 
 def images(folder: Path) -> list[Path]:

@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 
 from benchmarks.machine import write_result
-from tools.lfw_sunglasses import over_lfw, read_labels
+from tools.labels import over_lfw, read_labels
 
 
 def flagged(path: str) -> tuple[str, bool | None]:

@@ -38,6 +38,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tools.labels import read_labels
+
 LABELS = Path(__file__).resolve().parent / "labels" / "lfw_hats.txt"
 LABELLED = 1600  # the first LFW images in sorted path order that the labels cover
 MAX_FALSE_ALARM = 0.02
@@ -51,16 +53,6 @@ HATLESS = ("casia_v5", "p101jp_s2")
 #: webcam frames lack the strand texture of LFW's press photos).
 VARIANTS = ("colour", "grey", "soft")
 COPIES = len(VARIANTS)
-
-
-def read_labels(path: Path = LABELS) -> dict[str, int]:
-    """LFW path (relative to lfw/) -> 1 or -1, from a labels file."""
-    out = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, value = line.split()
-            out[name] = int(value)
-    return out
 
 
 def lfw_range(lfw: Path) -> list[Path]:
@@ -120,7 +112,7 @@ def main() -> int:
         rel.update({str(p): str(p.relative_to(root)) for p in extra})
     with ProcessPoolExecutor(args.workers) as ex:
         rows = list(ex.map(features, paths, chunksize=16))
-    labels = read_labels()
+    labels = read_labels(LABELS)
     faces = [(rel[p], xs) for p, xs, face in rows if face and labels.get(rel[p], 0) != -1]
     negatives = sum(1 for n, _ in faces if labels.get(n, 0) == 0)
     positives = sum(1 for n, _ in faces if labels.get(n, 0) == 1)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.lfw_sunglasses import over_lfw, read_labels
+from tools.labels import over_lfw, read_labels
 
 MAX_FALSE_ALARM = 0.01
 PENALTY = 1.0

@@ -1,10 +1,10 @@
-"""LFW labelled for sunglasses, and a job run over every LFW image: shared by
-``tools.fit_sunglasses`` (fitting) and ``benchmarks.sunglasses_lfw``
-(measuring).
+"""Labels by eye (``benchmarks/labels/*.txt``: ``path value`` a line, ``#``
+comments) and a job run over every LFW image: shared by the fitting runs
+(``tools.fit_sunglasses``, ``tools.fit_hat``) and the benchmarks that
+measure on the same labels.
 
-Labels: ``benchmarks/labels/lfw_sunglasses.txt`` (1: sunglasses hide the
-eyes; -1: tinted glasses or shade the eyes partly show through; every LFW
-image not listed: no sunglasses).
+``lfw_sunglasses.txt``: 1, sunglasses hide the eyes; -1, tinted glasses or
+shade the eyes partly show through; every LFW image not listed: none.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-LABELS = Path(__file__).resolve().parents[1] / "benchmarks" / "labels" / "lfw_sunglasses.txt"
+LABELS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "labels"
+LABELS = LABELS_DIR / "lfw_sunglasses.txt"
 
 
 def read_labels(path: Path = LABELS) -> dict[str, int]:
+    """Image path (relative to its set's folder) -> label value."""
     labels = {}
     for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
