@@ -38,9 +38,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tools.labels import read_labels
+from tools.labels import LABELS_DIR, read_labels
 
-LABELS = Path(__file__).resolve().parent / "labels" / "lfw_hats.txt"
+LABELS = LABELS_DIR / "lfw_hats.txt"
 LABELLED = 1600  # the first LFW images in sorted path order that the labels cover
 MAX_FALSE_ALARM = 0.02
 PENALTY = 100.0
