@@ -29,7 +29,7 @@ M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 
 
-def tune_malloc(arenas: int = 2, mmap_threshold: int = 4 << 20, trim_threshold: int = 64 << 20) -> bool:
+def tune_malloc(arenas: int = 2, mmap_threshold: int = 4 << 20, trim_threshold: int = 8 << 20) -> bool:
     """Apply the limits; False where the C library is not glibc."""
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -52,3 +52,28 @@ def test_peak_is_one_copy_and_a_few_strips():
     size = 2400 * 1800 * 3
     assert _peak(decode._pixels, img) < size + 4 * decode.STRIP_BYTES
     assert _peak(np.asarray, img) >= 2 * size  # what it replaces
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_colour_jpeg_equals_pillow_with_every_orientation(orientation):
+    """Colour JPEGs are decoded by OpenCV straight into the array (``decode._colour_jpeg``): the pixels and
+    the EXIF turn are exactly Pillow's."""
+    rng = np.random.default_rng(orientation)
+    img = Image.fromarray(rng.integers(0, 256, (48, 80, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92, exif=exif.tobytes())
+    data = buf.getvalue()
+    assert decode._colour_jpeg(data, 80, 48, orientation) is not None
+    rgb = decode.decode_image(data, max_bytes=len(data), max_pixels=80 * 48)
+    from PIL import ImageOps
+
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
+    assert rgb.flags["C_CONTIGUOUS"] and rgb.shape == expected.shape and np.array_equal(rgb, expected)
+
+
+def test_truncated_colour_jpeg_is_left_to_pillow():
+    data = _jpeg(64, 64)
+    assert decode._colour_jpeg(data[: len(data) // 2], 64, 64, 1) is None
+    assert decode._colour_jpeg(data, 64, 64, 1) is not None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import warnings
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import pillow_heif
@@ -70,6 +71,10 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
                 raise error("too_many_pixels")
             if img.format in ("JPEG", "MPO") and max(w, h) > 2 * WORK_MAX_SIDE:
                 img.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
+            elif img.format in ("JPEG", "MPO") and img.mode == "RGB":
+                direct = _colour_jpeg(data, w, h, _orientation(img))
+                if direct is not None:
+                    return direct
             if img.format == "JPEG2000":
                 factor = j2k_reduce(data, w, h)
                 if factor:
@@ -83,6 +88,40 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
         raise error("too_many_pixels") from None
     except Exception:  # noqa: BLE001 - any decoder failure on untrusted bytes is "no content"
         raise error("undecodable") from None
+
+
+#: EXIF orientation -> the array operation that shows the picture upright (as ``ImageOps.exif_transpose``).
+_ORIENT = {
+    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2), 8: lambda a: np.rot90(a, 1),
+}
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block is no orientation, as for exif_transpose
+        return 1
+    return value if isinstance(value, int) and value in _ORIENT else 1
+
+
+def _colour_jpeg(data: bytes, w: int, h: int, orientation: int) -> RGBArray | None:
+    """A colour JPEG decoded by OpenCV straight into one RGB array (the same libjpeg-turbo decoding as
+    Pillow's: equal pixels, ``tests/unit/test_decode_strips.py``). Pillow keeps RGB at 4 bytes a pixel and
+    its image lives beside the array it is copied into: 23 + 17 MB at once for a 3039x1880 card photo,
+    17 MB this way (docs/performance.md, "Memory"). None where Pillow must decide: a stream that does not
+    end in an EOI marker (Pillow refuses truncated files; OpenCV would pad them grey), or one OpenCV
+    cannot read, or one whose size differs from its header."""
+    if not data.rstrip(b"\x00\r\n").endswith(b"\xff\xd9"):
+        return None
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if bgr is None or bgr.shape != (h, w, 3):
+        return None
+    rgb: RGBArray = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)
+    if orientation != 1:
+        rgb = np.ascontiguousarray(_ORIENT[orientation](rgb))
+    return rgb
 
 
 def j2k_reduce(data: bytes, width: int, height: int) -> int:
