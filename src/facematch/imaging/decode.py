@@ -118,9 +118,9 @@ def _colour_jpeg(data: bytes, w: int, h: int, orientation: int) -> RGBArray | No
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if bgr is None or bgr.shape != (h, w, 3):
         return None
-    rgb: RGBArray = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)
+    rgb: RGBArray = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr), np.uint8)
     if orientation != 1:
-        rgb = np.ascontiguousarray(_ORIENT[orientation](rgb))
+        return np.ascontiguousarray(_ORIENT[orientation](rgb), dtype=np.uint8)
     return rgb
 
 
