@@ -59,6 +59,18 @@ def jpeg(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def png(rgb: np.ndarray) -> bytes:
+    """Lossless: a turned copy differs from its photo by the turn alone."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+#: The bona fide photos and scans turned a quarter either way, as a phone held upright over a card lying
+#: across takes them when the photo carries no EXIF turn.
+TURNED = "bona fide: mock ID photos and scans turned a quarter (both ways)"
+
+
 def rgb_of(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
@@ -80,6 +92,7 @@ def sets(data: Path) -> dict[str, list[tuple[str, bytes]]]:
     out["no document: selfies sent as card (clean_face)"] = [
         (str(p), p.read_bytes()) for p in files(data / "attributes/clean_face")]
     genuine = files(docs / "mock_id_photos") + files(docs / "mock_id_scans")
+    out[TURNED] = [(f"turned{k}:{p.name}", png(np.rot90(rgb_of(p), k))) for p in genuine for k in (1, 3)]
     out["screen recapture (rendered from the mock photos and scans)"] = [
         (f"screen:{p.name}", jpeg(cards.screen_recapture(_fit(rgb_of(p)), np.random.default_rng(i))))
         for i, p in enumerate(genuine)]

@@ -45,6 +45,8 @@ CARD_ROLES: dict[str, dict[str, str]] = {
     "bona fide: mock ID scans": {"1": "false alarm", "2": "false alarm", "3": "false alarm", "10": "false alarm"},
     "bona fide: specimens": {"1": "false alarm", "3": "false alarm", "10": "false alarm"},
     "bona fide: SIDTD templates": {"1": "false alarm", "2": "false alarm", "3": "false alarm", "10": "false alarm"},
+    "bona fide: mock ID photos and scans turned a quarter (both ways)": {
+        "1": "false alarm", "2": "false alarm", "3": "false alarm", "10": "false alarm"},
     "photocopy: card_recapture": {"2": "recall"},
     "tampered: FantasyID + SIDTD": {"3": "recall"},
     "screen recapture (rendered from the mock photos and scans)": {"10": "recall"},
@@ -53,7 +55,10 @@ CARD_ROLES: dict[str, dict[str, str]] = {
 #: Card-side sets a limit was chosen on (docs/checks.md says which): their rows are in-sample.
 CARD_IN_SAMPLE = {("2", "bona fide: mock ID photos"), ("2", "bona fide: mock ID scans"),
                   ("2", "bona fide: SIDTD templates"), ("2", "photocopy: card_recapture"),
-                  ("1", "bona fide: mock ID photos")}
+                  ("1", "bona fide: mock ID photos"),
+                  # turned copies of those photos: the same limits' sets
+                  ("1", "bona fide: mock ID photos and scans turned a quarter (both ways)"),
+                  ("2", "bona fide: mock ID photos and scans turned a quarter (both ways)")}
 WARNING_NAMES = {"1": "1 no ID card", "2": "2 photocopy", "3": "3 tampering", "10": "10 recapture / presentation attack",
                  "7": "7 sunglasses", "8": "8 hat", "9": "9 mask", "any": "any warning"}
 

@@ -104,3 +104,56 @@ def test_grey_portrait_on_a_colour_document_is_not_a_photocopy(card):
     assert face_colour(photo, face) < LIM.min_face_colour
     assert document_colour(photo, face) >= LIM.min_document_colour
     assert photocopy(photo, face, "img1", LIM) == []
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_upright_maps_the_box_with_the_pixels(card_photo, turns):
+    """``upright`` turns the photo and maps the face box so that the box covers the same pixels."""
+    from facematch.checks.card import upright
+
+    photo, face = card_photo
+    turned = np.ascontiguousarray(np.rot90(photo, -turns))  # the photo as a camera turned the other way took it
+    h, w = photo.shape[:2]
+    x1, y1, x2, y2 = (round(v) for v in face)
+    back, box = upright(turned, _turned_box(face, w, h, turns), turns)
+    assert back.shape == photo.shape and np.array_equal(back, photo)
+    assert box is not None and np.allclose(box, (x1, y1, x2, y2), atol=1.0)
+
+
+def _turned_box(box, w, h, turns):
+    """``box`` in the photo turned clockwise ``turns`` quarters (``np.rot90(photo, -turns)``)."""
+    x1, y1, x2, y2 = (round(v) for v in box)
+    for _ in range(turns):
+        x1, y1, x2, y2, w, h = h - y2, x1, h - y1, x2, h, w
+    return (x1, y1, x2, y2)
+
+
+@pytest.mark.parametrize("turns", [1, 3])
+def test_card_turned_a_quarter_is_still_a_document(card_photo, turns):
+    """A card photographed turned a quarter: its text runs up or down beside the portrait. Turned upright
+    by the face's eye line (``quarter_turns``) it shows its text lines again."""
+    from facematch.checks.card import quarter_turns, upright
+
+    photo, face = card_photo
+    h, w = photo.shape[:2]
+    turned = np.ascontiguousarray(np.rot90(photo, -turns))
+    box = _turned_box(face, w, h, turns)
+    # A face mesh's eye corners on the turned face: an upright face's eye line (+x) turned clockwise.
+    mesh = np.zeros((468, 3), np.float32)
+    direction = {1: (0.0, 1.0), 3: (0.0, -1.0)}[turns]
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    for i, sign in ((33, -1), (133, -1), (263, 1), (362, 1)):
+        mesh[i, :2] = (cx + sign * 20 * direction[0], cy + sign * 20 * direction[1])
+    k = quarter_turns(mesh)
+    assert k == turns
+    assert card_presence(*upright(turned, box, k), "img1", LIM) == []
+    assert quarter_turns(None) == 0
+
+
+def test_card_turned_a_quarter_reads_as_no_document_unless_turned_upright(card_photo):
+    """Why the turn is needed: looked at as it lies, this turned card's text runs across the regions beside
+    the portrait, and too few lines are found."""
+    photo, face = card_photo
+    h, w = photo.shape[:2]
+    turned = np.ascontiguousarray(np.rot90(photo, -3))
+    assert [f.code for f in card_presence(turned, _turned_box(face, w, h, 3), "img1", LIM)] == [1]

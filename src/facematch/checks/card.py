@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -36,6 +37,42 @@ class CardLimits:
     min_document_colour: float = 8.0
 
 
+Box = tuple[float, float, float, float]
+#: Face-mesh corners of the eye on the image's left and on its right in an upright face (as ``occlusion``).
+_EYE_A = (33, 133)
+_EYE_B = (263, 362)
+
+
+def quarter_turns(mesh_points: np.ndarray | None) -> int:
+    """How many quarter turns (``np.rot90``'s ``k``) bring the face of ``mesh_points`` (the face mesh, whose
+    points follow the face however it is turned) nearest to upright: 0 for an upright face, 1 for one lying
+    on its right side (eye line pointing down the image), 3 for one on its left, 2 upside down; 0 without a
+    mesh. A card photographed turned a quarter (a phone held upright over a card lying across) carries its
+    portrait, and its text, turned with it."""
+    if mesh_points is None:
+        return 0
+    a = mesh_points[list(_EYE_A), :2].mean(axis=0)
+    b = mesh_points[list(_EYE_B), :2].mean(axis=0)
+    roll = math.degrees(math.atan2(float(b[1] - a[1]), float(b[0] - a[0])))
+    return round(roll / 90.0) % 4
+
+
+def upright(rgb: np.ndarray, box: Box | None, turns: int) -> tuple[np.ndarray, Box | None]:
+    """``rgb`` turned by ``turns`` quarter turns anticlockwise (``np.rot90``, a view: no pixel is copied)
+    and ``box`` mapped into it, so that the card checks, which look for a document's text beside its
+    portrait and to its right, see the card as it is printed."""
+    turns %= 4
+    if turns == 0:
+        return rgb, box
+    h, w = rgb.shape[:2]
+    turned = np.rot90(rgb, turns)
+    if box is None:
+        return turned, None
+    x1, y1, x2, y2 = box
+    mapped = {1: (y1, w - x2, y2, w - x1), 2: (w - x2, h - y2, w - x1, h - y1), 3: (h - y2, x1, h - y1, x2)}
+    return turned, mapped[turns]
+
+
 def _resize_grey(rgb: np.ndarray, scale: float) -> np.ndarray:
     """Grey level at ``scale``: halved by Gaussian pyramid steps, then linear
     (an area filter on a whole photo costs several milliseconds)."""
@@ -60,13 +97,13 @@ def text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, l
     right (some IDs, or a card held upside down). Both regions are counted, 3
     face widths on one side and 5 on the other, and the larger count kept."""
     if box is None:
-        return _text_lines(rgb, None, limits)
+        return _text_lines(np.ascontiguousarray(rgb), None, limits)
     x1, y1, x2, y2 = box
     fw, fh = x2 - x1, y2 - y1
     counts = []
     for left, right in ((3, 5), (5, 3)):
         cx, cy = int(max(0, x1 - left * fw)), int(max(0, y1 - 2 * fh))
-        region = rgb[cy:int(y2 + 2.5 * fh), cx:int(x2 + right * fw)]
+        region = np.ascontiguousarray(rgb[cy:int(y2 + 2.5 * fh), cx:int(x2 + right * fw)])
         counts.append(_text_lines(region, (x1 - cx, y1 - cy, x2 - cx, y2 - cy), limits))
     return max(counts)
 

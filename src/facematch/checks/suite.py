@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from facematch.checks import Finding
-from facematch.checks.card import CardLimits, card_presence, photocopy
+from facematch.checks.card import CardLimits, card_presence, photocopy, quarter_turns, upright
 from facematch.checks.fraud import FraudLimits, presentation_attack, recapture, tampering
 from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too_small, several_faces
 from facematch.checks.occlusion import FaceView, OcclusionLimits, occlusions
@@ -88,11 +88,16 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     findings: list[Finding] = []
     box = ctx.face.box if ctx.face is not None else None
     no_card: list[Finding] = []
+    # The card checks look beside the portrait as a card is printed: a card photographed turned a quarter
+    # (its portrait lying on its side) is first turned upright, by the face mesh's eye line.
+    mesh = ctx.face.mesh if ctx.face is not None and isinstance(ctx.face.mesh, Mesh) else None
+    card_rgb, card_box = upright(ctx.rgb, box, quarter_turns(mesh.points if mesh else None)) if ctx.is_card \
+        else (ctx.rgb, box)
     if ctx.is_card:
-        no_card = card_presence(ctx.rgb, box, ctx.role, limits.card)
+        no_card = card_presence(card_rgb, card_box, ctx.role, limits.card)
         findings += no_card
         if not no_card:  # a copy of, or a portrait pasted on, a document that is not there means nothing
-            findings += photocopy(ctx.rgb, box, ctx.role, limits.card)
+            findings += photocopy(card_rgb, card_box, ctx.role, limits.card)
     # The spectral peak on cards (beside the model: either flags, the two miss different synthetic
     # attacks, docs/presentation-attacks.md) and on portraits without a model; the model where it scored.
     spectral = ctx.is_card or ctx.attack_score is None
@@ -108,7 +113,7 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     if ctx.is_card:
         # Halftone and toner read as sharpness: no tampering check on a copy or a recapture.
         if not (no_card or recaptured or any(f.code is InvalidCode.PHOTOCOPY for f in findings)):
-            findings += tampering(ctx.rgb, ctx.face.box, ctx.role, limits.fraud)
+            findings += tampering(card_rgb, card_box or ctx.face.box, ctx.role, limits.fraud)
         return findings
     findings += face_near_margin(ctx.face.box, ctx.rgb.shape, ctx.role, g)
     if recaptured:  # colours and sharpness would be the screen's or the print's, not the person's
