@@ -22,34 +22,48 @@ def distance_at_far(impostor: np.ndarray, far: float) -> float:
     return float(d[k] - 1e-6) if k < len(d) else float(d[-1])
 
 
+def knots(d75: float, d65: float, impostor: np.ndarray) -> list[list[float]]:
+    """The distance -> percent map through 75 % at ``d75`` and 65 % at ``d65``: 25 % at the impostors' median
+    distance, 5 % at their 99th percentile, 0 beyond, each knot past the one before (few impostor pairs can
+    put two on one distance)."""
+    imp = impostor[np.isfinite(impostor)]
+    med = float(np.median(imp))
+    d_far = max(float(np.percentile(imp, 99)), med + 0.05)
+    pts = [(0.0, 100.0), (d75, 75.0), (d65, 65.0), (max(med, d65 + 0.01), 25.0),
+           (max(d_far, med + 0.02), 5.0), (max(2.0, d_far + 0.1), 0.0)]
+    for i in range(1, len(pts)):
+        pts[i] = (max(pts[i][0], pts[i - 1][0] + 1e-5), pts[i][1])
+    return [[round(d, 6), p] for d, p in pts]
+
+
+def document(*, version: str, model: str, data: str, command: str, targets: tuple[float, float],
+             fitted_on: dict[str, Any], knot_list: list[list[float]], embedder: str | None = None,
+             rule: str | None = None) -> dict[str, Any]:
+    """A calibration document, schema ``facematch-calibration/1`` (``artifacts.calibration``): what every
+    fit writes, in one key order."""
+    doc: dict[str, Any] = {"schema": Calibration.SCHEMA, "version": version, "model": model}
+    if embedder is not None:
+        doc["embedder"] = embedder
+    doc.update({"data": data, "date": dt.date.today().isoformat(), "command": command,
+                "targets": {"75": f"FAR {targets[0]:g}", "65": f"FAR {targets[1]:g}"}})
+    if rule is not None:
+        doc["rule"] = rule
+    doc.update({"fitted_on": fitted_on, "knots": knot_list})
+    return doc
+
+
 def fit(genuine: np.ndarray, impostor: np.ndarray, *, model: str, data: str, command: str, version: str,
         embedder: str = "dlib-resnet-v1") -> dict[str, Any]:
     genuine, impostor = genuine[np.isfinite(genuine)], impostor[np.isfinite(impostor)]
     d75 = distance_at_far(impostor, FAR_AT_MATCH)
     d65 = distance_at_far(impostor, FAR_AT_REVIEW)
-    d_median_impostor = float(np.median(impostor))
-    d_far = max(float(np.percentile(impostor, 99)), d_median_impostor + 0.05)
-    knots = [(0.0, 100.0), (d75, 75.0), (d65, 65.0), (max(d_median_impostor, d65 + 0.01), 25.0),
-             (max(d_far, d_median_impostor + 0.02), 5.0), (max(2.0, d_far + 0.1), 0.0)]
-    # Few impostor pairs can put two knots on one distance: keep the map strictly increasing.
-    for i in range(1, len(knots)):
-        knots[i] = (max(knots[i][0], knots[i - 1][0] + 1e-5), knots[i][1])
-    return {
-        "schema": Calibration.SCHEMA,
-        "version": version,
-        "model": model,
-        "embedder": embedder,
-        "data": data,
-        "date": dt.date.today().isoformat(),
-        "command": command,
-        "targets": {"75": f"FAR {FAR_AT_MATCH:g}", "65": f"FAR {FAR_AT_REVIEW:g}"},
-        "fitted_on": {
-            "genuine_pairs": int(len(genuine)),
-            "impostor_pairs": int(len(impostor)),
-            "far_at_75": float(np.mean(impostor <= d75)),
-            "far_at_65": float(np.mean(impostor <= d65)),
-            "gar_at_75": float(np.mean(genuine <= d75)),
-            "gar_at_65": float(np.mean(genuine <= d65)),
-        },
-        "knots": [[round(d, 6), p] for d, p in knots],
+    fitted_on = {
+        "genuine_pairs": int(len(genuine)),
+        "impostor_pairs": int(len(impostor)),
+        "far_at_75": float(np.mean(impostor <= d75)),
+        "far_at_65": float(np.mean(impostor <= d65)),
+        "gar_at_75": float(np.mean(genuine <= d75)),
+        "gar_at_65": float(np.mean(genuine <= d65)),
     }
+    return document(version=version, model=model, data=data, command=command, targets=(FAR_AT_MATCH, FAR_AT_REVIEW),
+                    fitted_on=fitted_on, knot_list=knots(d75, d65, impostor), embedder=embedder)

@@ -23,7 +23,6 @@ that choice was made on those folds and is disclosed there.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,8 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from facematch.artifacts.calibration import Calibration
-from facematch.fit.calibrate import FAR_AT_MATCH, FAR_AT_REVIEW
+from facematch.fit.calibrate import FAR_AT_MATCH, FAR_AT_REVIEW, document, knots
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -234,16 +232,6 @@ def bootstrap_distance(imp: Impostors, far: float, alpha: float = 0.05, rounds: 
     return float(bootstrap_distances(imp, [far], alpha, rounds, seed)[0])
 
 
-def knots(d75: float, d65: float, impostor: Array) -> list[list[float]]:
-    """The same shape of map as ``facematch.fit.calibrate.fit``."""
-    imp = impostor[np.isfinite(impostor)]
-    med = float(np.median(imp))
-    d_far = max(float(np.percentile(imp, 99)), med + 0.05)
-    pts = [(0.0, 100.0), (d75, 75.0), (d65, 65.0), (max(med, d65 + 0.01), 25.0),
-           (max(d_far, med + 0.02), 5.0), (max(2.0, d_far + 0.1), 0.0)]
-    return [[round(d, 6), p] for d, p in pts]
-
-
 def percents(kn: Sequence[Sequence[float]], distances: Array) -> Array:
     d = np.array([k[0] for k in kn])
     p = np.array([k[1] for k in kn])
@@ -358,18 +346,8 @@ def fit_conservative(genuine: Array, impostors: Mapping[str, Impostors], *, mode
         "impostor_sets": {k: {"pairs": int(len(v)), "far_at_75": float(np.mean(v < d75)),
                               "far_at_65": float(np.mean(v <= d65))} for k, v in sets.items()},
     }
-    doc: dict[str, Any] = {
-        "schema": Calibration.SCHEMA,
-        "version": version,
-        "model": model,
-        "data": data,
-        "date": dt.date.today().isoformat(),
-        "command": command,
-        "targets": {"75": f"FAR {targets[0]:g}", "65": f"FAR {targets[1]:g}"},
-        "rule": f"{rule_text} (impostor sets: {', '.join(sets)})",
-        "fitted_on": fitted_on,
-        "knots": knots(d75, d65, pooled),
-    }
+    doc = document(version=version, model=model, data=data, command=command, targets=targets, fitted_on=fitted_on,
+                   knot_list=knots(d75, d65, pooled), rule=f"{rule_text} (impostor sets: {', '.join(sets)})")
     if extra:
         doc.update(extra)
     return doc
