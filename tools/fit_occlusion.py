@@ -174,6 +174,20 @@ def rule_fires(rules: np.ndarray) -> np.ndarray:
     return fires
 
 
+def without_cache(argv: list[str]) -> list[str]:
+    """``argv`` less ``--cache PATH`` / ``--cache=PATH`` (a local file, not part of what was fitted)."""
+    out, skip = [], False
+    for a in argv:
+        if skip or a.startswith("--cache="):
+            skip = False
+            continue
+        if a == "--cache":
+            skip = True
+            continue
+        out.append(a)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -240,13 +254,14 @@ def main() -> int:
         "rule_features": list(RULE_FEATURES),
         "models": models,
         "provenance": {
-            "command": "python -m tools.fit_occlusion " + " ".join(a for a in sys.argv[1:] if "cache" not in a),
+            "command": " ".join(["python -m tools.fit_occlusion", *without_cache(sys.argv[1:])]),
             "commit": commit,
             "fitted_on": f"LFW beyond the first {SKIP_LFW} images (sorted paths; sunglasses labels "
                          "benchmarks/labels/lfw_sunglasses.txt), every image of asian/"
                          + " and asian/".join(NEGATIVE_SETS)
                          + "; each face as it is and with a drawn occluder (tools.synth.occluders: varied masks, "
-                           "sunglasses, clear glasses, both), some shrunk or grey; no real mask photo",
+                           "sunglasses, clear glasses, both), some shrunk or grey; no real mask photo. Fitted and "
+                           "applied on the faces the mask rule flags",
             "faces": len(x), "variants": counts, "max_false_alarm": MAX_FALSE_ALARM, **report}}
     text = json.dumps(artefact, separators=(",", ":")) + "\n"
     args.out.write_text(text)
