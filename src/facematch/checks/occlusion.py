@@ -539,9 +539,11 @@ def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: Occlus
 RULE_FEATURES = ("lower_face_skin", "lip_redness", *LENS_FEATURES)
 
 
-def rule_features(view: FaceView, points: np.ndarray, limits: OcclusionLimits) -> np.ndarray:
-    """``RULE_FEATURES`` of the face ``view`` (mesh ``points``, image pixels), on every face (no gate)."""
-    skin = float(view.skin_mask(LOWER_FACE, view.skin(ABOVE_MASK), limits.skin_distance).mean())
+def rule_features(view: FaceView, points: np.ndarray, limits: OcclusionLimits,
+                  reference: tuple[Box, ...] = ABOVE_MASK) -> np.ndarray:
+    """``RULE_FEATURES`` of the face ``view`` (mesh ``points``, image pixels),
+    the skin judged against the ``reference`` patches the mask rule used."""
+    skin = float(view.skin_mask(LOWER_FACE, view.skin(reference), limits.skin_distance).mean())
     lens = lens_features(lenses(view, limits), eye_contrasts(view), view.has_colour)
     return np.concatenate([[skin, lip_redness(view, points) / 10.0], lens])
 
@@ -569,11 +571,13 @@ def occlusion_model() -> OcclusionModel:
 
 
 def model_scores(view: FaceView, points: np.ndarray, embedding: np.ndarray | None, embedder: str | None,
-                 limits: OcclusionLimits, model: OcclusionModel | None = None) -> dict[str, float] | None:
+                 limits: OcclusionLimits, model: OcclusionModel | None = None,
+                 reference: tuple[Box, ...] = ABOVE_MASK) -> dict[str, float] | None:
     """Per model (``"mask"``), the occlusion model's score
     of the face (log-odds over its fitted threshold) from its ``embedding``
     (the network's own, before any adaptation) and, where a model reads them,
-    the ``rule_features`` of its ``view``. None without an embedding, or when
+    the ``rule_features`` of its ``view`` (skin judged against ``reference``,
+    the patches the mask rule used). None without an embedding, or when
     ``embedder`` is not the network the models were fitted for (another
     network's embeddings mean nothing to them): the rules decide then."""
     if embedding is None or embedder is None:
@@ -581,7 +585,7 @@ def model_scores(view: FaceView, points: np.ndarray, embedding: np.ndarray | Non
     model = model or occlusion_model()
     if embedder != model.embedder or np.asarray(embedding).shape != (model.dim,):
         return None
-    rules = rule_features(view, points, limits) if model.reads_rules else None
+    rules = rule_features(view, points, limits, reference) if model.reads_rules else None
     return {name: m.score(embedding, rules) for name, m in model.models.items()}
 
 
@@ -606,11 +610,10 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
     hats = hat(view, image_shape, image, limits) if eyes >= limits.hat_min_eye_distance else []
     judge_lenses = eyes >= limits.sunglasses_min_eye_distance
     glasses = sunglasses(view, image, limits) if judge_lenses else []
-    covered = ({FOREHEAD} if hats else set()) | ({GLABELLA} if glasses else set())
-    bare = tuple(b for b in ABOVE_MASK if b not in covered) or (GLABELLA,)
+    bare = mask_reference(bool(hats), bool(glasses))
     masks = mask(view, points, image, limits, bare) if eyes >= limits.mask_min_eye_distance else []
     if masks and limits.embedding_models:
-        scores = model_scores(view, points, embedding, embedder, limits)
+        scores = model_scores(view, points, embedding, embedder, limits, reference=bare)
         if scores is not None:
             score = scores["mask"]
             masks = [Finding(InvalidCode.MASK, "mask", image, value=score, limit=limits.mask_min_model_score)
@@ -618,6 +621,13 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
     if masks and glasses:
         glasses = sunglasses(view, image, limits, bare)
     return masks + glasses + hats
+
+
+def mask_reference(hat_found: bool, sunglasses_found: bool) -> tuple[Box, ...]:
+    """The skin patches the mask rule judges against in ``occlusions``: ``ABOVE_MASK`` less the
+    forehead under a hat or the glabella behind lenses, never both."""
+    covered = ({FOREHEAD} if hat_found else set()) | ({GLABELLA} if sunglasses_found else set())
+    return tuple(b for b in ABOVE_MASK if b not in covered) or (GLABELLA,)
 
 
 def eye_distance(points: np.ndarray) -> float:
