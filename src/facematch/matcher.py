@@ -214,9 +214,10 @@ class Matcher:
                 chip = bundle.embedder.align(rgb, alignment_points(bundle.embedder.points, points, mesh))
                 dlib_chip = bundle.embedder.points == "dlib5"
             with stage("embed"):
-                embedding = bundle.embedder.embed(chip)
+                own = embedding = bundle.embedder.embed(chip)
                 if self.adaptation is not None:
                     embedding = self.adaptation.apply(embedding).astype(np.float32)
+            network = bundle.embedder.name
         result.face = Face(best.box, best.score, points, embedding, face_crop(rgb, best.box))
         if checks:
             with stage("checks"):
@@ -224,8 +225,9 @@ class Matcher:
                 # The blur and noise limits were fitted on dlib's 150-px chip: the checks see that chip
                 # whatever the network (ArcFace's 112-px crop is tighter and sharper).
                 seen = chip if dlib_chip else dlib150(rgb, points)
-                result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, seen, score),
-                                              self.checks)
+                # The occlusion models read the network's own embedding, not the adapted one.
+                result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, seen, score,
+                                                          own, network), self.checks)
         return result
 
     def embed(self, raw: bytes, kind: ImageKind = ImageKind.PORTRAIT) -> np.ndarray | None:

@@ -14,9 +14,10 @@ from facematch.artifacts import ArtifactError, Source
 from facematch.artifacts.adaptation import Adaptation
 from facematch.artifacts.calibration import Calibration
 from facematch.artifacts.hat import HatModel
+from facematch.artifacts.occlusion import OcclusionModel
 from facematch.artifacts.pad import PadModel
 
-KINDS = (Calibration, Adaptation, PadModel, HatModel)
+KINDS = (Calibration, Adaptation, PadModel, HatModel, OcclusionModel)
 
 
 def test_every_packaged_document_is_pinned_and_loads():
@@ -30,6 +31,9 @@ def test_every_packaged_document_is_pinned_and_loads():
         assert cal.version == version and cal.source is not None and cal.source.packaged
         assert {"model", "data", "command"} <= set(cal.provenance)
     assert artifacts.load(HatModel, version="v1").provenance["fitted_on"]
+    occl = artifacts.load(OcclusionModel, version="v1")
+    assert occl.embedder == "sface-2021dec" and set(occl.models) == {"mask"}
+    assert occl.source is not None and occl.source.packaged and occl.provenance["fitted_on"]
     pad = artifacts.load(PadModel, version="v1")
     assert pad.limit > 0 and {"fitted_on", "not_fitted_on", "command"} <= set(pad.provenance)
 
@@ -55,7 +59,7 @@ def test_exactly_one_of_version_and_path():
 @pytest.mark.parametrize("cls", KINDS)
 def test_a_document_of_another_kind_is_refused(tmp_path, cls):
     other = {Calibration: "facematch-pad/1", Adaptation: "facematch-calibration/1", PadModel: "facematch-adaptation/1",
-             HatModel: "facematch-pad/1"}
+             HatModel: "facematch-pad/1", OcclusionModel: "facematch-hat/1"}
     path = tmp_path / "doc.json"
     path.write_text(json.dumps({"schema": other[cls], "version": "x"}))
     with pytest.raises(ArtifactError, match="schema"):
@@ -97,3 +101,12 @@ def test_the_pad_model_round_trips(tmp_path):
     path.write_text(json.dumps(model.to_doc()))
     again = artifacts.load(PadModel, path=path)
     assert again == model and np.allclose(again.weights, model.weights)
+
+
+def test_an_occlusion_document_with_weights_of_the_wrong_size_is_refused(tmp_path):
+    doc = json.loads(resources.files("facematch.data").joinpath("occlusion-v1.json").read_text())
+    doc["models"]["mask"]["weights"] = doc["models"]["mask"]["weights"][:-1]
+    path = tmp_path / "occlusion.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ArtifactError, match="finite weights"):
+        artifacts.load(OcclusionModel, path=path)

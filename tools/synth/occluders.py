@@ -183,3 +183,71 @@ def draw_cap(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None,
     seam = [_to_image(aff, np.array([[0.0, low], [0.0, low - 1.1]]))]
     out = _blend(out, _lines((h, w), seam, 0.02 * u) * 0.5, np.broadcast_to(colour * 0.7, out.shape))
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+#: Masks of ``draw_mask_varied``: plain colours (white, light blues, black,
+#: greys, pink, navy, beige, green, denim) and a second colour for patterns.
+VARIED_MASK_COLOURS = ((238, 240, 242), (226, 230, 236), (150, 192, 222), (172, 206, 232), (120, 170, 210),
+                       (30, 30, 34), (52, 52, 58), (118, 120, 126), (170, 172, 178), (232, 172, 188),
+                       (38, 48, 88), (214, 196, 170), (104, 150, 120), (84, 104, 142), (150, 40, 50))
+MASK_SHAPES = ("surgical", "kn95", "cloth")
+MASK_PATTERNS = ("plain", "plain", "plain", "stripes", "dots", "checks", "print")
+
+
+def draw_mask_varied(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None) -> np.ndarray:
+    """A face mask of a random shape (surgical with pleats, a KN95 folded to a
+    point over the nose and chin, a cloth mask), colour (``VARIED_MASK_COLOURS``),
+    pattern (plain, stripes, dots, checks, a random print), side light and
+    edge softness, from the nose to under the chin, with ear loops."""
+    rng = _rng(rng)
+    img, aff, u = _canvas(rgb, points)
+    h, w = img.shape[:2]
+    shape = MASK_SHAPES[int(rng.integers(len(MASK_SHAPES)))]
+    jaw = _to_face(aff, points[list(JAW), :2])
+    top = rng.uniform(0.18, 0.4)
+    jaw = jaw[jaw[:, 1] > top]
+    spread, drop = rng.uniform(0.0, 0.1), rng.uniform(0.03, 0.18)
+    jaw = jaw + np.stack([np.sign(jaw[:, 0]) * spread, np.full(len(jaw), drop)], 1)
+    xs = np.linspace(jaw[-1, 0], jaw[0, 0], 16)
+    if shape == "kn95":
+        jaw[:, 1] += rng.uniform(0.05, 0.15) * np.exp(-(jaw[:, 0] / 0.3) ** 2)
+        edge = np.stack([xs, top - 0.05 + rng.uniform(0.15, 0.3) * np.abs(xs)], 1)
+    else:
+        edge = np.stack([xs, top + rng.uniform(0.04, 0.2) * xs * xs], 1)
+    outline = _to_image(aff, np.vstack([jaw, edge]))
+    cover = _fill((h, w), [outline], rng.uniform(0.005, 0.03) * u)
+    base = np.float32(VARIED_MASK_COLOURS[int(rng.integers(len(VARIED_MASK_COLOURS)))])
+    colour = base + np.float32(rng.uniform(-12, 12, 3))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    inv = cv2.invertAffineTransform(aff)
+    fu = xx * inv[0, 0] + yy * inv[0, 1] + inv[0, 2]  # face-frame coordinates of each pixel
+    fv = xx * inv[1, 0] + yy * inv[1, 1] + inv[1, 2]
+    pattern = MASK_PATTERNS[int(rng.integers(len(MASK_PATTERNS)))]
+    second = np.float32(VARIED_MASK_COLOURS[int(rng.integers(len(VARIED_MASK_COLOURS)))])
+    f = rng.uniform(4, 10)
+    if pattern == "stripes":
+        a = rng.uniform(0, np.pi)
+        on = np.sin((fu * np.cos(a) + fv * np.sin(a)) * f * np.pi) > rng.uniform(-0.3, 0.5)
+    elif pattern == "dots":
+        on = ((fu * f) % 1 - 0.5) ** 2 + ((fv * f) % 1 - 0.5) ** 2 < rng.uniform(0.03, 0.1)
+    elif pattern == "checks":
+        on = (np.floor(fu * f) + np.floor(fv * f)) % 2 == 1
+    elif pattern == "print":
+        noise = cv2.resize(rng.normal(0, 1, (8, 8)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+        on = noise > rng.uniform(0.0, 0.8)
+    else:
+        on = np.zeros((h, w), bool)
+    layer = np.where(on[:, :, None], second, colour).astype(np.float32)
+    side = rng.uniform(-0.25, 0.25)
+    shade = (1.0 + rng.uniform(0.0, 0.12) * np.cos((fv - 0.6) * 2.0) - rng.uniform(0.05, 0.25) * np.clip(fv - 1.3, 0, 1)
+             + side * np.clip(fu, -1, 1))
+    if shape == "surgical":
+        shade = shade - sum(np.exp(-0.5 * ((fv - p) / 0.02) ** 2) for p in (0.65, 0.9, 1.15)) * rng.uniform(0.05, 0.15)
+    else:  # a seam down the middle
+        shade = shade - np.exp(-0.5 * (fu / 0.02) ** 2) * rng.uniform(0.0, 0.15)
+    layer = layer * shade[:, :, None] + rng.normal(0, rng.uniform(1, 4), (h, w, 1)).astype(np.float32)
+    out = _blend(img, cover, layer)
+    loops = [_to_image(aff, np.array([[s * 0.85, top + 0.1], [s * 1.15, -0.05]])) for s in (-1, 1)]
+    loops += [_to_image(aff, np.array([[s * 0.8, 1.0], [s * 1.15, 0.1]])) for s in (-1, 1)]
+    out = _blend(out, _lines((h, w), loops, 0.025 * u), np.broadcast_to(colour * 0.9, out.shape))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

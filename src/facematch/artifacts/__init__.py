@@ -1,6 +1,6 @@
 """Everything fitted that serving loads, read by one function.
 
-Four kinds, each with one versioned schema (the JSON's ``schema`` key):
+Five kinds, each with one versioned schema (the JSON's ``schema`` key):
 
 ========================  ==========================  ====================================
 kind                      schema                      class
@@ -9,6 +9,7 @@ distance -> percent map   ``facematch-calibration/1`` ``artifacts.calibration.Ca
 embedding transform       ``facematch-adaptation/1``  ``artifacts.adaptation.Adaptation``
 presentation-attack model ``facematch-pad/1``         ``artifacts.pad.PadModel``
 hat model (code 8)        ``facematch-hat/1``         ``artifacts.hat.HatModel``
+mask model (code 9)       ``facematch-occlusion/1``   ``artifacts.occlusion.OcclusionModel``
 ========================  ==========================  ====================================
 
 Each document records its ``version`` and its provenance (model, data, date,
@@ -37,6 +38,7 @@ PACKAGED: dict[str, str] = {
     "calibration-lfw-v1.json": "2ff1d34b5eedc57b086a9fec7374d82ef8f03ca860931362782feb7a1a48a422",
     "calibration-sface-v1.json": "6ed776f0e722a161a89067c819791525e2ab46643ce6080e7eb0f46c1f759b7a",
     "hat-v1.json": "78953996a776fe967edc8d6565414c35b3ae6065e1d073270b2f0626eda42548",
+    "occlusion-v1.json": "8654440344c40dac0a46fbc1dfe645d6635d3f13d60dea3f033f671a20556ee6",
     "pad-v1.json": "1a663da745bb59ac455400d0a1419dc5db183ffe1190f6cc75207909f92dbb26",
 }
 

@@ -13,6 +13,15 @@ cover; ``occlusions`` also drops the patches an occluder already found
 covers. Greyscale images carry no colour (``FaceView.has_colour``), so the
 mask check reports nothing on them, and the sunglasses model sees no colour
 shift there, only coverage, darkness and the eyes.
+
+Where the configured embedder is the one it was fitted for (SFace), a mask
+the rule finds must be confirmed by a logistic model over the face's own
+embedding (computed for matching anyway, on a chip aligned on the face's
+five points) and the rule measures (``model_scores``, the packaged
+``occlusion-v1`` artefact): the rule finds nearly every mask but also
+beards, stubble and shadowed chins, which the embedding tells apart. With
+another embedder, or with ``OcclusionLimits.embedding_models`` off, the rule
+alone decides.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import numpy as np
 
 from facematch import artifacts
 from facematch.artifacts.hat import HatModel
+from facematch.artifacts.occlusion import OcclusionModel
 from facematch.checks import Finding
 from facematch.types import InvalidCode
 
@@ -133,6 +143,14 @@ class OcclusionLimits:
     #: more than ``mask_max_lip_redness`` (CIELAB a*).
     mask_max_skin: float = 0.2
     mask_max_lip_redness: float = 6.0
+    #: Mask: a mask the rule above finds is confirmed by the mask model
+    #: (``model_scores``: the packaged ``occlusion-v1``, a logistic model over
+    #: the face's embedding and ``RULE_FEATURES``) when the configured
+    #: embedder is the one it was fitted for: its score over its fitted
+    #: threshold (log-odds) must exceed ``mask_min_model_score``. Off, or with
+    #: another embedder, the rule alone decides.
+    embedding_models: bool = True
+    mask_min_model_score: float = 0.0
     #: Hat: the hat model's score of ``hat_features``, less the threshold it
     #: was fitted with (2 % false alarms on LFW, cross-validated), must exceed this.
     hat_min_score: float = 0.0
@@ -514,8 +532,66 @@ def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: Occlus
     return []
 
 
+#: What the rules measure, as inputs of the occlusion models beside the
+#: embedding (``rule_features``): the skin-coloured fraction of the lower
+#: face (against ``ABOVE_MASK``), the lips' redness (tens of CIELAB a*), then
+#: ``LENS_FEATURES``.
+RULE_FEATURES = ("lower_face_skin", "lip_redness", *LENS_FEATURES)
+
+
+def rule_features(view: FaceView, points: np.ndarray, limits: OcclusionLimits,
+                  reference: tuple[Box, ...] = ABOVE_MASK) -> np.ndarray:
+    """``RULE_FEATURES`` of the face ``view`` (mesh ``points``, image pixels),
+    the skin judged against the ``reference`` patches the mask rule used."""
+    skin = float(view.skin_mask(LOWER_FACE, view.skin(reference), limits.skin_distance).mean())
+    lens = lens_features(lenses(view, limits), eye_contrasts(view), view.has_colour)
+    return np.concatenate([[skin, lip_redness(view, points) / 10.0], lens])
+
+
+def load_occlusion_model(path: str | Path | None = None) -> OcclusionModel:
+    """The occlusion models' artefact at ``path`` (the packaged ``occlusion-v1`` without one), refused
+    when it lacks a model or reads rule measures other than those ``rule_features`` computes."""
+    model = artifacts.load(OcclusionModel, version="v1") if path is None else artifacts.load(OcclusionModel, path=path)
+    if "mask" not in model.models:
+        raise ValueError("occlusion artefact: needs a mask model")
+    if model.reads_rules and list(model.rule_features) != list(RULE_FEATURES):
+        raise ValueError("occlusion artefact: its rule measures are not those rule_features computes")
+    return model
+
+
+_occlusion_model: list[OcclusionModel] = []
+
+
+def occlusion_model() -> OcclusionModel:
+    """The packaged occlusion models, read once (on first use, not at import)."""
+    with _hat_lock:
+        if not _occlusion_model:
+            _occlusion_model.append(load_occlusion_model())
+        return _occlusion_model[0]
+
+
+def model_scores(view: FaceView, points: np.ndarray, embedding: np.ndarray | None, embedder: str | None,
+                 limits: OcclusionLimits, model: OcclusionModel | None = None,
+                 reference: tuple[Box, ...] = ABOVE_MASK) -> dict[str, float] | None:
+    """Per model (``"mask"``), the occlusion model's score
+    of the face (log-odds over its fitted threshold) from its ``embedding``
+    (the network's own, before any adaptation) and, where a model reads them,
+    the ``rule_features`` of its ``view`` (skin judged against ``reference``,
+    the patches the mask rule used). None without an embedding, or when
+    ``embedder`` is not the network the models were fitted for (another
+    network's embeddings mean nothing to them): the rules decide then."""
+    if embedding is None or embedder is None:
+        return None
+    model = model or occlusion_model()
+    if embedder != model.embedder or np.asarray(embedding).shape != (model.dim,):
+        return None
+    rules = rule_features(view, points, limits, reference) if model.reads_rules else None
+    return {name: m.score(embedding, rules) for name, m in model.models.items()}
+
+
 def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...], image: str,
-               limits: OcclusionLimits) -> list[Finding]:
+               limits: OcclusionLimits, embedding: np.ndarray | None = None,
+               embedder: str | None = None) -> list[Finding]:
     """Hat, sunglasses and mask, each judged against skin that the others
     found do not cover: the mask's reference loses the forehead under a hat
     and the glabella behind lenses - but never both, so that no finding
@@ -523,19 +599,38 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
     over the patch still reads the skin beside it); when a mask is found,
     the lenses are judged again against the skin above the mask (their first
     reference, nose and cheeks, lay under it). Each check runs only on
-    faces whose eyes are at least its ``*_min_eye_distance`` apart."""
+    faces whose eyes are at least its ``*_min_eye_distance`` apart.
+
+    A mask the rule finds is then confirmed by the mask model
+    (``model_scores``: the face's ``embedding`` from the network ``embedder``,
+    and the rule measures) when ``limits.embedding_models`` is on and the
+    model was fitted for that network; the finding then reports the model's
+    score. Otherwise the rule's finding stands."""
     eyes = eye_distance(points)
     hats = hat(view, image_shape, image, limits) if eyes >= limits.hat_min_eye_distance else []
     judge_lenses = eyes >= limits.sunglasses_min_eye_distance
     glasses = sunglasses(view, image, limits) if judge_lenses else []
-    covered = ({FOREHEAD} if hats else set()) | ({GLABELLA} if glasses else set())
-    bare = tuple(b for b in ABOVE_MASK if b not in covered) or (GLABELLA,)
+    bare = mask_reference(bool(hats), bool(glasses))
     masks = mask(view, points, image, limits, bare) if eyes >= limits.mask_min_eye_distance else []
+    if masks and limits.embedding_models:
+        scores = model_scores(view, points, embedding, embedder, limits, reference=bare)
+        if scores is not None:
+            score = scores["mask"]
+            masks = [Finding(InvalidCode.MASK, "mask", image, value=score, limit=limits.mask_min_model_score)
+                     ] if score > limits.mask_min_model_score else []
     if masks and glasses:
         glasses = sunglasses(view, image, limits, bare)
     return masks + glasses + hats
 
 
+def mask_reference(hat_found: bool, sunglasses_found: bool) -> tuple[Box, ...]:
+    """The skin patches the mask rule judges against in ``occlusions``: ``ABOVE_MASK`` less the
+    forehead under a hat or the glabella behind lenses, never both."""
+    covered = ({FOREHEAD} if hat_found else set()) | ({GLABELLA} if sunglasses_found else set())
+    return tuple(b for b in ABOVE_MASK if b not in covered) or (GLABELLA,)
+
+
 def eye_distance(points: np.ndarray) -> float:
     """Distance between the eye centres of the face mesh ``points``, in image pixels."""
     return float(np.hypot(*(points[list(EYE_A), :2].mean(0) - points[list(EYE_B), :2].mean(0))))
+

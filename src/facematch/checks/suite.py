@@ -76,6 +76,10 @@ class FaceContext:
     chip: np.ndarray | None  # dlib's 150-px chip of the face (the quality limits were fitted on it)
     #: The presentation-attack model's score (``models.protocols.AttackDetector``); None without one.
     attack_score: float | None = None
+    #: The embedding network's own embedding of the face (before any adaptation) and the network's name
+    #: (``Embedder.name``): the mask model reads it (``occlusion.model_scores``).
+    embedding: np.ndarray | None = None
+    embedder: str | None = None
 
     @property
     def is_card(self) -> bool:
@@ -121,7 +125,7 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     if isinstance(ctx.face.mesh, Mesh):
         o = limits.occlusion
         view = FaceView.from_points(ctx.rgb, ctx.face.mesh.points, o.view_scale)
-        findings += occlusions(view, ctx.face.mesh.points, ctx.rgb.shape, ctx.role, o)
+        findings += occlusions(view, ctx.face.mesh.points, ctx.rgb.shape, ctx.role, o, ctx.embedding, ctx.embedder)
     if ctx.chip is not None and not too_small:  # a small face's chip is upsampled, hence soft: 11 says why
         findings += blur_or_noise(ctx.chip, ctx.role, limits.quality)
     return findings
