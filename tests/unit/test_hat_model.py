@@ -27,8 +27,8 @@ def _artefact() -> dict:
 def test_the_packaged_model_loads_once_with_its_provenance():
     model = hat_model()
     assert model is hat_model()
-    assert len(model.weights) == hat_feature_count() == len(HAT_MEASURES) + 1008
-    assert np.all(model.scale > 0) and np.isfinite(model.weights).all()
+    assert len(model.logistic.weights) == hat_feature_count() == len(HAT_MEASURES) + 1008
+    assert np.all(model.logistic.scale > 0) and np.isfinite(model.logistic.weights).all()
     assert "lfw_hats.txt" in str(model.provenance["fitted_on"])
     assert model.provenance["cross_validation_by_person"]
 

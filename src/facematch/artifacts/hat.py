@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from facematch.artifacts import Source
+from facematch.artifacts.logistic import Logistic
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,23 +28,15 @@ class HatModel:
     measures: tuple[str, ...]
     window: tuple[float, ...]
     hog: Any  # the HOG descriptor's parameters, as JSON lists
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-    bias: float
-    threshold: float
+    logistic: Logistic
     provenance: dict[str, Any]
     source: Source | None = field(default=None, compare=False)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any], source: Source | None = None) -> HatModel:
-        mean, scale, weights = (np.asarray(doc[k], np.float64) for k in ("mean", "scale", "weights"))
-        if not len(mean) == len(scale) == len(weights) or scale.min() <= 0 or not np.isfinite(weights).all():
-            raise ValueError("hat artefact: mean, scale and weights need one positive-scaled entry a feature")
         return cls(str(doc["version"]), tuple(str(m) for m in doc["measures"]), tuple(float(v) for v in doc["window"]),
-                   doc["hog"], mean, scale, weights, float(doc["bias"]), float(doc["threshold"]),
-                   dict(doc["provenance"]), source)
+                   doc["hog"], Logistic.from_doc(doc, "hat artefact"), dict(doc["provenance"]), source)
 
     def score(self, x: np.ndarray) -> float:
         """The logistic model's log-odds for features ``x``, less the fitted threshold."""
-        return float(((x - self.mean) / self.scale) @ self.weights + self.bias) - self.threshold
+        return self.logistic.score(x)

@@ -19,25 +19,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 from facematch.artifacts import Source
+from facematch.artifacts.logistic import Logistic
 
 
 @dataclass(frozen=True, eq=False)
 class Linear:
     embedding: bool  # reads the embedding
     rules: bool  # reads the rule measures (after the embedding)
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-    bias: float
-    threshold: float
+    logistic: Logistic
 
     def score(self, embedding: np.ndarray, rules: np.ndarray | None) -> float:
         """Log-odds less the threshold (positive: warn) for the face's
         ``embedding`` and rule measures ``rules`` (may be None when not read)."""
         parts = ([np.asarray(embedding, np.float64)] if self.embedding else []) + (
             [np.asarray(rules, np.float64)] if self.rules else [])
-        x = np.concatenate(parts)
-        return float(((x - self.mean) / self.scale) @ self.weights + self.bias) - self.threshold
+        return self.logistic.score(np.concatenate(parts))
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,11 +57,7 @@ class OcclusionModel:
         for name, m in dict(doc["models"]).items():
             emb, rules = bool(m["embedding"]), bool(m["rules"])
             size = dim * emb + len(names) * rules
-            mean, scale, w = (np.asarray(m[k], np.float64) for k in ("mean", "scale", "weights"))
-            if not size or any(a.shape != (size,) for a in (mean, scale, w)) or not np.isfinite(w).all() \
-                    or scale.min() <= 0:
-                raise ValueError(f"occlusion artefact: {name} needs {size} finite weights, means and positive scales")
-            models[str(name)] = Linear(emb, rules, mean, scale, w, float(m["bias"]), float(m["threshold"]))
+            models[str(name)] = Linear(emb, rules, Logistic.from_doc(m, f"occlusion artefact: {name}", size))
         return cls(str(doc["version"]), str(doc["embedder"]), dim, names, models, dict(doc["provenance"]), source)
 
     @property

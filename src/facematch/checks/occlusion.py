@@ -26,6 +26,7 @@ alone decides.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -413,22 +414,17 @@ def load_hat_model(path: str | Path | None = None) -> HatModel:
     """The hat artefact at ``path`` (the packaged ``hat-v1`` without one), refused when its features are not
     those ``hat_features`` computes."""
     model = artifacts.load(HatModel, version="v1") if path is None else artifacts.load(HatModel, path=path)
-    if list(model.measures) != list(HAT_MEASURES) or json.loads(json.dumps(model.hog)) != json.loads(
-            json.dumps(HAT_HOG)) or list(model.window) != list(HAT_WINDOW) or len(model.weights) != hat_feature_count():
+    same_hog = json.loads(json.dumps(model.hog)) == json.loads(json.dumps(HAT_HOG))
+    if list(model.measures) != list(HAT_MEASURES) or not same_hog or list(model.window) != list(HAT_WINDOW) \
+            or len(model.logistic.weights) != hat_feature_count():
         raise ValueError("hat artefact: its features are not those hat_features computes")
     return model
 
 
-_hat_model: list[HatModel] = []
-_hat_lock = threading.Lock()
-
-
+@functools.cache
 def hat_model() -> HatModel:
     """The packaged hat model, read once (on first use, not at import)."""
-    with _hat_lock:
-        if not _hat_model:
-            _hat_model.append(load_hat_model())
-        return _hat_model[0]
+    return load_hat_model()
 
 
 def _hog() -> cv2.HOGDescriptor:
@@ -559,15 +555,10 @@ def load_occlusion_model(path: str | Path | None = None) -> OcclusionModel:
     return model
 
 
-_occlusion_model: list[OcclusionModel] = []
-
-
+@functools.cache
 def occlusion_model() -> OcclusionModel:
     """The packaged occlusion models, read once (on first use, not at import)."""
-    with _hat_lock:
-        if not _occlusion_model:
-            _occlusion_model.append(load_occlusion_model())
-        return _occlusion_model[0]
+    return load_occlusion_model()
 
 
 def model_scores(view: FaceView, points: np.ndarray, embedding: np.ndarray | None, embedder: str | None,
