@@ -23,8 +23,6 @@ the rule's held-out figures on 5 identity folds x 5 splits; measured by
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ from facematch.fit.sources import (
     leave_one_source_out,
 )
 from tools.devsets import SOURCES, asian_samples, source_samples
+from tools.fitting import write_artefact
 
 REPO = Path(__file__).resolve().parents[1]
 CALIBRATION_OUT = REPO / "src/facematch/data/calibration-sface-v1.json"
@@ -119,10 +118,7 @@ def main() -> None:
         doc = fit_calibration(samples, held_out_provenance(samples))
     print(f"d75 {doc['knots'][1][0]}, d65 {doc['knots'][2][0]}")
     if args.write:
-        text = json.dumps(doc, indent=2) + "\n"
-        out.write_text(text)
-        print(f"wrote {out}: pin sha256 {hashlib.sha256(text.encode()).hexdigest()} in "
-              "src/facematch/artifacts/__init__.py (PACKAGED)")
+        write_artefact(doc, out, indent=2)
 
 
 if __name__ == "__main__":

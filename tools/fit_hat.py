@@ -14,7 +14,7 @@ HOG descriptor), in colour, on a greyscale copy and on a softened copy of
 the image (``VARIANTS``; the same label, the same fold). The model is a logistic regression on the features
 standardised over the training faces, classes weighted to equal total
 weight, L2 penalty 100 on the weights, fitted by Newton's method
-(``tools.fit_sunglasses.fit``); the threshold lets at most 2 % of those
+(``tools.fitting.fit``); the threshold lets at most 2 % of those
 LFW faces without a head covering through in the cross-validation (out-of-fold
 scores; in-sample scores of the final model would set it too low). Five-fold cross-validation split
 by person (seed 0) gives the recall to expect at that false-alarm rate on
@@ -28,7 +28,6 @@ what ``benchmarks.selfie_checks`` reports on.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tools.fitting import fit, threshold, write_artefact
 from tools.labels import LABELS_DIR, read_labels
 
 LABELS = LABELS_DIR / "lfw_hats.txt"
@@ -84,16 +84,7 @@ def features(path: str) -> tuple[str, list[list[float]] | None, bool]:
     return path, [[float(v) for v in occlusion.hat_features(v)] for v in (view, grey_view, soft_view)], True
 
 
-def threshold(negative_scores: np.ndarray, negatives: int) -> float:
-    """The score above which at most ``MAX_FALSE_ALARM`` of ``negatives`` faces lie."""
-    ranked = np.sort(negative_scores)[::-1]
-    k = int(MAX_FALSE_ALARM * negatives)
-    return float(ranked[k]) if k < len(ranked) else -np.inf
-
-
 def main() -> int:
-    from tools.fit_sunglasses import fit
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--workers", type=int, default=2)
@@ -136,7 +127,7 @@ def main() -> int:
         mu, sd = standardise(x[fold != k])
         w, b = fit((x[fold != k] - mu) / sd, y[fold != k], PENALTY)
         scores[fold == k] = (x[fold == k] - mu) / sd @ w + b
-    t_cv = threshold(scores[y == 0], COPIES * negatives)
+    t_cv = threshold(scores[y == 0], MAX_FALSE_ALARM, COPIES * negatives)
     t = t_cv
     cv = {"recall": int((scores[y == 1] > t).sum()), "positives": COPIES * positives,
           "false_alarms": int((scores[y == 0] > t).sum()), "negatives": COPIES * negatives, "copies": list(VARIANTS)}
@@ -167,10 +158,7 @@ def main() -> int:
             "faces": len(faces), "positives": positives, "negatives": negatives, "gated": len(gated),
             "max_false_alarm": MAX_FALSE_ALARM, "penalty": PENALTY,
             "cross_validation_by_person": cv, "in_sample": fitted}}
-    text = json.dumps(artefact, separators=(",", ":")) + "\n"
-    args.out.write_text(text)
-    print(f"wrote {args.out}: pin sha256 {hashlib.sha256(text.encode()).hexdigest()} in "
-          "src/facematch/artifacts/__init__.py (PACKAGED)")
+    write_artefact(artefact, args.out)
     return 0
 
 

@@ -37,8 +37,6 @@ sunglasses model of the same kind was tried and is not shipped
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -48,6 +46,7 @@ import cv2
 import numpy as np
 
 from facematch.checks.occlusion import RULE_FEATURES
+from tools.fitting import fit, threshold, write_artefact
 from tools.labels import LABELS_DIR, read_labels
 
 ARTEFACT = Path(__file__).resolve().parents[1] / "src" / "facematch" / "data" / "occlusion-v1.json"
@@ -146,18 +145,10 @@ def jobs(data: Path) -> list[tuple[str, str, int, int]]:
 
 def logistic(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Standardised, class-balanced, L2-penalised logistic regression: (mean, scale, weights, bias)."""
-    from tools.fit_sunglasses import fit
-
     mu, sd = x.mean(axis=0), x.std(axis=0)
     sd = np.where(sd > 1e-6, sd, 1.0)
     w, b = fit((x - mu) / sd, y, penalty)
     return mu, sd, w, b
-
-
-def threshold(negative_scores: np.ndarray) -> float:
-    """The score above which at most ``MAX_FALSE_ALARM`` of ``negative_scores`` lie."""
-    ranked = np.sort(negative_scores)[::-1]
-    return float(ranked[int(MAX_FALSE_ALARM * len(ranked))])
 
 
 def cross_validate(x: np.ndarray, y: np.ndarray, fold: np.ndarray, penalty: float, gate: np.ndarray) -> np.ndarray:
@@ -223,7 +214,7 @@ def main() -> int:
     best = None
     for penalty in PENALTIES:
         s = cross_validate(x, y, fold, penalty, gate)
-        t = threshold(s[real & (y == 0)])
+        t = threshold(s[real & (y == 0)], MAX_FALSE_ALARM)
         recall = float((s[y == 1] > t).mean())
         print(f"mask: penalty {penalty}: cross-validated recall {recall:.3f} at threshold {t:.3f}")
         if best is None or recall > best[0]:
@@ -264,10 +255,7 @@ def main() -> int:
                            "sunglasses, clear glasses, both), some shrunk or grey; no real mask photo. Fitted and "
                            "applied on the faces the mask rule flags",
             "faces": len(x), "variants": counts, "max_false_alarm": MAX_FALSE_ALARM, **report}}
-    text = json.dumps(artefact, separators=(",", ":")) + "\n"
-    args.out.write_text(text)
-    print(f"wrote {args.out}: pin sha256 {hashlib.sha256(text.encode()).hexdigest()} in "
-          "src/facematch/artifacts/__init__.py (PACKAGED)")
+    write_artefact(artefact, args.out)
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 from facematch.artifacts.pad import PadModel
 from facematch.fit.pad import SIGNS, fit, pick_limit, probability, weights_for
 from tools import pad_data as bench
+from tools.fitting import write_artefact
 
 ARTEFACT = bench.ROOT / "src" / "facematch" / "data" / "pad-v1.json"
 #: The real replay sets the shipped model is fitted on.
@@ -92,10 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                      provenance())
     print(json.dumps({k: v for k, v in model.to_doc().items() if k != "provenance"}, indent=1))
     if args.write:
-        text = json.dumps(model.to_doc(), indent=2) + "\n"
-        ARTEFACT.write_text(text)
-        print(f"wrote {ARTEFACT}: pin sha256 {hashlib.sha256(text.encode()).hexdigest()} in "
-              "src/facematch/artifacts/__init__.py (PACKAGED)")
+        write_artefact(model.to_doc(), ARTEFACT, indent=2)
     return 0
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tools.fitting import fit, threshold
 from tools.labels import over_lfw, read_labels
 
 MAX_FALSE_ALARM = 0.01
@@ -46,32 +47,6 @@ def features(path: str) -> tuple[str, list[float] | None, bool]:
         return Path(path).name, None, True
     x = occlusion.lens_features(lenses, occlusion.eye_contrasts(view), view.has_colour)
     return Path(path).name, [float(v) for v in x], True
-
-
-def fit(x: np.ndarray, y: np.ndarray, penalty: float = PENALTY) -> tuple[np.ndarray, float]:
-    """Weighted, L2-penalised logistic regression by Newton's method: (weights, bias)."""
-    n, d = x.shape
-    weight = np.where(y == 1, n / (2 * y.sum()), n / (2 * (n - y.sum())))
-    a = np.hstack([x, np.ones((n, 1))])
-    beta = np.zeros(d + 1)
-    reg = np.eye(d + 1) * penalty
-    reg[-1, -1] = 0.0
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-a @ beta))
-        grad = a.T @ (weight * (p - y)) + reg @ beta
-        hess = (a * (weight * p * (1 - p))[:, None]).T @ a + reg
-        step = np.linalg.solve(hess, grad)
-        beta -= step
-        if np.abs(step).max() < 1e-9:
-            break
-    return beta[:-1], float(beta[-1])
-
-
-def threshold(negative_scores: np.ndarray, negatives: int) -> float:
-    """The score above which at most ``MAX_FALSE_ALARM`` of ``negatives`` faces lie."""
-    ranked = np.sort(negative_scores)[::-1]
-    k = int(MAX_FALSE_ALARM * negatives)
-    return float(ranked[k]) if k < len(ranked) else -np.inf
 
 
 def main() -> None:
@@ -98,15 +73,15 @@ def main() -> None:
         fold[members] = np.arange(len(members)) % 5
     scores = np.zeros(len(y))
     for k in range(5):
-        w, b = fit(x[fold != k], y[fold != k])
+        w, b = fit(x[fold != k], y[fold != k], PENALTY)
         scores[fold == k] = x[fold == k] @ w + b
-    t = threshold(scores[y == 0], negatives)
+    t = threshold(scores[y == 0], MAX_FALSE_ALARM, negatives)
     print(f"5-fold cross-validation at <= {MAX_FALSE_ALARM:.0%} false alarms: recall "
           f"{int((scores[y == 1] > t).sum())}/{positives}, false alarms {int((scores[y == 0] > t).sum())}/{negatives}")
 
-    w, b = fit(x, y)
+    w, b = fit(x, y, PENALTY)
     scores = x @ w + b
-    t = threshold(scores[y == 0], negatives)
+    t = threshold(scores[y == 0], MAX_FALSE_ALARM, negatives)
     print(f"fitted on all: recall {int((scores[y == 1] > t).sum())}/{positives}, "
           f"false alarms {int((scores[y == 0] > t).sum())}/{negatives}\n")
     print("SUNGLASSES_MODEL = (" + ", ".join(f"{v:.4f}" for v in w) + ")")

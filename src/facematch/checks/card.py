@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from facematch.checks import Finding
+from facematch.checks.occlusion import EYE_A, EYE_B
 from facematch.types import InvalidCode
 
 
@@ -38,9 +39,6 @@ class CardLimits:
 
 
 Box = tuple[float, float, float, float]
-#: Face-mesh corners of the eye on the image's left and on its right in an upright face (as ``occlusion``).
-_EYE_A = (33, 133)
-_EYE_B = (263, 362)
 
 
 def quarter_turns(mesh_points: np.ndarray | None) -> int:
@@ -51,8 +49,8 @@ def quarter_turns(mesh_points: np.ndarray | None) -> int:
     portrait, and its text, turned with it."""
     if mesh_points is None:
         return 0
-    a = mesh_points[list(_EYE_A), :2].mean(axis=0)
-    b = mesh_points[list(_EYE_B), :2].mean(axis=0)
+    a = mesh_points[list(EYE_A), :2].mean(axis=0)
+    b = mesh_points[list(EYE_B), :2].mean(axis=0)
     roll = math.degrees(math.atan2(float(b[1] - a[1]), float(b[0] - a[0])))
     return round(roll / 90.0) % 4
 

@@ -94,10 +94,10 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     no_card: list[Finding] = []
     # The card checks look beside the portrait as a card is printed: a card photographed turned a quarter
     # (its portrait lying on its side) is first turned upright, by the face mesh's eye line.
-    mesh = ctx.face.mesh if ctx.face is not None and isinstance(ctx.face.mesh, Mesh) else None
-    card_rgb, card_box = upright(ctx.rgb, box, quarter_turns(mesh.points if mesh else None)) if ctx.is_card \
-        else (ctx.rgb, box)
+    card_rgb, card_box = ctx.rgb, box
     if ctx.is_card:
+        mesh = ctx.face.mesh if ctx.face is not None and isinstance(ctx.face.mesh, Mesh) else None
+        card_rgb, card_box = upright(ctx.rgb, box, quarter_turns(None if mesh is None else mesh.points))
         no_card = card_presence(card_rgb, card_box, ctx.role, limits.card)
         findings += no_card
         if not no_card:  # a copy of, or a portrait pasted on, a document that is not there means nothing

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -520,11 +520,7 @@ def cross_fitted_impostors(train: Samples, transform_fit: TransformFit, pair_typ
     not used)."""
     index = {p: i for i, p in enumerate(train.identities())}
     out: dict[str, list[Impostors]] = {t: [] for t in pair_types}
-    for ids in identity_folds(train.identities(), inner, seed):
-        rest = [i for i in train.identities() if i not in set(ids)]
-        tr = transform_fit(train.select(rest))
-        part = train.select(ids)
-        part = part.with_vectors(tr(part.vectors))
+    for part in _cross_fitted_parts(train, transform_fit, inner, seed):
         remap = np.array([index[p] for p in part.identities()], dtype=np.int64)
         for t in pair_types:
             imp = impostor_set(part, t)
@@ -532,15 +528,21 @@ def cross_fitted_impostors(train: Samples, transform_fit: TransformFit, pair_typ
     return {t: Impostors.concat(v) for t, v in out.items()}
 
 
-def cross_fitted_genuine(train: Samples, transform_fit: TransformFit, pair_types: Sequence[str],
-                         inner: int, seed: int) -> dict[str, Array]:
-    """As ``cross_fitted_impostors``, for the genuine pairs."""
-    out: dict[str, list[Array]] = {t: [] for t in pair_types}
+def _cross_fitted_parts(train: Samples, transform_fit: TransformFit, inner: int, seed: int) -> Iterator[Samples]:
+    """Per inner fold of ``train``'s identities, that fold's samples in the space of a transform fitted on
+    the other folds."""
     for ids in identity_folds(train.identities(), inner, seed):
         rest = [i for i in train.identities() if i not in set(ids)]
         tr = transform_fit(train.select(rest))
         part = train.select(ids)
-        part = part.with_vectors(tr(part.vectors))
+        yield part.with_vectors(tr(part.vectors))
+
+
+def cross_fitted_genuine(train: Samples, transform_fit: TransformFit, pair_types: Sequence[str],
+                         inner: int, seed: int) -> dict[str, Array]:
+    """As ``cross_fitted_impostors``, for the genuine pairs."""
+    out: dict[str, list[Array]] = {t: [] for t in pair_types}
+    for part in _cross_fitted_parts(train, transform_fit, inner, seed):
         for t in pair_types:
             out[t].append(distances(part, t)[0])
     return {t: np.concatenate(v) for t, v in out.items()}

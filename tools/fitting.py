@@ -1,0 +1,49 @@
+"""What the fitting tools share: the class-balanced, L2-penalised logistic regression
+(``fit``), the score at a false-alarm budget (``threshold``) and writing an artefact
+with the sha256 to pin in ``facematch.artifacts.PACKAGED`` (``write_artefact``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def fit(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
+    """Weighted (classes to equal total weight), L2-penalised logistic regression by Newton's method:
+    (weights, bias); the bias is not penalised."""
+    n, d = x.shape
+    weight = np.where(y == 1, n / (2 * y.sum()), n / (2 * (n - y.sum())))
+    a = np.hstack([x, np.ones((n, 1))])
+    beta = np.zeros(d + 1)
+    reg = np.eye(d + 1) * penalty
+    reg[-1, -1] = 0.0
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-a @ beta))
+        grad = a.T @ (weight * (p - y)) + reg @ beta
+        hess = (a * (weight * p * (1 - p))[:, None]).T @ a + reg
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return beta[:-1], float(beta[-1])
+
+
+def threshold(negative_scores: np.ndarray, max_false_alarm: float, negatives: int | None = None) -> float:
+    """The score above which at most ``max_false_alarm`` of ``negatives`` faces lie (by default the
+    scored ones; more where faces that were never scored count as passed); -inf when the budget
+    covers every scored face."""
+    ranked = np.sort(negative_scores)[::-1]
+    k = int(max_false_alarm * (len(ranked) if negatives is None else negatives))
+    return float(ranked[k]) if k < len(ranked) else -np.inf
+
+
+def write_artefact(doc: dict[str, Any], out: Path, indent: int | None = None) -> None:
+    """``doc`` as JSON (compact, or indented by ``indent``) at ``out``, and the sha256 to pin."""
+    text = json.dumps(doc, indent=indent, separators=None if indent else (",", ":")) + "\n"
+    out.write_text(text)
+    print(f"wrote {out}: pin sha256 {hashlib.sha256(text.encode()).hexdigest()} in "
+          "src/facematch/artifacts/__init__.py (PACKAGED)")
