@@ -342,6 +342,12 @@ def lenses(view: FaceView, limits: OcclusionLimits, reference: tuple[Box, ...] =
     return Lenses((coverage[0], coverage[1]), (shift[0], shift[1]), (darkness[0], darkness[1]))
 
 
+def lens_gate(coverage: tuple[float, float], limits: OcclusionLimits) -> bool:
+    """Whether the eye windows are covered enough for ``SUNGLASSES_MODEL`` to judge them: both at
+    least ``lens_min_coverage``."""
+    return min(coverage) >= limits.lens_min_coverage
+
+
 def lens_features(found: Lenses, eyes: tuple[float, float], has_colour: bool) -> np.ndarray:
     """``LENS_FEATURES``: each measure's smaller and larger side (mirror
     symmetric), colour shifts in tens."""
@@ -363,7 +369,7 @@ def sunglasses(view: FaceView, image: str, limits: OcclusionLimits,
     contrast against. The value reported is the model's score.
     """
     found = lenses(view, limits, reference)
-    if min(found.coverage) < limits.lens_min_coverage:
+    if not lens_gate(found.coverage, limits):
         return []
     x = lens_features(found, eye_contrasts(view), view.has_colour)
     score = float(np.dot(SUNGLASSES_MODEL, x) + SUNGLASSES_BIAS)
