@@ -3,7 +3,7 @@ on all of LFW, labelled by eye, and on variants of every LFW photo, and print
 the constants to paste into ``occlusion.py``.
 
     .venv/bin/python -m tools.fit_sunglasses [--data ../shared/data] [--workers 2] [--cache /tmp/fit-sunglasses.json]
-        [--variants own grey ...] [--min-coverage 0.3] [--stress benchmarks/results/sunglasses_stress.json]
+        [--variants own grey ...] [--min-coverage 0.3] [--stress /tmp/sunglasses-stress-items.json]
 
 Every LFW face goes through the detector once. Its face mesh is then carried
 through the warps of ``tools/synth/face_variants.py`` (``FIT_VARIANTS``:
@@ -14,7 +14,7 @@ variant. ``--variants`` picks what the model is fitted on (default: the
 photos as they are, which is how the shipped model was fitted; fitting on
 the variants too was tried and did not gain out of sample, docs/checks.md
 section 7). ``--min-coverage`` tries another gate. ``--stress`` scores the
-measured faces of a ``benchmarks/sunglasses_stress.py`` result with the fitted
+measured faces of a ``benchmarks/sunglasses_stress.py`` run (its ``--items`` file) with the fitted
 model, to see what it would do on the sets it was not fitted on. Every face whose eye
 windows pass the check's gate (``occlusion.lens_gate``) gives
 ``lens_features``. Labels: ``benchmarks/labels/lfw_sunglasses.txt`` (1:
@@ -106,7 +106,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/fit-sunglasses.json"))
     ap.add_argument("--variants", nargs="+", default=["own"], choices=FIT_VARIANTS)
     ap.add_argument("--min-coverage", type=float, default=0.3)
-    ap.add_argument("--stress", type=Path, help="a benchmarks/sunglasses_stress.py result to score")
+    ap.add_argument("--stress", type=Path, help="a benchmarks/sunglasses_stress.py --items file to score")
     args = ap.parse_args()
     variants = tuple(args.variants)
     if args.cache.exists():
