@@ -23,7 +23,7 @@ face region only (a face crop is all a client sends in most replays):
   fixed 64 px face size (a re-photograph's lost detail, in any resolution);
 * ``hue_lbp0``-``hue_lbp9``: the colour micro-texture, a histogram of
   rotation-invariant uniform local binary patterns (8 neighbours, radius 1)
-  of the hue channel of the face at 64 px (Boulkenafet et al.'s colour
+  of the hue channel of the face at 64 px or less (Boulkenafet et al.'s colour
   texture): a second imaging chain rewrites the pixel-to-pixel hue structure
   (a screen's sub-pixels, the second camera's demosaicking and chroma
   subsampling) even where its colour cast and sharpness look like a camera
@@ -94,15 +94,20 @@ def _soft(grey: np.ndarray) -> float:
 
 def hue_texture(region: np.ndarray) -> np.ndarray:
     """Histogram (``HUE_BINS``, sums to 1) of the rotation-invariant uniform
-    local binary patterns of the hue of ``region`` (RGB uint8) resized to
-    ``SOFT_SIDE``: a pattern with at most two 0/1 changes around the circle
-    counts by its number of neighbours at least as high as the centre (0-8),
-    any other in the last bin."""
-    small = cv2.resize(np.ascontiguousarray(region), (SOFT_SIDE, SOFT_SIDE), interpolation=cv2.INTER_AREA)
+    local binary patterns of the hue of ``region`` (RGB uint8), resized down
+    to ``SOFT_SIDE`` (a smaller face is read as it is: upsampling would smooth
+    its hue as a recapture does): a pattern with at most two 0/1 changes
+    around the circle counts by its number of neighbours at least as high as
+    the centre (0-8), any other in the last bin."""
+    small = np.ascontiguousarray(region)
+    if min(small.shape[:2]) > SOFT_SIDE:
+        small = cv2.resize(small, (SOFT_SIDE, SOFT_SIDE), interpolation=cv2.INTER_AREA)
     hue = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)[:, :, 0].astype(np.int16)
-    n = SOFT_SIDE
+    if min(hue.shape) < 3:
+        return np.full(HUE_BINS, math.nan)
+    h, w = hue.shape
     centre = hue[1:-1, 1:-1]
-    bits = np.stack([hue[1 + dy:n - 1 + dy, 1 + dx:n - 1 + dx] >= centre for dy, dx in _RING])
+    bits = np.stack([hue[1 + dy:h - 1 + dy, 1 + dx:w - 1 + dx] >= centre for dy, dx in _RING])
     changes = (bits != np.roll(bits, 1, axis=0)).sum(axis=0)
     code = np.where(changes <= 2, bits.sum(axis=0), HUE_BINS - 1)
     return np.bincount(code.ravel(), minlength=HUE_BINS).astype(np.float64) / code.size
