@@ -89,13 +89,14 @@ def portrait_attacks(data: Path) -> list[dict[str, Any]]:
     from facematch.checks.fraud import FraudLimits
     from facematch.models.pad import RecaptureDetector
     from tools import pad_data
+    from tools.fit_pad import REAL
 
     det = RecaptureDetector.load()
     limit = FraudLimits().max_attack_score  # what the service compares the score with
     sets = pad_data.sets(data)
     cache = pad_data.FeatureCache()
     rows = []
-    fitted_on = {"replay_a", "replay_b", "casia_fit", "lfw_fit"}  # the shipped model's fitting data (its provenance)
+    fitted_on = {*REAL, "casia_fit", "lfw_fit"}  # the shipped model's fitting data (its provenance)
     names = ("replay_a", "replay_b", "replay_c", "replay_d", "nuaa_print", "clean_face", "casia_test", "yale")
     for name in names:
         items = sets.get(name)

@@ -8,11 +8,12 @@ import json
 import math
 import threading
 
+import cv2
 import numpy as np
 import pytest
 
 from facematch.checks.fraud import FraudLimits
-from facematch.models.pad import FEATURES, RecaptureDetector, features
+from facematch.models.pad import FEATURES, HUE_BINS, RecaptureDetector, features, hue_texture
 from facematch.models.protocols import AttackDetector
 from facematch.types import ImageKind
 from tools.synth import cards
@@ -79,10 +80,32 @@ def test_score_is_a_probability_on_odd_images(det, shape):
     assert math.isfinite(s) and 0.0 <= s <= 1.0
 
 
+def _hue_bins() -> list[int]:
+    return [FEATURES.index(f"hue_lbp{i}") for i in range(HUE_BINS)]
+
+
+def test_hue_texture_is_a_histogram(head):
+    h = hue_texture(head)
+    assert h.shape == (HUE_BINS,) and h.min() >= 0 and h.sum() == pytest.approx(1.0)
+    assert np.allclose(features(head, BOX)[_hue_bins()], hue_texture(head[40:190, 45:175]))
+
+
+def test_smoothed_chroma_leaves_fewer_irregular_hue_patterns(head):
+    """A second imaging chain (display, optics, the second camera's chroma subsampling) smooths the hue from
+    pixel to pixel: fewer patterns with more than two changes around the circle (the last bin)."""
+    ycc = cv2.cvtColor(head, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    ycc[:, :, 1:] = cv2.GaussianBlur(ycc[:, :, 1:], (0, 0), 2.0)
+    smooth = cv2.cvtColor(np.clip(ycc, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
+    assert hue_texture(smooth)[-1] < hue_texture(head)[-1]
+    replays = [hue_texture(screen_replay(head, s))[-1] for s in range(4)]
+    assert max(replays) < hue_texture(head)[-1]
+
+
 def test_flat_and_greyscale_images(det, head):
     grey = np.repeat(head.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
     x = features(grey, BOX)
     assert math.isnan(x[FEATURES.index("chroma")]) and math.isnan(x[FEATURES.index("cool")])
+    assert np.isnan(x[_hue_bins()]).all()
     for img in (grey, np.full((200, 200, 3), 128, np.uint8), np.zeros((200, 200, 3), np.uint8)):
         assert 0.0 <= det.score(img, None) <= 1.0
 
@@ -127,3 +150,16 @@ def test_recapture_simulation_keeps_the_size(head):
         assert out.shape == head.shape and out.dtype == np.uint8
         assert not np.array_equal(out, make(head, 1))
         assert np.array_equal(out, make(head, 0))
+
+
+def test_the_fit_keeps_physics_signs_and_leaves_free_weights_free():
+    """``facematch.fit.pad.fit``: a physics feature whose direction disagrees with its sign gets weight 0, a
+    ``FREE`` one takes the sign the data gives it, a 0 one stays out."""
+    from facematch.fit.pad import FREE, fit
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 200).astype(float)
+    against = -(y - 0.5) + rng.normal(0, 0.5, 400)  # lower on attacks
+    x = np.stack([against, against, against], axis=1)
+    _, _, beta, _ = fit(x, y, np.ones(400), np.array([1.0, FREE, 0.0]))
+    assert beta[0] == 0.0 and beta[1] < -0.1 and beta[2] == 0.0

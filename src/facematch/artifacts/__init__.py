@@ -39,7 +39,7 @@ PACKAGED: dict[str, str] = {
     "calibration-sface-v1.json": "6ed776f0e722a161a89067c819791525e2ab46643ce6080e7eb0f46c1f759b7a",
     "hat-v1.json": "78953996a776fe967edc8d6565414c35b3ae6065e1d073270b2f0626eda42548",
     "occlusion-v1.json": "8654440344c40dac0a46fbc1dfe645d6635d3f13d60dea3f033f671a20556ee6",
-    "pad-v1.json": "1a663da745bb59ac455400d0a1419dc5db183ffe1190f6cc75207909f92dbb26",
+    "pad-v1.json": "197213275f987b8b699f523f8a4cae220e283a5043ae235bdd7cf6978b3c3949",
 }
 
 

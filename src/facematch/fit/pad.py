@@ -2,10 +2,12 @@
 by ``models.pad.RecaptureDetector``).
 
 A logistic regression over ``models.pad.FEATURES``, standardised, with each
-weight's sign fixed by the physics (``SIGNS``: a lifted black level, a cooler
+physics feature's sign fixed (``SIGNS``: a lifted black level, a cooler
 white, glare, softness and moire peaks can only raise the score; contrast and
 chroma only lower it): a feature whose direction on the fitting data
-disagrees gets weight 0 rather than a direction that fits one device. L2
+disagrees gets weight 0 rather than a direction that fits one device. The
+hue-texture bins have no physical direction (``FREE``): their weights take
+either sign, held small by the same L2
 penalty ``PENALTY``; fitted by projected gradient descent (bounded,
 deterministic). The limit (operating point) is picked on the fitting data
 (``pick_limit``). The data sets and the run: ``tools/fit_pad.py``.
@@ -15,11 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from facematch.models.pad import Z_CLIP
+from facematch.models.pad import HUE_BINS, Z_CLIP
 
-#: +1: may only raise the attack score; -1: may only lower it; 0: left out. ``soft`` at 0 was
-#: tried (docs/presentation-attacks.md): fewer blurred genuine faces flagged, more clean ones.
-SIGNS = {"moire": 1, "black": 1, "contrast": -1, "chroma": -1, "cool": 1, "glare": 1, "soft": 1}
+#: A weight that may take either sign.
+FREE = 2
+#: +1: may only raise the attack score; -1: may only lower it; 0: left out; ``FREE``: either. ``soft`` at 0
+#: was tried (docs/presentation-attacks.md): fewer blurred genuine faces flagged, more clean ones.
+SIGNS = {"moire": 1, "black": 1, "contrast": -1, "chroma": -1, "cool": 1, "glare": 1, "soft": 1} | {
+    f"hue_lbp{i}": FREE for i in range(HUE_BINS)}
 PENALTY = 0.05
 TRAIN_BPCER = 0.05
 TRAIN_LFW_FA = 0.01
@@ -45,7 +50,8 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, signs: np.ndarray,
         gb = float(np.sum(w * (p - y)))
         beta = beta - lr * g
         b -= lr * gb
-        beta = np.where(signs > 0, np.maximum(beta, 0), np.where(signs < 0, np.minimum(beta, 0), 0.0))
+        beta = np.where(signs == 1, np.maximum(beta, 0), np.where(signs == -1, np.minimum(beta, 0),
+                                                                  np.where(signs == FREE, beta, 0.0)))
     return mean, scale, beta, b
 
 

@@ -20,7 +20,14 @@ face region only (a face crop is all a client sends in most replays):
 * ``glare``: fraction of clipped near-white pixels (a reflection on glass),
   on every n-th pixel so that at most 160 a side are read;
 * ``soft``: the fraction of gradient energy that survives a re-blur, at a
-  fixed 64 px face size (a re-photograph's lost detail, in any resolution).
+  fixed 64 px face size (a re-photograph's lost detail, in any resolution);
+* ``hue_lbp0``-``hue_lbp9``: the colour micro-texture, a histogram of
+  rotation-invariant uniform local binary patterns (8 neighbours, radius 1)
+  of the hue channel of the face at 64 px or less (Boulkenafet et al.'s colour
+  texture): a second imaging chain rewrites the pixel-to-pixel hue structure
+  (a screen's sub-pixels, the second camera's demosaicking and chroma
+  subsampling) even where its colour cast and sharpness look like a camera
+  photo's (NaN on a greyscale image, like ``chroma`` and ``cool``).
 
 Colour and tone are measured on the face resized to 96 px (area averaging),
 so the cost does not grow with the image. The score is a logistic model over
@@ -44,13 +51,18 @@ from facematch.artifacts.pad import PadModel
 from facematch.imaging.spectrum import face_patch, peak_prominence
 from facematch.types import Box, ImageKind
 
-FEATURES = ("moire", "black", "contrast", "chroma", "cool", "glare", "soft")
+#: Bins of the hue texture histogram: 0-8 the uniform patterns by their count of brighter neighbours, 9 the rest.
+HUE_BINS = 10
+FEATURES = ("moire", "black", "contrast", "chroma", "cool", "glare", "soft") + tuple(
+    f"hue_lbp{i}" for i in range(HUE_BINS))
 #: Side (pixels) of the full-resolution square whose spectrum is searched.
 PATCH = 256
 #: Side the face is resized to for colour and tone.
 COLOUR_SIDE = 96
-#: Side the face is resized to for ``soft``.
+#: Side the face is resized to for ``soft`` and the hue texture.
 SOFT_SIDE = 64
+#: The 8 neighbours at radius 1, in circular order (local binary patterns).
+_RING = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))
 #: Standardised features are clipped to +-Z_CLIP, so that no one feature's
 #: outlier (an overexposed face's clipped pixels read as glare) decides alone.
 Z_CLIP = 3.0
@@ -80,6 +92,27 @@ def _soft(grey: np.ndarray) -> float:
     return energy(cv2.GaussianBlur(g, (0, 0), 1.0)) / e if e > 1e-4 else 1.0
 
 
+def hue_texture(region: np.ndarray) -> np.ndarray:
+    """Histogram (``HUE_BINS``, sums to 1) of the rotation-invariant uniform
+    local binary patterns of the hue of ``region`` (RGB uint8), resized down
+    to ``SOFT_SIDE`` (a smaller face is read as it is: upsampling would smooth
+    its hue as a recapture does): a pattern with at most two 0/1 changes
+    around the circle counts by its number of neighbours at least as high as
+    the centre (0-8), any other in the last bin."""
+    small = np.ascontiguousarray(region)
+    if min(small.shape[:2]) > SOFT_SIDE:
+        small = cv2.resize(small, (SOFT_SIDE, SOFT_SIDE), interpolation=cv2.INTER_AREA)
+    hue = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)[:, :, 0].astype(np.int16)
+    if min(hue.shape) < 3:
+        return np.full(HUE_BINS, math.nan)
+    h, w = hue.shape
+    centre = hue[1:-1, 1:-1]
+    bits = np.stack([hue[1 + dy:h - 1 + dy, 1 + dx:w - 1 + dx] >= centre for dy, dx in _RING])
+    changes = (bits != np.roll(bits, 1, axis=0)).sum(axis=0)
+    code = np.where(changes <= 2, bits.sum(axis=0), HUE_BINS - 1)
+    return np.bincount(code.ravel(), minlength=HUE_BINS).astype(np.float64) / code.size
+
+
 def features(rgb: np.ndarray, box: Box | None) -> np.ndarray:
     """The ``FEATURES`` of one RGB uint8 image, float64, in that order."""
     if rgb.ndim == 2:
@@ -96,13 +129,15 @@ def features(rgb: np.ndarray, box: Box | None) -> np.ndarray:
     lo, hi, bright = np.percentile(luma, (2, 98, 90))
     if float(np.abs(f - f.mean(axis=2, keepdims=True)).max()) < 2 / 255:  # greyscale: no colour to judge
         chroma = cool = math.nan
+        hue = np.full(HUE_BINS, math.nan)
     else:
+        hue = hue_texture(region)
         lab = cv2.cvtColor(f, cv2.COLOR_RGB2LAB)
         chroma = float(np.median(np.hypot(lab[:, :, 1], lab[:, :, 2])))
         top = luma >= bright
         cool = -float(lab[:, :, 2][top].mean()) if top.any() else 0.0
     soft = _soft(luma)
-    return np.array([moire, lo, hi - lo, chroma, cool, glare, soft], dtype=np.float64)
+    return np.concatenate([[moire, lo, hi - lo, chroma, cool, glare, soft], hue]).astype(np.float64)
 
 
 @dataclass(frozen=True)
