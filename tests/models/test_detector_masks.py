@@ -59,7 +59,8 @@ def test_a_masked_face_with_sunglasses_in_a_tight_crop_is_found(matcher, bundle,
 @pytest.mark.parametrize("colour, lens_seed, crop", [
     pytest.param(*CASES[0], marks=pytest.mark.xfail(strict=True, reason=(
         "known miss: the mask model (data/occlusion-v1.json) scores this light-blue mask with sunglasses, "
-        "cropped tight, 1.2 below its threshold (1.1 above uncropped): the fit drew no tight crops"))),
+        "cropped tight, 0.1 below its threshold (0.9 below uncropped): a mask with sunglasses is the model's "
+        "hardest case (244 of 376 drawn found in its cross-validation), tight crops drawn or not"))),
     *CASES[1:]])
 def test_the_mask_model_confirms_the_mask(matcher, astronaut, mesh, colour, lens_seed, crop):
     result = analyze(matcher, _selfie(astronaut, mesh, colour, lens_seed, crop), "img2", "portrait")

@@ -12,6 +12,8 @@ returns a new image.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -186,12 +188,24 @@ def draw_cap(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None,
 
 
 #: Masks of ``draw_mask_varied``: plain colours (white, light blues, black,
-#: greys, pink, navy, beige, green, denim) and a second colour for patterns.
+#: greys, pink, navy, beige, green, denim, and colours near skin: light pink,
+#: peach, yellow, mustard, khaki) and a second colour for patterns.
 VARIED_MASK_COLOURS = ((238, 240, 242), (226, 230, 236), (150, 192, 222), (172, 206, 232), (120, 170, 210),
                        (30, 30, 34), (52, 52, 58), (118, 120, 126), (170, 172, 178), (232, 172, 188),
-                       (38, 48, 88), (214, 196, 170), (104, 150, 120), (84, 104, 142), (150, 40, 50))
+                       (38, 48, 88), (214, 196, 170), (104, 150, 120), (84, 104, 142), (150, 40, 50),
+                       (70, 72, 78), (242, 204, 214), (236, 200, 176), (222, 192, 96), (200, 160, 60),
+                       (190, 176, 140))
 MASK_SHAPES = ("surgical", "kn95", "cloth")
-MASK_PATTERNS = ("plain", "plain", "plain", "stripes", "dots", "checks", "print")
+MASK_PATTERNS = ("plain", "plain", "plain", "stripes", "dots", "checks", "print", "floral", "photo")
+#: Colour photographs scikit-image ships (``skimage.data``), cut into the
+#: printed fabric of ``"photo"`` masks (animals, food, objects, colour fields;
+#: none shows a face).
+PHOTO_PRINTS = ("chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
+                "colorwheel")
+#: Pixels per face unit of the pattern textures ("floral", "photo"), laid
+#: out over u in [-1.6, 1.6] and v in [-0.4, 2.6] of the face frame.
+TEXTURE_SCALE = 48
+TEXTURE_ORIGIN = (-1.6, -0.4)
 
 
 def draw_mask_varied(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None) -> np.ndarray:
@@ -204,7 +218,7 @@ def draw_mask_varied(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None) -
     h, w = img.shape[:2]
     shape = MASK_SHAPES[int(rng.integers(len(MASK_SHAPES)))]
     jaw = _to_face(aff, points[list(JAW), :2])
-    top = rng.uniform(0.18, 0.4)
+    top = rng.uniform(0.18, 0.4) if rng.random() < 0.8 else rng.uniform(0.4, 0.6)  # some sit below the nose tip
     jaw = jaw[jaw[:, 1] > top]
     spread, drop = rng.uniform(0.0, 0.1), rng.uniform(0.03, 0.18)
     jaw = jaw + np.stack([np.sign(jaw[:, 0]) * spread, np.full(len(jaw), drop)], 1)
@@ -238,6 +252,12 @@ def draw_mask_varied(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None) -
     else:
         on = np.zeros((h, w), bool)
     layer = np.where(on[:, :, None], second, colour).astype(np.float32)
+    if pattern in ("floral", "photo"):
+        texture = _floral(colour, rng) if pattern == "floral" else _photo(rng)
+        to_face = np.float32([[1 / TEXTURE_SCALE, 0, TEXTURE_ORIGIN[0]], [0, 1 / TEXTURE_SCALE, TEXTURE_ORIGIN[1]]])
+        warp = np.hstack([aff[:, :2] @ to_face[:, :2], (aff[:, :2] @ to_face[:, 2] + aff[:, 2])[:, None]])
+        layer = cv2.warpAffine(texture, warp.astype(np.float32), (w, h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REFLECT).astype(np.float32)
     side = rng.uniform(-0.25, 0.25)
     shade = (1.0 + rng.uniform(0.0, 0.12) * np.cos((fv - 0.6) * 2.0) - rng.uniform(0.05, 0.25) * np.clip(fv - 1.3, 0, 1)
              + side * np.clip(fu, -1, 1))
@@ -251,3 +271,59 @@ def draw_mask_varied(rgb: np.ndarray, points: np.ndarray, rng: RngLike = None) -
     loops += [_to_image(aff, np.array([[s * 0.8, 1.0], [s * 1.15, 0.1]])) for s in (-1, 1)]
     out = _blend(out, _lines((h, w), loops, 0.025 * u), np.broadcast_to(colour * 0.9, out.shape))
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _texture_size() -> tuple[int, int]:
+    """(width, height) in pixels of a pattern texture (see ``TEXTURE_SCALE``)."""
+    return round(3.2 * TEXTURE_SCALE), round(3.0 * TEXTURE_SCALE)
+
+
+def _floral(base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A flower print: on ``base``, scattered flowers of petals (ellipses) in
+    two to four colours with a darker centre, and leaves."""
+    tw, th = _texture_size()
+    tex = np.empty((th, tw, 3), np.float32)
+    tex[:] = base
+    palette = [np.float32(VARIED_MASK_COLOURS[int(rng.integers(len(VARIED_MASK_COLOURS)))])
+               for _ in range(int(rng.integers(2, 5)))]
+    leaf = np.float32((60, 110, 60)) * np.float32(rng.uniform(0.7, 1.3))
+    size = rng.uniform(0.06, 0.16) * TEXTURE_SCALE
+    for _ in range(int(tw * th / (size * size * rng.uniform(4, 10)))):
+        cx, cy = rng.uniform(0, tw), rng.uniform(0, th)
+        colour = palette[int(rng.integers(len(palette)))].tolist()
+        for k in range(5):
+            a = 2 * np.pi * k / 5 + rng.uniform(0, 1)
+            centre = (round(cx + 0.6 * size * np.cos(a)), round(cy + 0.6 * size * np.sin(a)))
+            axes = (max(1, round(size * 0.55)), max(1, round(size * 0.3)))
+            cv2.ellipse(tex, centre, axes, float(np.degrees(a)), 0, 360, colour, -1, cv2.LINE_AA)
+        cv2.circle(tex, (round(cx), round(cy)), max(1, round(size * 0.25)), (np.float32(colour) * 0.5).tolist(), -1)
+        if rng.random() < 0.5:
+            a = rng.uniform(0, 2 * np.pi)
+            centre = (round(cx + 1.3 * size * np.cos(a)), round(cy + 1.3 * size * np.sin(a)))
+            cv2.ellipse(tex, centre, (max(1, round(size * 0.6)), max(1, round(size * 0.22))), float(np.degrees(a)),
+                        0, 360, leaf.tolist(), -1, cv2.LINE_AA)
+    return tex
+
+
+@functools.cache
+def _print_photo(name: str) -> np.ndarray:
+    """``skimage.data``'s photograph ``name``, RGB float32, at most 512 px on its longer side."""
+    from skimage import data
+
+    photo = np.asarray(getattr(data, name)(), np.float32)[:, :, :3]
+    f = min(1.0, 512 / max(photo.shape[:2]))
+    return cv2.resize(photo, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else photo
+
+
+def _photo(rng: np.random.Generator) -> np.ndarray:
+    """A photograph printed on the fabric: a random part of one of ``PHOTO_PRINTS``
+    (scikit-image's sample images), mirrored or not, fitted to the texture."""
+    photo = _print_photo(PHOTO_PRINTS[int(rng.integers(len(PHOTO_PRINTS)))])
+    ph, pw = photo.shape[:2]
+    frac = rng.uniform(0.4, 1.0)
+    ch, cw = max(8, round(ph * frac)), max(8, round(pw * frac))
+    y0, x0 = int(rng.integers(0, ph - ch + 1)), int(rng.integers(0, pw - cw + 1))
+    part = photo[y0:y0 + ch, x0:x0 + cw]
+    if rng.random() < 0.5:
+        part = part[:, ::-1]
+    return cv2.resize(np.ascontiguousarray(part), _texture_size(), interpolation=cv2.INTER_AREA)

@@ -38,7 +38,7 @@ PACKAGED: dict[str, str] = {
     "calibration-lfw-v1.json": "2ff1d34b5eedc57b086a9fec7374d82ef8f03ca860931362782feb7a1a48a422",
     "calibration-sface-v1.json": "6ed776f0e722a161a89067c819791525e2ab46643ce6080e7eb0f46c1f759b7a",
     "hat-v1.json": "78953996a776fe967edc8d6565414c35b3ae6065e1d073270b2f0626eda42548",
-    "occlusion-v1.json": "8654440344c40dac0a46fbc1dfe645d6635d3f13d60dea3f033f671a20556ee6",
+    "occlusion-v1.json": "fe478bfed1ab2139ed72c2e1ef5572f12cd751605406c77f5e5db0f70b24acac",
     "pad-v1.json": "197213275f987b8b699f523f8a4cae220e283a5043ae235bdd7cf6978b3c3949",
 }
 

@@ -537,17 +537,39 @@ def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: Occlus
 #: What the rules measure, as inputs of the occlusion models beside the
 #: embedding (``rule_features``): the skin-coloured fraction of the lower
 #: face (against ``ABOVE_MASK``), the lips' redness (tens of CIELAB a*), then
-#: ``LENS_FEATURES``.
-RULE_FEATURES = ("lower_face_skin", "lip_redness", *LENS_FEATURES)
+#: ``LENS_FEATURES``, then ``MASK_MEASURES`` (``mask_measures``).
+MASK_MEASURES = ("lower_face_contrast", "cheek_skin", "lower_face_texture")
+RULE_FEATURES = ("lower_face_skin", "lip_redness", *LENS_FEATURES, *MASK_MEASURES)
+
+
+def mask_measures(view: FaceView, skin: Skin, limits: OcclusionLimits) -> np.ndarray:
+    """``MASK_MEASURES``: what tells a mask from a beard, a moustache, teeth or
+    a shadowed chin, which the skin fraction alone does not:
+
+    - the CIELAB distance (tens) of the lower face's median colour from the
+      skin's: a mask differs in lightness too (white, black), a shadow or a
+      beard less;
+    - the skin-coloured fraction of ``LOWER_CHEEKS``: a mask covers them,
+      an open mouth or a moustache does not;
+    - the fine texture of the lower face (mean |L - Gaussian(L, 1 px)|,
+      tens): fabric is smoother than stubble, teeth and lips.
+    """
+    low = view.cut(view.lab, LOWER_FACE).reshape(-1, 3)
+    contrast = float(np.linalg.norm(np.median(low, axis=0) - np.array([skin.lightness, *skin.ab]))) / 10.0
+    cheeks = float(np.mean([view.skin_mask(b, skin, limits.skin_distance).mean() for b in LOWER_CHEEKS]))
+    light = view.lab[:, :, 0]
+    texture = float(view.cut(np.abs(light - cv2.GaussianBlur(light, (0, 0), 1.0)), LOWER_FACE).mean()) / 10.0
+    return np.array([contrast, cheeks, texture])
 
 
 def rule_features(view: FaceView, points: np.ndarray, limits: OcclusionLimits,
                   reference: tuple[Box, ...] = ABOVE_MASK) -> np.ndarray:
     """``RULE_FEATURES`` of the face ``view`` (mesh ``points``, image pixels),
     the skin judged against the ``reference`` patches the mask rule used."""
-    skin = float(view.skin_mask(LOWER_FACE, view.skin(reference), limits.skin_distance).mean())
+    ref = view.skin(reference)
+    skin = float(view.skin_mask(LOWER_FACE, ref, limits.skin_distance).mean())
     lens = lens_features(lenses(view, limits), eye_contrasts(view), view.has_colour)
-    return np.concatenate([[skin, lip_redness(view, points) / 10.0], lens])
+    return np.concatenate([[skin, lip_redness(view, points) / 10.0], lens, mask_measures(view, ref, limits)])
 
 
 def load_occlusion_model(path: str | Path | None = None) -> OcclusionModel:
