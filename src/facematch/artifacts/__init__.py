@@ -37,7 +37,7 @@ PACKAGED: dict[str, str] = {
     "calibration-asia-v2.json": "a5f7fd383449e8944447b6c9100d46238a6628095c7becc5f433c5a73401dc17",
     "calibration-lfw-v1.json": "2ff1d34b5eedc57b086a9fec7374d82ef8f03ca860931362782feb7a1a48a422",
     "calibration-sface-v1.json": "6ed776f0e722a161a89067c819791525e2ab46643ce6080e7eb0f46c1f759b7a",
-    "hat-v2.json": "f36af6b66d8faacfd4753efda4e73364b0a122c3f8331317ae6f51da480c30bc",
+    "hat-v2.json": "dab9b2fce60236a31990c8140e77e440078715eea0e4cf8b3bed9cfc14120c18",
     "occlusion-v1.json": "8654440344c40dac0a46fbc1dfe645d6635d3f13d60dea3f033f671a20556ee6",
     "pad-v1.json": "1a663da745bb59ac455400d0a1419dc5db183ffe1190f6cc75207909f92dbb26",
 }
