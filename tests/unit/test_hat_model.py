@@ -1,4 +1,4 @@
-"""The packaged hat model (``facematch/data/hat-v1.json``): it loads, matches
+"""The packaged hat model (``facematch/data/hat-v2.json``): it loads, matches
 the features the check computes, records what it was fitted on, and refuses
 an artefact whose features do not match."""
 
@@ -11,17 +11,19 @@ import numpy as np
 import pytest
 
 from facematch.checks.occlusion import (
+    HAT_GRID,
     HAT_MEASURES,
     FaceView,
     hat_feature_count,
     hat_features,
+    hat_grid,
     hat_model,
     load_hat_model,
 )
 
 
 def _artefact() -> dict:
-    return dict(json.loads(resources.files("facematch.data").joinpath("hat-v1.json").read_text()))
+    return dict(json.loads(resources.files("facematch.data").joinpath("hat-v2.json").read_text()))
 
 
 def test_the_packaged_model_loads_once_with_its_provenance():
@@ -31,6 +33,15 @@ def test_the_packaged_model_loads_once_with_its_provenance():
     assert np.all(model.logistic.scale > 0) and np.isfinite(model.logistic.weights).all()
     assert "lfw_hats.txt" in str(model.provenance["fitted_on"])
     assert model.provenance["cross_validation_by_person"]
+    held = model.provenance["held_out_lfw_people"]
+    assert held["positives"] > 0 and held["negatives"] > 0
+
+
+def test_hat_grid_averages_each_cell_row_by_row():
+    cols, rows = HAT_GRID
+    cells = np.arange(cols * rows, dtype=np.float32).reshape(rows, cols)
+    a = np.kron(cells, np.ones((5, 7), np.float32))  # each cell 5 x 7 pixels of one value
+    assert hat_grid(a) == [float(v) for v in cells.ravel()]
 
 
 @pytest.mark.parametrize("key, value", [("measures", ["brim_edge"]), ("window", [0, 1, 0, 1]),
