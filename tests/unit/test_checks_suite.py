@@ -70,3 +70,26 @@ def test_the_attack_model_scores_cards_and_portraits_not_chip_portraits(astronau
     assert _attack_score(Detector(), rgb, None, ImageKind.PORTRAIT, False) == 0.5  # type: ignore[arg-type]
     assert _attack_score(Detector(), rgb, None, ImageKind.CHIP, True) is None  # type: ignore[arg-type]
     assert _attack_score(None, rgb, None, ImageKind.CARD, True) is None
+
+
+def test_a_portrait_face_too_small_is_not_judged_by_the_attack_model(astronaut):
+    """Below the portrait size limit the model's score is not read (11 says why), as blur and noise
+    are not; at a usable size the same score gives ``presentation_attack``."""
+    from facematch.models.blazeface import Detection
+
+    limits = CheckLimits()
+    high = limits.fraud.max_attack_score + 0.05
+    rgb = np.ascontiguousarray(astronaut)
+
+    def codes(eye_distance: float) -> list[tuple[int, str]]:
+        # dlib's 5 points: outer and inner corner of each eye, then the nose.
+        x0 = 200.0
+        points = np.array([[x0 + eye_distance + 10, 200], [x0 + eye_distance - 10, 200],
+                           [x0 - 10, 200], [x0 + 10, 200], [x0 + eye_distance / 2, 240]], np.float32)
+        face = Detection((150.0, 120.0, 350.0, 360.0), 0.9, np.zeros((6, 2), np.float32))
+        ctx = FaceContext(rgb, "img2", ImageKind.PORTRAIT, [face], face, points, None, high)
+        return [(int(f.code), f.check) for f in run_checks(ctx, limits) if f.code in (10, 11)]
+
+    small = limits.geometry.min_eye_distance_portrait / 2
+    assert codes(small) == [(11, "face_too_small")]
+    assert codes(2 * limits.geometry.min_eye_distance_portrait) == [(10, "presentation_attack")]

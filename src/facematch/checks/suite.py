@@ -106,7 +106,11 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     # attacks, docs/presentation-attacks.md) and on portraits without a model; the model where it scored.
     spectral = ctx.is_card or ctx.attack_score is None
     recaptured = recapture(ctx.rgb, box, ctx.role, limits.fraud) if spectral else []
-    recaptured += presentation_attack(ctx.attack_score, ctx.role, limits.fraud)
+    # A portrait face below the size limit (11) is not judged by the model, as blur and noise are not:
+    # its few pixels hold no screen or print texture to measure, and 11 already says why it cannot be used.
+    small = not ctx.is_card and ctx.landmarks5 is not None and bool(
+        face_too_small(ctx.landmarks5, ctx.role, False, limits.geometry))
+    recaptured += [] if small else presentation_attack(ctx.attack_score, ctx.role, limits.fraud)
     findings += recaptured
     if ctx.face is None or ctx.landmarks5 is None:
         return findings
