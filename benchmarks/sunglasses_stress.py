@@ -62,37 +62,28 @@ ROLES = {"attributes/sunglasses": "recall", "attributes/mask, sunglasses": "reca
          "LFW, no sunglasses (in-sample)": "false alarm"}
 
 
-def read_labels(path: Path = LABELS) -> dict[str, str]:
-    """``path source`` lines (``#`` comments): image path under the data folder -> source name."""
-    out = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, source = line.split(maxsplit=1)
-            out[name] = source.strip()
-    return out
-
-
 def sources(data: Path, lfw_negatives: int, seed: int) -> list[tuple[str, str]]:
     """(source name, image path under ``data``) for every photo judged."""
-    from tools.labels import read_labels as lfw_labels
+    from tools.labels import read_labels
 
-    items = [(source, path) for path, source in read_labels().items()]
+    # ``path source`` lines: image path under the data folder -> source name.
+    listed = read_labels(LABELS, str)
+    items = [(source, path) for path, source in listed.items()]
     items += [("attributes/sunglasses", f"attributes/sunglasses/{p.name}")
               for p in sorted((data / "attributes" / "sunglasses").iterdir())
-              if p.suffix.lower() in EXTS and f"attributes/sunglasses/{p.name}" not in read_labels()]
+              if p.suffix.lower() in EXTS and f"attributes/sunglasses/{p.name}" not in listed]
     items += [("attributes/clean_face", f"attributes/clean_face/{p.name}")
               for p in sorted((data / "attributes" / "clean_face").iterdir()) if p.suffix.lower() in EXTS]
     yale = sorted((data / "yale" / "images").rglob("*.glasses*"))
     items += [("yale clear glasses", str(p.relative_to(data))) for p in yale if not p.name.startswith("subject03")]
     items += [("yale subject03 (dark glasses)", str(p.relative_to(data))) for p in yale
               if p.name.startswith("subject03")]
-    listed = set(read_labels())
     show = sorted((data / "asian" / "boysplanet" / "images").rglob("*_0.jpg"))
     show += sorted((data / "asian" / "kpop_idols" / "images").rglob("*.jpg"))
     items += [("kpop_idols + boysplanet show frames, no glasses", str(p.relative_to(data))) for p in show
               if str(p.relative_to(data)) not in listed]
     lfw = {p.name: p for p in sorted((data / "lfw").rglob("*.jpg"))}
-    labels = lfw_labels()
+    labels = read_labels()
     items += [("LFW, sunglasses (in-sample)", str(lfw[n].relative_to(data))) for n, v in sorted(labels.items())
               if v == 1 and n in lfw]
     # Drawn from every LFW image, then the listed ones dropped: a label added later leaves the draw as it was.

@@ -10,20 +10,23 @@ shade the eyes partly show through; every LFW image not listed: none.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 LABELS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "labels"
 LABELS = LABELS_DIR / "lfw_sunglasses.txt"
+T = TypeVar("T")
 
 
-def read_labels(path: Path = LABELS) -> dict[str, int]:
-    """Image path (relative to its set's folder) -> label value."""
+def read_labels(path: Path = LABELS, value: Callable[[str], T] = int) -> dict[str, T]:  # type: ignore[assignment]
+    """Image path (relative to its set's folder) -> label value (the rest of the line, read by ``value``)."""
     labels = {}
     for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            name, label = line.split()
-            labels[name] = int(label)
+            name, label = line.split(maxsplit=1)
+            labels[name] = value(label.strip())
     return labels
 
 

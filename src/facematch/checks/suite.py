@@ -106,17 +106,16 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     # attacks, docs/presentation-attacks.md) and on portraits without a model; the model where it scored.
     spectral = ctx.is_card or ctx.attack_score is None
     recaptured = recapture(ctx.rgb, box, ctx.role, limits.fraud) if spectral else []
+    g = limits.geometry
+    too_small = face_too_small(ctx.landmarks5, ctx.role, ctx.is_card, g) if ctx.landmarks5 is not None else []
     # A portrait face below the size limit (11) is not judged by the model, as blur and noise are not:
     # its few pixels hold no screen or print texture to measure, and 11 already says why it cannot be used.
-    small = not ctx.is_card and ctx.landmarks5 is not None and bool(
-        face_too_small(ctx.landmarks5, ctx.role, False, limits.geometry))
-    recaptured += [] if small else presentation_attack(ctx.attack_score, ctx.role, limits.fraud)
+    if ctx.is_card or not too_small:
+        recaptured += presentation_attack(ctx.attack_score, ctx.role, limits.fraud)
     findings += recaptured
     if ctx.face is None or ctx.landmarks5 is None:
         return findings
-    g = limits.geometry
     findings += several_faces([(d.box, d.score) for d in ctx.detections], ctx.role, g)
-    too_small = face_too_small(ctx.landmarks5, ctx.role, ctx.is_card, g)
     findings += too_small
     if ctx.is_card:
         # Halftone and toner read as sharpness: no tampering check on a copy or a recapture.

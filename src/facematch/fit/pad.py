@@ -41,6 +41,9 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, signs: np.ndarray,
     scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w)) + 1e-9
     z = np.clip((x - mean) / scale, -Z_CLIP, Z_CLIP)
     w = w / w.sum()
+    # Each weight's bounds from its sign: [0, inf), (-inf, 0], either (FREE), or 0 (left out).
+    low = np.where((signs == -1) | (signs == FREE), -np.inf, 0.0)
+    high = np.where((signs == 1) | (signs == FREE), np.inf, 0.0)
     beta = np.zeros(x.shape[1])
     b = 0.0
     lr = 0.5
@@ -50,8 +53,7 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, signs: np.ndarray,
         gb = float(np.sum(w * (p - y)))
         beta = beta - lr * g
         b -= lr * gb
-        beta = np.where(signs == 1, np.maximum(beta, 0), np.where(signs == -1, np.minimum(beta, 0),
-                                                                  np.where(signs == FREE, beta, 0.0)))
+        beta = np.clip(beta, low, high)
     return mean, scale, beta, b
 
 
