@@ -97,9 +97,9 @@ def measures(rgb: np.ndarray, pts: np.ndarray) -> np.ndarray:
     eyes = o.eye_distance(pts)
     hats = eyes >= limits.hat_min_eye_distance and bool(o.hat(view, rgb.shape, "img2", limits))
     glasses = eyes >= limits.sunglasses_min_eye_distance and bool(o.sunglasses(view, "img2", limits))
-    bare = o.mask_reference(hats, glasses)
-    fires = eyes >= limits.mask_min_eye_distance and bool(o.mask(view, pts, "img2", limits, bare))
-    return np.concatenate([o.rule_features(view, pts, limits, bare), [float(fires)]])
+    bare = o.mask_references(hats, glasses)
+    fires = eyes >= limits.mask_min_eye_distance and all(o.mask(view, pts, "img2", limits, ref) for ref in bare)
+    return np.concatenate([o.rule_features(view, pts, limits, bare[0]), [float(fires)]])
 
 
 def grey(rgb: np.ndarray) -> np.ndarray:

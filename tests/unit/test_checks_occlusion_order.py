@@ -19,20 +19,20 @@ def mesh_points(eyes: float = 60.0) -> np.ndarray:
     return points
 
 
-@pytest.mark.parametrize("hat, lenses, reference", [
-    (False, False, ABOVE_MASK),
-    (True, False, (GLABELLA,)),
-    (False, True, (FOREHEAD,)),
-    (True, True, (GLABELLA,)),  # both covered: the glabella, which a bridge only crosses
+@pytest.mark.parametrize("hat, lenses, references", [
+    (False, False, [ABOVE_MASK]),
+    (True, False, [(GLABELLA,)]),
+    (False, True, [(FOREHEAD,)]),
+    (True, True, [(GLABELLA,), (FOREHEAD,)]),  # both covered: each patch read alone
 ])
-def test_the_mask_is_always_judged(monkeypatch, hat, lenses, reference):
+def test_the_mask_is_always_judged(monkeypatch, hat, lenses, references):
     seen = []
     monkeypatch.setattr(occlusion, "hat", lambda *a: [Finding(InvalidCode.HAT, "hat", "img2")] if hat else [])
     monkeypatch.setattr(occlusion, "sunglasses",
                         lambda *a: [Finding(InvalidCode.SUNGLASSES, "sunglasses", "img2")] if lenses else [])
     monkeypatch.setattr(occlusion, "mask", lambda view, points, image, limits, ref: seen.append(ref) or [])
     found = occlusion.occlusions(None, mesh_points(), (100, 100, 3), "img2", OcclusionLimits())
-    assert seen == [reference]
+    assert seen == references
     expected = ({InvalidCode.HAT} if hat else set()) | ({InvalidCode.SUNGLASSES} if lenses else set())
     assert {f.code for f in found} == expected
 
@@ -48,6 +48,36 @@ def test_lenses_are_judged_again_above_a_mask(monkeypatch):
     found = occlusion.occlusions(None, mesh_points(), (100, 100, 3), "img2", OcclusionLimits())
     assert calls == [occlusion.BESIDE_LENSES, (FOREHEAD,)]
     assert [f.code for f in found] == [InvalidCode.MASK]
+
+
+@pytest.mark.parametrize("under_glabella, under_forehead, found", [
+    (True, True, True), (True, False, False), (False, True, False)])
+def test_with_a_hat_and_lenses_a_mask_must_hold_against_both_patches(monkeypatch, under_glabella, under_forehead,
+                                                                      found):
+    """A headband (the forehead bare) with a wide bridge (the glabella covered): the lower face unlike the glabella
+    alone is no mask; and a mask is still found under a cap and sunglasses when both patches say so."""
+    monkeypatch.setattr(occlusion, "hat", lambda *a: [Finding(InvalidCode.HAT, "hat", "img2")])
+    monkeypatch.setattr(occlusion, "sunglasses", lambda *a: [Finding(InvalidCode.SUNGLASSES, "sunglasses", "img2")])
+    unlike = {(GLABELLA,): under_glabella, (FOREHEAD,): under_forehead}
+    monkeypatch.setattr(occlusion, "mask", lambda view, points, image, limits, ref:
+                        [Finding(InvalidCode.MASK, "mask", image)] if unlike[ref] else [])
+    codes = {f.code for f in occlusion.occlusions(None, mesh_points(), (100, 100, 3), "img2", OcclusionLimits())}
+    assert (InvalidCode.MASK in codes) is found
+    assert {InvalidCode.HAT, InvalidCode.SUNGLASSES} <= codes
+
+
+def test_with_two_readings_the_mask_model_takes_the_lower_score(monkeypatch):
+    monkeypatch.setattr(occlusion, "hat", lambda *a: [Finding(InvalidCode.HAT, "hat", "img2")])
+    monkeypatch.setattr(occlusion, "sunglasses", lambda *a: [Finding(InvalidCode.SUNGLASSES, "sunglasses", "img2")])
+    monkeypatch.setattr(occlusion, "mask", lambda view, points, image, limits, ref:
+                        [Finding(InvalidCode.MASK, "mask", image)])
+    score = {(GLABELLA,): 2.8, (FOREHEAD,): -0.5}
+    monkeypatch.setattr(occlusion, "model_scores", lambda *a, reference: {"mask": score[reference]})
+    found = occlusion.occlusions(None, mesh_points(), (100, 100, 3), "img2", OcclusionLimits(), np.zeros(128), "x")
+    assert InvalidCode.MASK not in {f.code for f in found}
+    score[(FOREHEAD,)] = 1.5
+    found = occlusion.occlusions(None, mesh_points(), (100, 100, 3), "img2", OcclusionLimits(), np.zeros(128), "x")
+    assert [f.value for f in found if f.code == InvalidCode.MASK] == [1.5]
 
 
 def test_mesh_eye_distance():

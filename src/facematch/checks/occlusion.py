@@ -632,40 +632,46 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
                embedder: str | None = None) -> list[Finding]:
     """Hat, sunglasses and mask, each judged against skin that the others
     found do not cover: the mask's reference loses the forehead under a hat
-    and the glabella behind lenses - but never both, so that no finding
-    silences the mask check (a bridge crosses the glabella, and the median
-    over the patch still reads the skin beside it); when a mask is found,
-    the lenses are judged again against the skin above the mask (their first
-    reference, nose and cheeks, lay under it). Each check runs only on
-    faces whose eyes are at least its ``*_min_eye_distance`` apart.
+    or the glabella behind lenses; with both found, the mask must hold against
+    each of the two alone (``mask_references``), so that no finding silences
+    the mask check and neither a wide bridge nor a headband makes one; when a
+    mask is found, the lenses are judged again against the skin above the
+    mask (their first reference, nose and cheeks, lay under it), and stand if
+    any reading finds them. Each check runs only on faces whose eyes are at
+    least its ``*_min_eye_distance`` apart.
 
     A mask the rule finds is then confirmed by the mask model
     (``model_scores``: the face's ``embedding`` from the network ``embedder``,
     and the rule measures) when ``limits.embedding_models`` is on and the
     model was fitted for that network; the finding then reports the model's
-    score. Otherwise the rule's finding stands."""
+    score (the lower of the two readings when there are two). Otherwise the rule's finding stands."""
     eyes = eye_distance(points)
     hats = hat(view, image_shape, image, limits) if eyes >= limits.hat_min_eye_distance else []
     judge_lenses = eyes >= limits.sunglasses_min_eye_distance
     glasses = sunglasses(view, image, limits) if judge_lenses else []
-    bare = mask_reference(bool(hats), bool(glasses))
-    masks = mask(view, points, image, limits, bare) if eyes >= limits.mask_min_eye_distance else []
+    bare = mask_references(bool(hats), bool(glasses))
+    found = [mask(view, points, image, limits, ref) for ref in bare] if eyes >= limits.mask_min_eye_distance else []
+    masks = found[0] if found and all(found) else []
     if masks and limits.embedding_models:
-        scores = model_scores(view, points, embedding, embedder, limits, reference=bare)
-        if scores is not None:
-            score = scores["mask"]
+        readings = [model_scores(view, points, embedding, embedder, limits, reference=ref) for ref in bare]
+        if all(r is not None for r in readings):
+            score = min(r["mask"] for r in readings if r is not None)
             masks = [Finding(InvalidCode.MASK, "mask", image, value=score, limit=limits.mask_min_model_score)
                      ] if score > limits.mask_min_model_score else []
     if masks and glasses:
-        glasses = sunglasses(view, image, limits, bare)
+        glasses = next((g for g in (sunglasses(view, image, limits, ref) for ref in bare) if g), [])
     return masks + glasses + hats
 
 
-def mask_reference(hat_found: bool, sunglasses_found: bool) -> tuple[Box, ...]:
-    """The skin patches the mask rule judges against in ``occlusions``: ``ABOVE_MASK`` less the
-    forehead under a hat or the glabella behind lenses, never both."""
-    covered = ({FOREHEAD} if hat_found else set()) | ({GLABELLA} if sunglasses_found else set())
-    return tuple(b for b in ABOVE_MASK if b not in covered) or (GLABELLA,)
+def mask_references(hat_found: bool, sunglasses_found: bool) -> tuple[tuple[Box, ...], ...]:
+    """The skin references the mask rule judges against in ``occlusions``: ``ABOVE_MASK`` less the
+    forehead under a hat or the glabella behind lenses. With both found, neither patch is sure to be bare
+    (a headband leaves the forehead, a wide bridge covers the glabella), so each is read alone and a mask
+    must hold against both: ``(GLABELLA,)`` and ``(FOREHEAD,)``."""
+    if hat_found and sunglasses_found:
+        return (GLABELLA,), (FOREHEAD,)
+    covered = {FOREHEAD} if hat_found else {GLABELLA} if sunglasses_found else set()
+    return (tuple(b for b in ABOVE_MASK if b not in covered),)
 
 
 def eye_distance(points: np.ndarray) -> float:
