@@ -14,7 +14,8 @@ fitted or chosen on). Sets and labels:
   every fifth person folder), labelled by eye (``benchmarks/labels/lfw_hats.txt``);
   ``asian/kpop_idols`` and
   ``asian/boysplanet`` labelled by eye (``benchmarks/labels/asian_hats.txt``);
-  ``attributes/clean_face``; Yale (greyscale); ``asian/casia_v5`` and
+  ``attributes/clean_face`` (its two drawings of men in hats, labelled in
+  ``benchmarks/labels/clean_face_hats.txt``, count as hats); Yale (greyscale); ``asian/casia_v5`` and
   ``asian/p101jp_s2`` (no hats; negatives of the hat model's training set:
   in-sample); images labelled -1 (visor, headband) are left out.
 - sunglasses: ``attributes/sunglasses`` (weak labels); Yale's ``subject03``
@@ -28,7 +29,7 @@ fitted or chosen on). Sets and labels:
   fitted on LFW beyond that range and on ``asian/casia_v5`` and
   ``asian/p101jp_s2`` with drawn masks: on none of the mask rows (the rule's
   limits were chosen with ``attributes/mask`` and ``clean_face`` in view).
-- any of 7/8/9 on ``clean_face`` and on every Yale image but subject03's.
+- any of 7/8/9 on ``clean_face`` but its two hats and on every Yale image but subject03's.
 
 The median time the three checks take a face (``hat``, ``sunglasses``,
 ``mask`` run on the face view of the first 60 ``clean_face`` and 40
@@ -112,8 +113,9 @@ def jobs(data: Path) -> tuple[list[tuple[str, str, str]], dict[str, dict[str, in
         todo.extend((name, str(p.relative_to(root)), str(p)) for p in paths)
         labels[name] = lab or {}
 
-    for name in ("hat", "no_hat", "sunglasses", "mask", "clean_face"):
+    for name in ("hat", "no_hat", "sunglasses", "mask"):
         add(name, att / name, images(att / name))
+    add("clean_face", att / "clean_face", images(att / "clean_face"), read_labels(LABELS / "clean_face_hats.txt"))
     yale = data / "yale" / "images"
     add("yale", yale, images(yale))
     lfw = data / "lfw"
@@ -170,7 +172,8 @@ def table(rows: list[dict]) -> list[dict]:
         row("8 hat", "false alarm", "LFW held-out people (every 5th), none (by eye)", part("lfw_hat_held", 0), HAT),
         row("8 hat", "false alarm", "asian/kpop_idols, none (by eye)", part("kpop_idols", 0), HAT),
         row("8 hat", "false alarm", "asian/boysplanet, none (by eye)", part("boysplanet", 0), HAT),
-        row("8 hat", "false alarm", "attributes/clean_face", by.get("clean_face", []), HAT),
+        row("8 hat", "recall", "attributes/clean_face, drawings of men in hats (by eye)", part("clean_face", 1), HAT),
+        row("8 hat", "false alarm", "attributes/clean_face, none (by eye)", part("clean_face", 0), HAT),
         row("8 hat", "false alarm", "yale, all but subject03 (greyscale)", yale_rest, HAT),
         row("8 hat", "false alarm", "asian/casia_v5 + p101jp_s2 (no hats)", by.get("casia_v5", []) + by.get("p101jp_s2", []),
             HAT, True),
@@ -189,7 +192,7 @@ def table(rows: list[dict]) -> list[dict]:
         # East-Asian faces neither model nor limits saw (labelled for hats only: no mask is among them).
         row("9 mask", "false alarm", "asian/kpop_idols + boysplanet", by.get("kpop_idols", []) + by.get("boysplanet", []),
             MASK),
-        row("any of 7/8/9", "false alarm", "attributes/clean_face", by.get("clean_face", []),
+        row("any of 7/8/9", "false alarm", "attributes/clean_face but its 2 hats (by eye)", part("clean_face", 0),
             (HAT, SUNGLASSES, MASK)),
         row("any of 7/8/9", "false alarm", "yale, all but subject03", yale_rest, (HAT, SUNGLASSES, MASK)),
     ]
