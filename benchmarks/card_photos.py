@@ -41,9 +41,10 @@ import numpy as np
 from PIL import Image
 
 from benchmarks import machine
+from facematch.checks import policy
 from facematch.matcher import ImageAnalysis, Matcher, build_matcher
 from facematch.settings import ModelSettings, Settings
-from facematch.types import ImageKind
+from facematch.types import ImageKind, InvalidCode
 from tools.synth import cards
 
 SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".bmp")
@@ -109,10 +110,15 @@ def _fit(rgb: np.ndarray, side: int = 1600) -> np.ndarray:
 
 
 def count(m: Matcher, images: list[tuple[str, bytes]]) -> dict[str, Any]:
-    row: dict[str, Any] = {"images": len(images), "face_found": 0, "code": {}, "check": {}, "flagged": {}}
+    row: dict[str, Any] = {"images": len(images), "face_found": 0, "code": {}, "check": {}, "flagged": {},
+                           "reported": {}}
     for name, raw in images:
         a: ImageAnalysis = m.analyze(raw, ImageKind.CARD, "img1")
         row["face_found"] += a.face is not None
+        # What the response's invalidCode says of the card: no face is errorCode 3 with invalidCode 4
+        # (Matcher.compare), whatever else was found; else the most severe card finding (checks.policy).
+        shown = str(int(InvalidCode.NO_FACE_CARD if a.face is None else policy.pick(a.findings)))
+        row["reported"][shown] = row["reported"].get(shown, 0) + 1
         for code in sorted({int(f.code) for f in a.findings}):
             row["code"][str(code)] = row["code"].get(str(code), 0) + 1
             row["flagged"].setdefault(str(code), []).append(Path(name).name)

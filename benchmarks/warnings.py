@@ -18,6 +18,9 @@ Three parts, each through the real pipeline with the shipped settings:
   (``tools/pad_data.py``) and the bona fide sets, scored by the shipped model
   at its shipped limit.
 
+Card rows also count, per set, the images whose response would carry the
+code as ``invalidCode`` ("as invalidCode": no face found on the card is
+invalidCode 4; several findings show the most severe).
 Rows of a set the method was fitted or tuned on are marked "in-sample".
 Writes ``benchmarks/results/warnings.json``; ``--write-docs`` also rewrites
 the block between the markers in docs/checks.md (``--from-results`` renders
@@ -79,7 +82,7 @@ def card_side(data: Path) -> list[dict[str, Any]]:
         for code, role in CARD_ROLES[name].items():
             rows.append({"side": "card", "warning": code, "set": name, "images": r["images"],
                          "faces": r["face_found"], "flagged": r["code"].get(code, 0), "role": role,
-                         "in_sample": (code, name) in CARD_IN_SAMPLE})
+                         "in_sample": (code, name) in CARD_IN_SAMPLE, "reported": r["reported"].get(code, 0)})
     return rows
 
 
@@ -143,14 +146,17 @@ def render(result: dict[str, Any]) -> str:
             rows = [r for r in result["rows"] if r["warning"] == code and r["side"] == side]
             if not rows:
                 continue
+            shown = all("reported" in r for r in rows)  # card rows: also what invalidCode says
             out += [f"**{WARNING_NAMES[code]}**, {'card photos (type1=card)' if side == 'card' else 'portraits'}:", "",
-                    "| data set | images | faces found | recall | false alarms |", "|---|---:|---:|---:|---:|"]
+                    "| data set | images | faces found | recall | false alarms |" + (" as invalidCode |" if shown else ""),
+                    "|---|---:|---:|---:|---:|" + ("---:|" if shown else "")]
             for r in rows:
                 base = r["faces"] if r.get("over_faces") else r["images"]
                 rate = _rate(r["flagged"], base) + (" of faces" if r.get("over_faces") else "")
                 rec, fa = (rate, "") if r["role"] == "recall" else ("", rate)
                 name = r["set"] + (" *(in-sample)*" if r["in_sample"] else "")
-                out.append(f"| {name} | {r['images']} | {r['faces']} | {rec} | {fa} |")
+                out.append(f"| {name} | {r['images']} | {r['faces']} | {rec} | {fa} |"
+                           + (f" {_rate(r['reported'], r['images'])} |" if shown else ""))
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 
