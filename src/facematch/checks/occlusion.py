@@ -160,10 +160,12 @@ class OcclusionLimits:
     #: the face's embedding and ``RULE_FEATURES``) when the configured
     #: embedder is the one it was fitted for: its score over its fitted
     #: threshold (log-odds) must exceed ``mask_min_model_score``. Off, or with
-    #: another embedder, the rule alone decides.
+    #: another embedder, the rule alone decides. The same switch lets the hat
+    #: model read the embedding (``hat``); off, its image model alone decides.
     embedding_models: bool = True
     mask_min_model_score: float = 0.0
-    #: Hat: the hat model's score of ``hat_features``, less the threshold it
+    #: Hat: the hat model's score of ``hat_features`` (and of the embedding, see
+    #: ``embedding_models``), less the threshold it
     #: was fitted with (1 % false alarms per training source, cross-validated), must exceed this.
     hat_min_score: float = 0.0
     #: Hat: not decided when more than this fraction of ``HEAD_TOP`` lies
