@@ -1,5 +1,5 @@
 """Fit the hat model (``facematch.artifacts.hat.HatModel``) on LFW
-labelled by eye, and write its artefact ``src/facematch/data/hat-v2.json``.
+labelled by eye, and write its artefact ``src/facematch/data/hat-v3.json``.
 
     .venv/bin/python -m tools.fit_hat [--data ../shared/data] [--workers 2]
 
@@ -12,11 +12,24 @@ sorted order, never fitted on, reported on here and by
 by eye on contact sheets: East-Asian black hair and fringes, which LFW has
 few of) go through the detector and the face view; every face found whose ``HEAD_TOP`` lies mostly inside the image
 (the check's gate) gives ``hat_features`` (64 measures and a 1,008-value
-HOG descriptor), in colour, on a greyscale copy and on a softened copy of
-the image (``VARIANTS``; the same label, the same fold). The model is a logistic regression on the features
-standardised over the training faces, classes weighted to equal total
-weight, L2 penalty 100 on the weights, fitted by Newton's method
-(``tools.fitting.fit``); the threshold is the strictest of the three
+HOG descriptor) and the face's own embedding from the configured network
+(SFace by default, before any adaptation; the chip aligned on the face's
+points as serving aligns it), in colour, on a greyscale copy and on a softened copy of
+the image (``VARIANTS``; the same label, the same fold, the same points).
+
+Two models, each a logistic regression on features standardised over the
+training faces, classes weighted to equal total weight, L2 penalty 100 on
+the weights, fitted by Newton's method (``tools.fitting.fit``):
+
+- the image model, on ``hat_features`` alone (what decides without the
+  embedding: another network, or ``embedding_models`` off);
+- the model with the embedding: the image model's log-odds plus
+  ``embedding_weight`` times those of a logistic regression on the
+  embedding alone, folded into one logistic model over the image features
+  followed by the embedding. ``embedding_weight`` is fitted (a two-weight
+  logistic regression, no penalty) on the out-of-fold log-odds of the two.
+
+Each model's threshold is the strictest of the three
 sources' (LFW, ``casia_v5``, ``p101jp_s2``): each lets at most 1 % of its
 faces without a head covering through in the cross-validation (out-of-fold
 scores; in-sample scores of the final model would set it too low). Five-fold cross-validation split
@@ -36,6 +49,7 @@ import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -48,7 +62,7 @@ LABELS = LABELS_DIR / "lfw_hats.txt"
 HELD_OUT = 5
 MAX_FALSE_ALARM = 0.01
 PENALTY = 100.0
-VERSION = "hat-v2"
+VERSION = "hat-v3"
 ARTEFACT = Path(__file__).resolve().parents[1] / "src" / "facematch" / "data" / f"{VERSION}.json"
 EXTS = {".jpg", ".jpeg", ".png", ".bmp"}
 #: East-Asian sets without a head covering, added as negatives (black hair, fringes).
@@ -71,28 +85,36 @@ def held_out(lfw: Path) -> set[str]:
 
 
 def features(path: str) -> tuple[str, list[list[float]] | None, bool]:
-    """(path, the features of the image, of its greyscale copy and of a
-    softened copy (Gaussian blur of 0.04 eye distances, like a webcam frame),
-    or None when the gate is not passed, face found)."""
+    """(path, per copy - the image, its greyscale copy and a softened copy
+    (Gaussian blur of 0.04 eye distances, like a webcam frame) - its
+    ``hat_features`` followed by the face's embedding of that copy (aligned on
+    the points found in the image), or None when the gate is not passed,
+    face found)."""
     from facematch.checks import occlusion
+    from facematch.models.alignment import alignment_points
     from facematch.types import ImageKind
     from tools.local import matcher
 
     rgb = matcher().decode(Path(path).read_bytes(), ImageKind.PORTRAIT)
     with matcher().pool.bundle() as bundle:
         found = bundle.detector.detect(rgb)
-    if not found or found[0].mesh is None:
-        return path, None, False
-    limits = occlusion.OcclusionLimits()
-    view = occlusion.FaceView.from_points(rgb, found[0].mesh.points, limits.view_scale)
-    if view.outside(occlusion.HEAD_TOP, rgb.shape) > limits.hat_max_outside:
-        return path, None, True
-    grey = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
-    grey_view = occlusion.FaceView.from_points(grey, found[0].mesh.points, limits.view_scale)
-    pts = found[0].mesh.points
-    soft = cv2.GaussianBlur(rgb, (0, 0), max(0.5, 0.04 * occlusion.eye_distance(pts)))
-    soft_view = occlusion.FaceView.from_points(soft, pts, limits.view_scale)
-    return path, [[float(v) for v in occlusion.hat_features(v)] for v in (view, grey_view, soft_view)], True
+        if not found or found[0].mesh is None:
+            return path, None, False
+        limits = occlusion.OcclusionLimits()
+        pts = found[0].mesh.points
+        view = occlusion.FaceView.from_points(rgb, pts, limits.view_scale)
+        if view.outside(occlusion.HEAD_TOP, rgb.shape) > limits.hat_max_outside:
+            return path, None, True
+        grey = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
+        soft = cv2.GaussianBlur(rgb, (0, 0), max(0.5, 0.04 * occlusion.eye_distance(pts)))
+        points = bundle.landmarker(rgb, found[0].box)
+        rows = []
+        for image in (rgb, grey, soft):
+            copy_view = view if image is rgb else occlusion.FaceView.from_points(image, pts, limits.view_scale)
+            chip = bundle.embedder.align(image, alignment_points(bundle.embedder.points, points, pts))
+            rows.append([float(v) for v in occlusion.hat_features(copy_view)]
+                        + [float(v) for v in bundle.embedder.embed(chip)])
+    return path, rows, True
 
 
 def standardise(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +165,12 @@ def main() -> int:
     positives = sum(1 for n, _ in faces if labels.get(n, 0) == 1)
     # Each face three times (VARIANTS), all in the same fold.
     gated = [(n, x) for n, xs in faces if xs is not None for x in xs]
-    x = np.array([v for _, v in gated])
+    from facematch.checks.occlusion import HAT_HOG, HAT_MEASURES, HAT_WINDOW, hat_feature_count
+    from tools.local import matcher
+
+    d = hat_feature_count()
+    xe = np.array([v for _, v in gated])
+    x, e = xe[:, :d], xe[:, d:]
     y = np.array([1 if labels.get(n, 0) == 1 else 0 for n, _ in gated])
     src = np.array([source(n) for n, _ in gated])
     print(f"LFW but {len(held)} held-out people + {', '.join(HATLESS)}: {len(faces)} faces ({positives} with a head "
@@ -152,38 +179,67 @@ def main() -> int:
     people = sorted({Path(n).parent.name for n, _ in gated})  # LFW / casia / p101jp person folders
     order = np.random.default_rng(0).permutation(len(people))
     fold_of = {people[i]: k % 5 for k, i in enumerate(order)}
-    scores = cross_validated(x, y, np.array([fold_of[Path(n).parent.name] for n, _ in gated]))
-    # The strictest source's threshold: none of them lets more than MAX_FALSE_ALARM through.
-    t = max(threshold(scores[(y == 0) & (src == s)], MAX_FALSE_ALARM, COPIES * negatives[s]) for s in negatives)
-    cv = {"recall": int((scores[y == 1] > t).sum()), "positives": COPIES * positives,
-          "false_alarms": {s: int((scores[(y == 0) & (src == s)] > t).sum()) for s in negatives},
-          "negatives": {s: COPIES * n for s, n in negatives.items()}, "copies": list(VARIANTS)}
-    print(f"5-fold cross-validation by person at <= {MAX_FALSE_ALARM:.0%} false alarms per source: recall "
-          f"{cv['recall']}/{cv['positives']}, false alarms {cv['false_alarms']} of {cv['negatives']} ({', '.join(VARIANTS)})")
+    fold = np.array([fold_of[Path(n).parent.name] for n, _ in gated])
+    image_scores = cross_validated(x, y, fold)
+    embedding_scores = cross_validated(e, y, fold)
+    # How much the embedding's log-odds weigh beside the image model's: fitted on the out-of-fold log-odds.
+    (w_image, w_embedding), _ = fit(np.stack([image_scores, embedding_scores], 1), y, 0.0)
+    weight = float(w_embedding / w_image)
+    combined_scores = image_scores + weight * embedding_scores
+
+    def operating_point(scores: np.ndarray) -> tuple[float, dict[str, Any]]:
+        """The strictest source's threshold (none of them lets more than MAX_FALSE_ALARM through) and the
+        cross-validated figures there."""
+        t = max(threshold(scores[(y == 0) & (src == s)], MAX_FALSE_ALARM, COPIES * negatives[s]) for s in negatives)
+        return t, {"recall": int((scores[y == 1] > t).sum()), "positives": COPIES * positives,
+                   "false_alarms": {s: int((scores[(y == 0) & (src == s)] > t).sum()) for s in negatives},
+                   "negatives": {s: COPIES * n for s, n in negatives.items()}, "copies": list(VARIANTS)}
+
+    t_image, cv_image = operating_point(image_scores)
+    t_both, cv_both = operating_point(combined_scores)
+    for name, cv in (("image model", cv_image), ("with the embedding", cv_both)):
+        print(f"{name}: 5-fold cross-validation by person at <= {MAX_FALSE_ALARM:.0%} false alarms per source: recall "
+              f"{cv['recall']}/{cv['positives']}, false alarms {cv['false_alarms']} of {cv['negatives']} "
+              f"({', '.join(VARIANTS)})")
     mu, sd = standardise(x)
     w, b = fit((x - mu) / sd, y, PENALTY)
-    # The threshold is the cross-validated one: on its own training faces the
+    mu_e, sd_e = standardise(e)
+    w_e, b_e = fit((e - mu_e) / sd_e, y, PENALTY)
+    # The model with the embedding, folded into one: image log-odds + weight * embedding log-odds.
+    mu_both, sd_both = np.concatenate([mu, mu_e]), np.concatenate([sd, sd_e])
+    w_both, b_both = np.concatenate([w, weight * w_e]), b + weight * b_e
+    # The thresholds are the cross-validated ones: on its own training faces a
     # full model scores the negatives lower than it will score new faces.
-    fitted = (x - mu) / sd @ w + b > t
-    in_sample = {"recall": int(fitted[y == 1].sum()), "false_alarms": int(fitted[y == 0].sum())}
+    image_fit = (x - mu) / sd @ w + b > t_image
+    both_fit = (xe - mu_both) / sd_both @ w_both + b_both > t_both
+    in_sample = {name: {"recall": int(f[y == 1].sum()), "false_alarms": int(f[y == 0].sum())}
+                 for name, f in (("image", image_fit), ("with_embedding", both_fit))}
     # The held-out people, in colour as they are (a face the gate stops raises nothing).
-    flagged = [xs is not None and float((np.array(xs[0]) - mu) / sd @ w + b) > t for _, xs in tests]
     truth = [labels.get(n, 0) == 1 for n, _ in tests]
-    held_out_result = {"people": len(held), "recall": sum(f for f, h in zip(flagged, truth, strict=True) if h),
-                       "positives": sum(truth), "false_alarms": sum(f for f, h in zip(flagged, truth, strict=True) if not h),
-                       "negatives": len(truth) - sum(truth)}
-    print(f"fitted on all: in-sample recall {in_sample['recall']}/{cv['positives']}, false alarms "
-          f"{in_sample['false_alarms']}; held-out LFW people ({len(held)}, colour): recall "
-          f"{held_out_result['recall']}/{held_out_result['positives']}, false alarms "
-          f"{held_out_result['false_alarms']}/{held_out_result['negatives']}")
-    from facematch.checks.occlusion import HAT_HOG, HAT_MEASURES, HAT_WINDOW
-
+    held_out_result = {}
+    for name, score in (("image", lambda v: float((np.array(v[:d]) - mu) / sd @ w + b) - t_image),
+                        ("with_embedding", lambda v: float((np.array(v) - mu_both) / sd_both @ w_both + b_both) - t_both)):
+        flagged = [xs is not None and score(xs[0]) > 0 for _, xs in tests]
+        held_out_result[name] = {
+            "people": len(held), "recall": sum(f for f, h in zip(flagged, truth, strict=True) if h),
+            "positives": sum(truth), "false_alarms": sum(f for f, h in zip(flagged, truth, strict=True) if not h),
+            "negatives": len(truth) - sum(truth)}
+        r = held_out_result[name]
+        print(f"{name}, fitted on all: in-sample recall {in_sample[name]['recall']}/{cv_image['positives']}, false "
+              f"alarms {in_sample[name]['false_alarms']}; held-out LFW people ({len(held)}, colour): recall "
+              f"{r['recall']}/{r['positives']}, false alarms {r['false_alarms']}/{r['negatives']}")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+    def rounded(a: np.ndarray) -> list[float]:
+        return [round(float(v), 6) for v in a]
+
     artefact = {
-        "schema": "facematch-hat/1", "version": VERSION, "measures": list(HAT_MEASURES), "window": list(HAT_WINDOW),
+        "schema": "facematch-hat/2", "version": VERSION, "measures": list(HAT_MEASURES), "window": list(HAT_WINDOW),
         "hog": json.loads(json.dumps(HAT_HOG)),
-        "mean": [round(float(v), 6) for v in mu], "scale": [round(float(v), 6) for v in sd],
-        "weights": [round(float(v), 6) for v in w], "bias": round(b, 6), "threshold": round(t, 6),
+        "mean": rounded(mu), "scale": rounded(sd), "weights": rounded(w), "bias": round(b, 6),
+        "threshold": round(t_image, 6), "embedder": matcher().pool.embedder.name, "dim": int(e.shape[1]),
+        "with_embedding": {"mean": rounded(mu_both), "scale": rounded(sd_both), "weights": rounded(w_both),
+                           "bias": round(b_both, 6), "threshold": round(t_both, 6)},
         "provenance": {
             "command": "python -m tools.fit_hat " + " ".join(sys.argv[1:]), "commit": commit,
             "fitted_on": f"every LFW image but those of every {HELD_OUT}th person folder (sorted), labels "
@@ -191,7 +247,9 @@ def main() -> int:
                          "without; each face also as a greyscale and a softened copy",
             "faces": len(faces), "positives": positives, "negatives": negatives, "gated": len(gated),
             "max_false_alarm_per_source": MAX_FALSE_ALARM, "penalty": PENALTY,
-            "cross_validation_by_person": cv, "in_sample": in_sample, "held_out_lfw_people": held_out_result}}
+            "embedding_weight": round(weight, 6),
+            "cross_validation_by_person": {"image": cv_image, "with_embedding": cv_both}, "in_sample": in_sample,
+            "held_out_lfw_people": held_out_result}}
     write_artefact(artefact, args.out)
     return 0
 

@@ -30,7 +30,7 @@ def test_every_packaged_document_is_pinned_and_loads():
         cal = artifacts.load(Calibration, version=version)
         assert cal.version == version and cal.source is not None and cal.source.packaged
         assert {"model", "data", "command"} <= set(cal.provenance)
-    assert artifacts.load(HatModel, version="v2").provenance["fitted_on"]
+    assert artifacts.load(HatModel, version="v3").provenance["fitted_on"]
     occl = artifacts.load(OcclusionModel, version="v1")
     assert occl.embedder == "sface-2021dec" and set(occl.models) == {"mask"}
     assert occl.source is not None and occl.source.packaged and occl.provenance["fitted_on"]

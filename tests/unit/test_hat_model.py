@@ -1,4 +1,4 @@
-"""The packaged hat model (``facematch/data/hat-v2.json``): it loads, matches
+"""The packaged hat model (``facematch/data/hat-v3.json``): it loads, matches
 the features the check computes, records what it was fitted on, and refuses
 an artefact whose features do not match."""
 
@@ -23,7 +23,7 @@ from facematch.checks.occlusion import (
 
 
 def _artefact() -> dict:
-    return dict(json.loads(resources.files("facematch.data").joinpath("hat-v2.json").read_text()))
+    return dict(json.loads(resources.files("facematch.data").joinpath("hat-v3.json").read_text()))
 
 
 def test_the_packaged_model_loads_once_with_its_provenance():
@@ -32,9 +32,28 @@ def test_the_packaged_model_loads_once_with_its_provenance():
     assert len(model.logistic.weights) == hat_feature_count() == len(HAT_MEASURES) + 1008
     assert np.all(model.logistic.scale > 0) and np.isfinite(model.logistic.weights).all()
     assert "lfw_hats.txt" in str(model.provenance["fitted_on"])
-    assert model.provenance["cross_validation_by_person"]
-    held = model.provenance["held_out_lfw_people"]
-    assert held["positives"] > 0 and held["negatives"] > 0
+    assert set(model.provenance["cross_validation_by_person"]) == {"image", "with_embedding"}
+    for held in model.provenance["held_out_lfw_people"].values():
+        assert held["positives"] > 0 and held["negatives"] > 0
+    assert model.embedder == "sface-2021dec" and model.dim == 128
+    assert len(model.with_embedding.weights) == hat_feature_count() + model.dim
+
+
+def test_the_embedding_model_decides_only_for_its_own_network():
+    """With the face's embedding from the network the model names, the model
+    with the embedding scores; without one, from another network or of
+    another size, the image model alone (its own threshold)."""
+    model = hat_model()
+    x = model.logistic.mean.copy()
+    e = model.with_embedding.mean[hat_feature_count():].copy()
+    image = model.score(x)
+    assert image == pytest.approx(model.logistic.bias - model.logistic.threshold)
+    assert model.score(x, e, "dlib-resnet-v1") == image
+    assert model.score(x, e[:10], model.embedder) == image
+    assert model.score(x, None, model.embedder) == image
+    both = model.score(x, e, model.embedder)
+    assert both == pytest.approx(model.with_embedding.bias - model.with_embedding.threshold)
+    assert model.reads(e, model.embedder) and not model.reads(None, model.embedder)
 
 
 def test_hat_grid_averages_each_cell_row_by_row():
@@ -45,10 +64,11 @@ def test_hat_grid_averages_each_cell_row_by_row():
 
 
 @pytest.mark.parametrize("key, value", [("measures", ["brim_edge"]), ("window", [0, 1, 0, 1]),
-                                        ("weights", [0.0])])
+                                        ("weights", [0.0]), ("with_embedding", {"weights": [0.0]}),
+                                        ("dim", 0)])
 def test_a_mismatched_artefact_is_refused(tmp_path, key, value):
     art = _artefact()
-    art[key] = value
+    art[key] = {**art[key], **value} if isinstance(value, dict) else value
     path = tmp_path / "hat.json"
     path.write_text(json.dumps(art))
     with pytest.raises(ValueError, match="hat artefact"):

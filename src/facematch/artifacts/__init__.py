@@ -8,7 +8,7 @@ kind                      schema                      class
 distance -> percent map   ``facematch-calibration/1`` ``artifacts.calibration.Calibration``
 embedding transform       ``facematch-adaptation/1``  ``artifacts.adaptation.Adaptation``
 presentation-attack model ``facematch-pad/1``         ``artifacts.pad.PadModel``
-hat model (code 8)        ``facematch-hat/1``         ``artifacts.hat.HatModel``
+hat model (code 8)        ``facematch-hat/2``         ``artifacts.hat.HatModel``
 mask model (code 9)       ``facematch-occlusion/1``   ``artifacts.occlusion.OcclusionModel``
 ========================  ==========================  ====================================
 
@@ -37,7 +37,7 @@ PACKAGED: dict[str, str] = {
     "calibration-asia-v2.json": "a5f7fd383449e8944447b6c9100d46238a6628095c7becc5f433c5a73401dc17",
     "calibration-lfw-v1.json": "2ff1d34b5eedc57b086a9fec7374d82ef8f03ca860931362782feb7a1a48a422",
     "calibration-sface-v1.json": "6ed776f0e722a161a89067c819791525e2ab46643ce6080e7eb0f46c1f759b7a",
-    "hat-v2.json": "dab9b2fce60236a31990c8140e77e440078715eea0e4cf8b3bed9cfc14120c18",
+    "hat-v3.json": "4e1c94538499859e6ca6c100058f3e331ab3526a0aff588899bc680bee89c6af",
     "occlusion-v1.json": "fe478bfed1ab2139ed72c2e1ef5572f12cd751605406c77f5e5db0f70b24acac",
     "pad-v1.json": "197213275f987b8b699f523f8a4cae220e283a5043ae235bdd7cf6978b3c3949",
 }

@@ -21,7 +21,8 @@ five points) and the rule measures (``model_scores``, the packaged
 ``occlusion-v1`` artefact): the rule finds nearly every mask but also
 beards, stubble and shadowed chins, which the embedding tells apart. With
 another embedder, or with ``OcclusionLimits.embedding_models`` off, the rule
-alone decides.
+alone decides. The hat model reads the same embedding beside its image
+features when it is SFace's (``hat``), and its image features alone otherwise.
 """
 
 from __future__ import annotations
@@ -108,8 +109,11 @@ SUNGLASSES_THRESHOLD = -0.2837
 #: and the hatless East-Asian faces of ``asian/casia_v5`` and ``asian/p101jp_s2``
 #: (black hair, fringes), each also as a greyscale and a softened copy; threshold at 1 % false
 #: alarms on each source's faces without a head covering (out-of-fold scores of a
-#: five-fold cross-validation by person). The
-#: artefact, with what it was fitted on, is ``facematch/data/hat-v2.json`` (``artifacts.hat``).
+#: five-fold cross-validation by person). Where the face's own SFace embedding
+#: is at hand (``occlusions``: the network the model names), a second logistic
+#: regression over the same features followed by that embedding decides, with
+#: its own threshold fitted the same way. The
+#: artefact, with what it was fitted on, is ``facematch/data/hat-v3.json`` (``artifacts.hat``).
 HAT_MEASURES: tuple[str, ...] = ("skin_upper_forehead", "skin_forehead", "skin_head_top", "texture_upper_forehead",
                 "head_top_chroma", "head_top_lightness", "head_top_spread", "head_top_vs_temples",
                 "head_top_vs_hair_side", "brim_edge", "brim_straightness",
@@ -156,10 +160,12 @@ class OcclusionLimits:
     #: the face's embedding and ``RULE_FEATURES``) when the configured
     #: embedder is the one it was fitted for: its score over its fitted
     #: threshold (log-odds) must exceed ``mask_min_model_score``. Off, or with
-    #: another embedder, the rule alone decides.
+    #: another embedder, the rule alone decides. The same switch lets the hat
+    #: model read the embedding (``hat``); off, its image model alone decides.
     embedding_models: bool = True
     mask_min_model_score: float = 0.0
-    #: Hat: the hat model's score of ``hat_features``, less the threshold it
+    #: Hat: the hat model's score of ``hat_features`` (and of the embedding, see
+    #: ``embedding_models``), less the threshold it
     #: was fitted with (1 % false alarms per training source, cross-validated), must exceed this.
     hat_min_score: float = 0.0
     #: Hat: not decided when more than this fraction of ``HEAD_TOP`` lies
@@ -424,9 +430,9 @@ def mask(view: FaceView, points: np.ndarray, image: str, limits: OcclusionLimits
 
 
 def load_hat_model(path: str | Path | None = None) -> HatModel:
-    """The hat artefact at ``path`` (the packaged ``hat-v2`` without one), refused when its features are not
+    """The hat artefact at ``path`` (the packaged ``hat-v3`` without one), refused when its features are not
     those ``hat_features`` computes."""
-    model = artifacts.load(HatModel, version="v2") if path is None else artifacts.load(HatModel, path=path)
+    model = artifacts.load(HatModel, version="v3") if path is None else artifacts.load(HatModel, path=path)
     same_hog = json.loads(json.dumps(model.hog)) == json.loads(json.dumps(HAT_HOG))
     if list(model.measures) != list(HAT_MEASURES) or not same_hog or list(model.window) != list(HAT_WINDOW) \
             or len(model.logistic.weights) != hat_feature_count():
@@ -533,21 +539,27 @@ def hat_features(view: FaceView) -> np.ndarray:
     return np.concatenate([hat_measures(view), hog])
 
 
-def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: OcclusionLimits) -> list[Finding]:
+def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: OcclusionLimits,
+        embedding: np.ndarray | None = None, embedder: str | None = None) -> list[Finding]:
     """A head covering: cap, hat, beanie, hood, scarf, turban.
 
-    The hat model (``HatModel``, a logistic regression fitted on wild LFW
+    The hat model (``HatModel``, logistic regressions fitted on wild LFW
     photos labelled by eye) weighs ``hat_features``: how much of the forehead
     and the top of the head is covered, by what (coloured or hair-like, like
     or unlike the hair beside it), whether a level edge (a brim) crosses the
     forehead, and the shape of the edges there (HOG). The value reported is
-    the score over the fitted threshold (log-odds). Not decided when ``HEAD_TOP`` lies mostly outside the image
+    the score over the fitted threshold (log-odds). With the face's own
+    ``embedding`` from the network the model was fitted for (``embedder``)
+    and ``limits.embedding_models`` on, the model that also reads the
+    embedding decides; otherwise the image model alone. Not decided when ``HEAD_TOP`` lies mostly outside the image
     (a close-up that cuts the head: a border replicated into the view would
     look like a smooth cap).
     """
     if view.outside(HEAD_TOP, image_shape) > limits.hat_max_outside:
         return []
-    score = hat_model().score(hat_features(view))
+    model = hat_model()
+    reads = limits.embedding_models and model.reads(embedding, embedder)
+    score = model.score(hat_features(view), embedding if reads else None, embedder)
     if score > limits.hat_min_score:
         return [Finding(InvalidCode.HAT, "hat", image, value=score, limit=limits.hat_min_score)]
     return []
@@ -646,7 +658,7 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
     model was fitted for that network; the finding then reports the model's
     score (the lower of the two readings when there are two). Otherwise the rule's finding stands."""
     eyes = eye_distance(points)
-    hats = hat(view, image_shape, image, limits) if eyes >= limits.hat_min_eye_distance else []
+    hats = hat(view, image_shape, image, limits, embedding, embedder) if eyes >= limits.hat_min_eye_distance else []
     judge_lenses = eyes >= limits.sunglasses_min_eye_distance
     glasses = sunglasses(view, image, limits) if judge_lenses else []
     bare = mask_references(bool(hats), bool(glasses))
