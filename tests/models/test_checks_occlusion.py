@@ -141,3 +141,35 @@ def test_occlusions_are_reported_on_faces_too_small_to_match(matcher, portrait, 
     result = analyze(matcher, _shrunk(draw(portrait, mesh), mesh, eyes), "img2", "portrait")
     found = {f.code for f in result.findings}
     assert {code, 11} <= found and policy.pick(result.findings) == code
+
+
+def _cut_above_eyes(rgb: np.ndarray, mesh: np.ndarray, eye_distances: float) -> np.ndarray:
+    """The image cut across ``eye_distances`` (the mesh's eye centres) above the eye line: a close-up."""
+    a, b = mesh[list(EYE_A), :2].mean(0), mesh[list(EYE_B), :2].mean(0)
+    top = int((a[1] + b[1]) / 2 - eye_distances * float(np.hypot(*(a - b))))
+    return np.ascontiguousarray(rgb[top:])
+
+
+@pytest.mark.parametrize("above", [1.3, 1.15, 1.0])
+def test_a_close_up_that_cuts_the_head_is_not_a_hat(matcher, bundle, portrait, mesh, above):
+    """The top of the head cut off by the frame: the view above it is the border replicated, which the
+    stricter limits for cut heads (``hat_limit``) do not take for a cap."""
+    assert 8 not in codes(matcher, _cut_above_eyes(portrait, mesh, above))
+
+
+def test_a_head_cut_by_the_frame_is_judged_with_the_limit_of_its_band(bundle, portrait, mesh):
+    """More than half of ``HEAD_TOP`` outside the image: judged (it was not, before), against the limit of
+    how much is cut; limits moved out of the way here so that the finding shows which one applied."""
+    from dataclasses import replace
+
+    from facematch.checks.occlusion import HEAD_TOP, hat, hat_limit
+
+    rgb = _cut_above_eyes(occluders.draw_cap(portrait, mesh, 3, colour=(180, 30, 36)), mesh, 1.0)
+    points = bundle.detector.detect(rgb)[0].mesh.points
+    limits = replace(OcclusionLimits(), hat_cut_min_score_70=-50.0, hat_cut_min_score_90=-60.0,
+                     hat_cut_min_score_100=-70.0)
+    view = FaceView.from_points(rgb, points, limits.view_scale)
+    outside = view.outside(HEAD_TOP, rgb.shape)
+    assert outside > limits.hat_max_outside
+    assert [f.limit for f in hat(view, rgb.shape, "img2", limits)] == [hat_limit(outside, limits)]
+    assert hat_limit(outside, limits) in (-50.0, -60.0, -70.0)

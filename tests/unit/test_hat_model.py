@@ -92,3 +92,15 @@ def test_features_of_a_generated_face_are_finite():
     x = hat_features(FaceView.from_points(rgb, points))
     assert x.shape == (hat_feature_count(),) and np.isfinite(x).all()
     assert np.isfinite(hat_model().score(x))
+
+
+def test_a_head_cut_by_the_frame_asks_a_stricter_score_by_how_much_is_cut():
+    from facematch.checks.occlusion import OcclusionLimits, hat_limit
+
+    limits = OcclusionLimits()
+    assert hat_limit(0.0, limits) == hat_limit(limits.hat_max_outside, limits) == limits.hat_min_score
+    assert hat_limit(0.6, limits) == limits.hat_cut_min_score_70
+    assert hat_limit(0.8, limits) == limits.hat_cut_min_score_90
+    assert hat_limit(0.96, limits) == hat_limit(1.0, limits) == limits.hat_cut_min_score_100
+    assert limits.hat_min_score < limits.hat_cut_min_score_70 < limits.hat_cut_min_score_90 \
+        < limits.hat_cut_min_score_100

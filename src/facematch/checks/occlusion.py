@@ -168,9 +168,19 @@ class OcclusionLimits:
     #: ``embedding_models``), less the threshold it
     #: was fitted with (1 % false alarms per training source, cross-validated), must exceed this.
     hat_min_score: float = 0.0
-    #: Hat: not decided when more than this fraction of ``HEAD_TOP`` lies
-    #: outside the image (a close-up that cuts the head).
+    #: Hat: up to this fraction of ``HEAD_TOP`` outside the image, the
+    #: model's own threshold (``hat_min_score``) decides. Beyond it (a
+    #: close-up that cuts the head, whose view then shows the image's border
+    #: replicated) a stricter score is asked, by how much is cut: more than
+    #: half to 70 %, 70-90 %, over 90 % (``HAT_CUT_BANDS``). Each is the 99th
+    #: percentile, in its band, of the scores of 1,500 hatless LFW photos of
+    #: the people the hat model was fitted on, each cut across at 1.3, 1.2 and
+    #: 1.1 eye distances above the eyes: ``python -m tools.fit_hat_cut --data
+    #: ../shared/data`` (docs/checks.md, section 8).
     hat_max_outside: float = 0.5
+    hat_cut_min_score_70: float = 2.14
+    hat_cut_min_score_90: float = 5.41
+    hat_cut_min_score_100: float = 6.38
     #: Each check's own lower size limit: the distance between the eye
     #: centres (face mesh, pixels of the image) below which it is not run,
     #: independent of the "too small" warning (11), which is about matching
@@ -551,18 +561,32 @@ def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: Occlus
     the score over the fitted threshold (log-odds). With the face's own
     ``embedding`` from the network the model was fitted for (``embedder``)
     and ``limits.embedding_models`` on, the model that also reads the
-    embedding decides; otherwise the image model alone. Not decided when ``HEAD_TOP`` lies mostly outside the image
-    (a close-up that cuts the head: a border replicated into the view would
-    look like a smooth cap).
+    embedding decides; otherwise the image model alone. When ``HEAD_TOP`` lies mostly outside the image
+    (a close-up that cuts the head: a border replicated into the view can
+    look like a smooth cap), the score must pass a stricter limit, by how
+    much is cut (``hat_limit``); the finding reports that limit.
     """
-    if view.outside(HEAD_TOP, image_shape) > limits.hat_max_outside:
-        return []
+    limit = hat_limit(view.outside(HEAD_TOP, image_shape), limits)
     model = hat_model()
     reads = limits.embedding_models and model.reads(embedding, embedder)
     score = model.score(hat_features(view), embedding if reads else None, embedder)
-    if score > limits.hat_min_score:
-        return [Finding(InvalidCode.HAT, "hat", image, value=score, limit=limits.hat_min_score)]
+    if score > limit:
+        return [Finding(InvalidCode.HAT, "hat", image, value=score, limit=limit)]
     return []
+
+
+#: Upper edges of the bands of ``HEAD_TOP`` cut off by the frame with their own hat limit (``hat_limit``).
+HAT_CUT_BANDS = (0.7, 0.9, 1.0)
+
+
+def hat_limit(outside: float, limits: OcclusionLimits) -> float:
+    """The score a head covering must pass when ``outside`` of ``HEAD_TOP`` lies outside the image:
+    ``hat_min_score`` up to ``hat_max_outside``, then the stricter limit of its band (``HAT_CUT_BANDS``)."""
+    if outside <= limits.hat_max_outside:
+        return limits.hat_min_score
+    bands = zip(HAT_CUT_BANDS, (limits.hat_cut_min_score_70, limits.hat_cut_min_score_90,
+                                limits.hat_cut_min_score_100), strict=True)
+    return next((limit for edge, limit in bands if outside <= edge), limits.hat_cut_min_score_100)
 
 
 #: What the rules measure, as inputs of the occlusion models beside the
