@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import write_result
+from facematch.types import InvalidCode
 from tools.fit_hat import held_out
 from tools.labels import read_labels
 
@@ -58,7 +59,7 @@ EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp"}
 LFW_RANGE = 1600
 HAT, SUNGLASSES, MASK = 8, 7, 9
 #: Every warning code: "any warning" counts a face whose response would carry any invalidCode.
-ANY = tuple(range(1, 13))
+ANY = tuple(int(c) for c in InvalidCode if c is not InvalidCode.OK)
 
 
 def images(folder: Path) -> list[Path]:

@@ -11,7 +11,8 @@ sorted order, never fitted on, reported on here and by
 ``asian/casia_v5`` and ``asian/p101jp_s2`` (no head covering in either, checked
 by eye on contact sheets: East-Asian black hair and fringes, which LFW has
 few of) go through the detector and the face view; every face found whose ``HEAD_TOP`` lies mostly inside the image
-(the check's gate) gives ``hat_features`` (64 measures and a 1,008-value
+(where the check reads the model's own threshold; a head cut off further gets the
+stricter limits of ``tools/fit_hat_cut.py``) gives ``hat_features`` (64 measures and a 1,008-value
 HOG descriptor) and the face's own embedding from the configured network
 (SFace by default, before any adaptation; the chip aligned on the face's
 points as serving aligns it), in colour, on a greyscale copy and on a softened copy of
@@ -214,7 +215,8 @@ def main() -> int:
     both_fit = (xe - mu_both) / sd_both @ w_both + b_both > t_both
     in_sample = {name: {"recall": int(f[y == 1].sum()), "false_alarms": int(f[y == 0].sum())}
                  for name, f in (("image", image_fit), ("with_embedding", both_fit))}
-    # The held-out people, in colour as they are (a face the gate stops raises nothing).
+    # The held-out people, in colour as they are (a face cut off beyond the gate is not counted as found here;
+    # serving reads it against the stricter cut-head limits, tools/fit_hat_cut.py --report).
     truth = [labels.get(n, 0) == 1 for n, _ in tests]
     held_out_result = {}
     for name, score in (("image", lambda v: float((np.array(v[:d]) - mu) / sd @ w + b) - t_image),
