@@ -1,7 +1,7 @@
 """Presentation-attack detection (invalidCode 10) measured as ISO/IEC 30107-3
 asks: APCER per attack type and BPCER at the operating point, and the curve.
 
-    nice -n 10 .venv/bin/python -m benchmarks.pad [--data ../shared/data] [--loso | --subsets | --quality | --robust]
+    nice -n 10 .venv/bin/python -m benchmarks.pad [--data ../shared/data] [--loso | --own-limit | --subsets | --quality | --robust]
 
 The sets (``tools/pad_data.py``: real replays and prints, synthetic attacks,
 whole frames, card photos, bona fide only) are read in place from
@@ -10,7 +10,8 @@ come from cross-set fits made here with the shipped model's own rule
 (``tools.fit_pad.fit_on``: fit on one real set, report on the other) and from
 the shipped artefact on the sets it was not fitted on; every in-sample figure
 is marked so. ``--loso``: each real attack source left out in turn
-(``pad_loso.json``); ``--subsets``: the cross-set folds on feature subsets
+(``pad_loso.json``); ``--own-limit``: the same folds with the limit picked on
+the left-out source's own live frames (``facematch pad-limit``; ``pad_own_limit.json``); ``--subsets``: the cross-set folds on feature subsets
 (``pad_subsets.json``); ``--quality``: blur, noise and presentation_attack
 rates (``pad_quality.json``); ``--robust``: code 10 on turned and shrunk bona
 fide faces (``pad_robust.json``).
@@ -210,6 +211,42 @@ def leave_one_source_out(all_sets: dict[str, list[bench.Item]], cache: bench.Fea
     return _write(out, "--loso", {"sources": rows})
 
 
+def own_limit(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out: Path) -> int:
+    """A limit picked on the left-out source's own genuine frames (``facematch pad-limit``, ``fit.pad_limit``):
+    for each real source, the fold model of ``--loso`` with its limit picked on every other live frame (file
+    order) at BPCER 5 % and 10 %, read on the source's attacks and on its other live frames, both ways; and
+    how many genuine photos of other cameras that limit would flag."""
+    from facematch.fit.pad_limit import flagged, limit_for
+
+    lfw_fit, synth, webcam = all_sets["lfw_fit"], all_sets["synth_lfw_fit"], all_sets["casia_fit"]
+    sources = [s for s in REAL_SOURCES if s in all_sets]
+    rows: dict[str, object] = {}
+    for held in sources:
+        model = fit_on(cache, [all_sets[s] for s in sources if s != held], synth, lfw_fit, webcam)
+        x, y, _ = bench.matrix(cache, all_sets[held])
+        p = probability(x, model)
+        live, attacks = p[y == 0], p[y == 1]
+        halves = (live[0::2], live[1::2])
+        elsewhere = {n: probability(bench.matrix(cache, all_sets[n])[0], model)
+                     for n in ("clean_face", "lfw_test", "casia_test", "yale")}
+        row: dict[str, object] = {"fold_limit": model["limit"], "live": len(live), "attacks": len(attacks),
+                                  "missed_at_fold_limit": int(len(attacks) - flagged(attacks, float(model["limit"])))}  # type: ignore[arg-type]
+        for bpcer in (0.05, 0.10):
+            ways = []
+            for i in (0, 1):
+                lim = limit_for(halves[i], bpcer)
+                ways.append({"limit": lim, "missed": int(len(attacks) - flagged(attacks, lim)),
+                             "other_half_flagged": flagged(halves[1 - i], lim), "other_half": len(halves[1 - i]),
+                             "flagged_elsewhere": {n: flagged(v, lim) for n, v in elsewhere.items()}})
+            row[f"bpcer_{bpcer:.2f}"] = ways
+            print(f"{held:10s} BPCER {bpcer:.0%}: " + "; ".join(
+                f"limit {w['limit']:.3f} missed {w['missed']}/{len(attacks)} other half flagged "
+                f"{w['other_half_flagged']}/{w['other_half']} elsewhere {w['flagged_elsewhere']}" for w in ways),
+                  flush=True)
+        rows[held] = row
+    return _write(out, "--own-limit", {"sources": rows})
+
+
 def _write(out: Path, flag: str, body: dict[str, object]) -> int:
     from benchmarks.machine import write_result
 
@@ -389,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quality", action="store_true", help="blur, noise and presentation_attack rates, then stop")
     ap.add_argument("--subsets", action="store_true", help="the cross-set folds on feature subsets (SUBSETS) only")
     ap.add_argument("--loso", action="store_true", help="leave one real attack source out (REAL_SOURCES) only")
+    ap.add_argument("--own-limit", action="store_true",
+                    help="the --loso folds with the limit picked on the left-out source's own live frames only")
     ap.add_argument("--robust", action="store_true", help="code 10 on turned and shrunk bona fide faces, then stop")
     args = ap.parse_args(argv)
     if args.examples:
@@ -416,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.loso:
         return leave_one_source_out(all_sets, cache, args.out.with_name("pad_loso.json"))
+    if args.own_limit:
+        return own_limit(all_sets, cache, args.out.with_name("pad_own_limit.json"))
     if args.subsets:
         return subsets(all_sets, cache, args.out.with_name("pad_subsets.json"))
     return report(all_sets, cache, args.out)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.api.conftest import store, web  # noqa: F401 - fixtures
@@ -153,3 +154,39 @@ def test_serve_starts_with_the_database_down(tmp_path):
         r = httpx.post(f"{base}/api/v2/ekyc/face_matching?format_type=file", auth=("fm_" + "0" * 24, "x" * 20),
                        files={"img1": ("a.jpg", b"x"), "img2": ("b.jpg", b"y")}, timeout=30)
         assert r.status_code == 503 and r.json()["errorCode"] == "503" and "Retry-After" in r.headers
+
+
+def test_pad_limit_command(tmp_path, astronaut_selfie, no_face):
+    """``facematch pad-limit`` on genuine captures of one set-up (the astronaut selfie under other exposures
+    and framings), a no-face photo and an unreadable file, with screen replays of the same as attacks."""
+    import cv2
+
+    from tools.synth.recapture import screen_replay
+
+    genuine, attacks = tmp_path / "genuine", tmp_path / "attacks"
+    genuine.mkdir()
+    attacks.mkdir()
+    for i in range(10):
+        shifted = np.roll(astronaut_selfie, (i - 5) * 12, axis=1)
+        lit = np.clip(shifted.astype(np.int16) + (i - 5) * 4, 0, 255).astype(np.uint8)
+        (genuine / f"g{i}.jpg").write_bytes(jpeg(lit, quality=85 + i))
+        if i < 3:
+            (attacks / f"a{i}.jpg").write_bytes(jpeg(screen_replay(cv2.resize(lit, (960, 720)), 100 + i)))
+    (genuine / "nobody.jpg").write_bytes(jpeg(no_face))
+    (genuine / "broken.jpg").write_bytes(b"not an image")
+    out = tmp_path / "limit.json"
+    done = run("pad-limit", str(genuine), "--bpcer", "0.5", "--attacks", str(attacks), "--out", str(out),
+               "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc == json.loads(out.read_text())
+    g = doc["genuine"]
+    assert (g["images"], g["unreadable"], g["no_face"], g["judged"] + g["too_small"]) == (12, 1, 1, 10)
+    assert g["flagged_at_limit"] <= 0.5 * g["judged"]
+    assert doc["attacks"]["images"] == 3 and 0 <= doc["attacks"]["missed_at_limit"] <= doc["attacks"]["judged"]
+    assert f"{doc['limit']:.6f}" in doc["setting"] and doc["setting"] in done.stderr
+    assert "g0.jpg" not in done.stdout + out.read_text()  # no file names
+    # Too few genuine faces for the share asked: refused, nothing written.
+    few = run("pad-limit", str(genuine), "--bpcer", "0.05", "--out", str(tmp_path / "none.json"))
+    assert few.returncode == 2 and "needs at least 100" in few.stderr and not (tmp_path / "none.json").exists()
+    assert run("pad-limit", str(genuine), "--bpcer", "1.5").returncode == 2

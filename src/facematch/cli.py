@@ -1,4 +1,4 @@
-"""The ``facematch`` command: serve | keys | match | eval | adapt | chip-verify.
+"""The ``facematch`` command: serve | keys | match | eval | adapt | pad-limit | chip-verify.
 
 Exit codes of ``match`` follow the v2 errorCode (0 success, 1 no content, 3 no
 face); 2 is also argparse's usage error.
@@ -37,6 +37,13 @@ def _quota(text: str) -> int | None:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("quota must be >= 0 or 'unlimited'")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError("a share between 0 and 1, e.g. 0.05")
     return value
 
 
@@ -217,12 +224,48 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pad_limit(args: argparse.Namespace) -> int:
+    from facematch.checks.suite import CheckLimits
+    from facematch.fit.pad_limit import fit_limit, images, min_faces, score_images
+
+    settings = _settings(args)
+    if settings.models.attack_detector == "none":
+        print("facematch pad-limit: no presentation-attack model is configured "
+              "(FACEMATCH_MODELS__ATTACK_DETECTOR=none)", file=sys.stderr)
+        return 2
+    paths = images(args.genuine)
+    if len(paths) < min_faces(args.bpcer):
+        print(f"facematch pad-limit: {len(paths)} images in {args.genuine}; a limit at BPCER {args.bpcer:.1%} "
+              f"needs at least {min_faces(args.bpcer)} judged genuine faces", file=sys.stderr)
+        return 2
+    current = CheckLimits().with_overrides(settings.check_limits).fraud.max_attack_score
+    genuine = score_images(paths, settings, args.workers)
+    attacks = score_images(images(args.attacks), settings, args.workers) if args.attacks else None
+    try:
+        doc = fit_limit(genuine, args.bpcer, current, attacks, command="facematch " + " ".join(sys.argv[1:]),
+                        model=settings.models.attack_detector)
+    except ValueError as exc:
+        print(f"facematch pad-limit: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(doc, indent=2)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    print(text)
+    print(f"serve with: {doc['setting']}", file=sys.stderr)
+    if doc["limit"] < current:
+        print(f"facematch pad-limit: the limit is below the current one ({current}): photos from other cameras "
+              "than these will be flagged more often", file=sys.stderr)
+    return 0
+
+
 _EPILOG = """examples:
   facematch serve --host 0.0.0.0 --port 8000
   facematch keys create --quota 1000 --label partner-a
   facematch match card.jpg selfie.jpg --json
   facematch eval pairs.txt --root DIR --out OUT
   facematch adapt /data/consented-people --out /var/lib/facematch/adapted
+  facematch pad-limit /data/kiosk-genuine --bpcer 0.05 --out /var/lib/facematch/pad-limit.json
   facematch chip-verify dg2.bin sod.bin --csca masterlist.ml
 
 configuration: FACEMATCH_* environment variables (docs/configuration.md), e.g.
@@ -313,6 +356,22 @@ def build_parser() -> argparse.ArgumentParser:
     ad.add_argument("--version", default=None, help="artefact version (default adapted-<date>)")
     ad.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     ad.set_defaults(func=cmd_adapt)
+
+    pl = sub.add_parser("pad-limit", help="pick the presentation-attack limit on your own cameras' genuine captures",
+                        description="Score genuine portraits taken by the cameras a deployment controls (a kiosk, a "
+                                    "counter webcam) as the service does, and print the lowest "
+                                    "fraud.max_attack_score that flags at most --bpcer of them, with the setting "
+                                    "to serve it, its rate on each half of the captures picked on the other, and, "
+                                    "with --attacks, the attacks it misses (docs/presentation-attacks.md). Writes "
+                                    "no image, name or per-image score. Exit code 2 with too few faces.")
+    pl.add_argument("genuine", type=Path, help="folder of genuine portraits from those cameras")
+    pl.add_argument("--bpcer", type=_share, default=0.05,
+                    help="share of genuine captures the limit may flag (default 0.05)")
+    pl.add_argument("--attacks", type=Path, default=None,
+                    help="folder of presentation attacks on the same cameras (optional)")
+    pl.add_argument("--out", type=Path, default=None, help="also write the summary JSON here")
+    pl.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    pl.set_defaults(func=cmd_pad_limit)
 
     cv = sub.add_parser("chip-verify", help="passive authentication of chip data (DG2 + EF.SOD), as the API does it",
                         description="Verify that the data groups read from a CCCD's chip were signed by the issuer: "

@@ -69,6 +69,8 @@ class ImageAnalysis:
     face_count: int
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: The presentation-attack model's score, where it ran (``_attack_score``); not part of the answer.
+    attack_score: float | None = None
 
 
 @dataclass
@@ -202,7 +204,7 @@ class Matcher:
             if not detections:
                 if checks:
                     with stage("checks"):
-                        score = _attack_score(attack, rgb, None, kind, self.attack_on_cards)
+                        score = result.attack_score = _attack_score(attack, rgb, None, kind, self.attack_on_cards)
                         result.findings += run_checks(FaceContext(rgb, role, kind, [], None, None, None, score),
                                                       self.checks)
                 return result
@@ -221,7 +223,7 @@ class Matcher:
         result.face = Face(best.box, best.score, points, embedding, face_crop(rgb, best.box))
         if checks:
             with stage("checks"):
-                score = _attack_score(attack, rgb, best.box, kind, self.attack_on_cards)
+                score = result.attack_score = _attack_score(attack, rgb, best.box, kind, self.attack_on_cards)
                 # The blur and noise limits were fitted on dlib's 150-px chip: the checks see that chip
                 # whatever the network (ArcFace's 112-px crop is tighter and sharper).
                 seen = chip if dlib_chip else dlib150(rgb, points)
