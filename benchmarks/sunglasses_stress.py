@@ -26,8 +26,11 @@ shrunk as a whole (``INTER_AREA``) so that the eye distance becomes 24, 16,
 face, as a yaw of about 35 degrees does, both ways); rolled 30 degrees; cut
 by the frame at the outer corner of one eye (both sides); greyscale. Each
 variant goes through the API's face detector again; the check runs as
-``occlusions`` runs it when no mask is found (``sunglasses`` behind
-``sunglasses_min_eye_distance``).
+``occlusions`` runs it when no mask is found (behind
+``sunglasses_min_eye_distance``: the sunglasses model from SFace's activations
+around the eyes, ``sunglasses_by_model``, on the chip cut from the variant's
+mesh; the lens rule ``sunglasses`` where the model cannot judge), and the lens
+rule alone is counted beside it (``rule_alone``).
 Per source and variant: faces found and how many are flagged (``--out``);
 every face's measures go to ``--items`` (outside the repository: large). Detections are
 cached under ``--cache`` (the images never are), so that a second run with
@@ -137,10 +140,26 @@ def detect_all(job: tuple[str, str, str]) -> list[dict[str, Any]]:
         if pts is not None:
             eyes = occlusion.eye_distance(pts)
             view = occlusion.FaceView.from_points(img, pts, limits.view_scale)
-            found = occlusion.sunglasses(view, path, limits) if eyes >= limits.sunglasses_min_eye_distance else []
-            row.update(eyes=round(eyes, 1), flagged=bool(found), **measures(view, limits))
+            judged = eyes >= limits.sunglasses_min_eye_distance
+            rule = occlusion.sunglasses(view, path, limits) if judged else []
+            by_model = occlusion.sunglasses_by_model(*_taps(m, img, pts), path, limits) if judged else None
+            found = rule if by_model is None else by_model
+            row.update(eyes=round(eyes, 1), flagged=bool(found), rule=bool(rule), **measures(view, limits))
         rows.append(row)
     return rows
+
+
+def _taps(m: Any, img: np.ndarray, pts: np.ndarray) -> tuple[dict[str, np.ndarray] | None, str]:
+    """The network's inner tensors for the face at mesh ``pts`` (the chip cut from the mesh, as the service
+    cuts it), and the network's name: what ``occlusion.sunglasses_by_model`` reads."""
+    from facematch.models.alignment import alignment_points
+    from facematch.models.protocols import TappedEmbedder
+
+    with m.pool.bundle() as bundle:
+        emb = bundle.embedder
+        if emb.points != "arcface5" or not isinstance(emb, TappedEmbedder):
+            return None, emb.name
+        return emb.embed_tapped(emb.align(img, alignment_points(emb.points, np.zeros((5, 2)), pts)))[1], emb.name
 
 
 def measures(view: Any, limits: Any) -> dict[str, Any]:
@@ -164,7 +183,8 @@ def table(items: list[dict[str, Any]], source_of: dict[str, str]) -> list[dict[s
                 continue
             found = [r for r in rows if r["face"]]
             out.append({"source": source, "measure": role, "variant": name, "images": len(rows),
-                        "faces": len(found), "flagged": sum(bool(r.get("flagged")) for r in found)})
+                        "faces": len(found), "flagged": sum(bool(r.get("flagged")) for r in found),
+                        "rule_alone": sum(bool(r.get("rule")) for r in found)})
     return out
 
 
@@ -199,9 +219,10 @@ def main() -> int:
     for r in items:
         r["source"] = source_of[r["path"]]
     rows = table(items, source_of)
-    print(f"{'source':42s} {'variant':13s} {'images':>6s} {'faces':>5s} {'flagged':>7s}")
+    print(f"{'source':42s} {'variant':13s} {'images':>6s} {'faces':>5s} {'flagged':>7s} {'rule':>5s}")
     for r in rows:
-        print(f"{r['source']:42s} {r['variant']:13s} {r['images']:6d} {r['faces']:5d} {r['flagged']:7d}")
+        print(f"{r['source']:42s} {r['variant']:13s} {r['images']:6d} {r['faces']:5d} {r['flagged']:7d} "
+              f"{r['rule_alone']:5d}")
     real = ("attributes/sunglasses", "attributes/mask, sunglasses", "yale subject03 (dark glasses)")
     for label, pick in (
             ("recall, real sets not fitted on, every variant", lambda r: r["source"] in real),
@@ -212,7 +233,8 @@ def main() -> int:
             ("false alarms, LFW no sunglasses, every variant",
              lambda r: r["source"] == "LFW, no sunglasses (in-sample)")):
         k, n = summary(rows, pick)
-        print(f"{label}: {k}/{n} ({100 * k / max(n, 1):.1f} %)")
+        r = sum(row["rule_alone"] for row in rows if pick(row))
+        print(f"{label}: {k}/{n} ({100 * k / max(n, 1):.1f} %); the lens rule alone {r}/{n}")
     m = describe()
     m["load_average"] = list(os.getloadavg())
     result = {"command": "python " + " ".join(sys.argv), "machine": m, "table": rows,

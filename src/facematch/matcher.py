@@ -33,7 +33,7 @@ from facematch.imaging.decode import decode_image
 from facematch.models.alignment import alignment_points, dlib150
 from facematch.models.bundle import ModelPool
 from facematch.models.facemesh import Mesh
-from facematch.models.protocols import AttackDetector
+from facematch.models.protocols import AttackDetector, TappedEmbedder
 from facematch.scoring import decision, default_calibration, distance
 from facematch.types import Box, ImageKind, InvalidCode
 
@@ -216,7 +216,12 @@ class Matcher:
                 chip = bundle.embedder.align(rgb, alignment_points(bundle.embedder.points, points, mesh))
                 dlib_chip = bundle.embedder.points == "dlib5"
             with stage("embed"):
-                own = embedding = bundle.embedder.embed(chip)
+                taps: dict[str, np.ndarray] | None = None
+                if checks and isinstance(bundle.embedder, TappedEmbedder):
+                    own, taps = bundle.embedder.embed_tapped(chip)
+                else:
+                    own = bundle.embedder.embed(chip)
+                embedding = own
                 if self.adaptation is not None:
                     embedding = self.adaptation.apply(embedding).astype(np.float32)
             network = bundle.embedder.name
@@ -229,7 +234,7 @@ class Matcher:
                 seen = chip if dlib_chip else dlib150(rgb, points)
                 # The occlusion models read the network's own embedding, not the adapted one.
                 result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, seen, score,
-                                                          own, network), self.checks)
+                                                          own, network, taps), self.checks)
         return result
 
     def embed(self, raw: bytes, kind: ImageKind = ImageKind.PORTRAIT) -> np.ndarray | None:

@@ -1,6 +1,6 @@
 """Everything fitted that serving loads, read by one function.
 
-Five kinds, each with one versioned schema (the JSON's ``schema`` key):
+Six kinds, each with one versioned schema (the JSON's ``schema`` key):
 
 ========================  ==========================  ====================================
 kind                      schema                      class
@@ -10,6 +10,7 @@ embedding transform       ``facematch-adaptation/1``  ``artifacts.adaptation.Ada
 presentation-attack model ``facematch-pad/1``         ``artifacts.pad.PadModel``
 hat model (code 8)        ``facematch-hat/2``         ``artifacts.hat.HatModel``
 mask model (code 9)       ``facematch-occlusion/1``   ``artifacts.occlusion.OcclusionModel``
+sunglasses model (code 7) ``facematch-sunglasses/1``  ``artifacts.sunglasses.SunglassesModel``
 ========================  ==========================  ====================================
 
 Each document records its ``version`` and its provenance (model, data, date,
@@ -40,6 +41,7 @@ PACKAGED: dict[str, str] = {
     "hat-v3.json": "4e1c94538499859e6ca6c100058f3e331ab3526a0aff588899bc680bee89c6af",
     "occlusion-v1.json": "fe478bfed1ab2139ed72c2e1ef5572f12cd751605406c77f5e5db0f70b24acac",
     "pad-v1.json": "197213275f987b8b699f523f8a4cae220e283a5043ae235bdd7cf6978b3c3949",
+    "sunglasses-v1.json": "bac90e5f180406726528f84516c61e09ecceba9705aaf22e18fd3bfc164f343f",
 }
 
 

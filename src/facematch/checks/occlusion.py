@@ -40,6 +40,7 @@ import numpy as np
 from facematch import artifacts
 from facematch.artifacts.hat import HatModel
 from facematch.artifacts.occlusion import OcclusionModel
+from facematch.artifacts.sunglasses import SunglassesModel
 from facematch.checks import Finding
 from facematch.types import InvalidCode
 
@@ -164,6 +165,13 @@ class OcclusionLimits:
     #: model read the embedding (``hat``); off, its image model alone decides.
     embedding_models: bool = True
     mask_min_model_score: float = 0.0
+    #: Sunglasses: where the configured embedder is the one the sunglasses
+    #: model was fitted for (the packaged ``sunglasses-v1``: a logistic model
+    #: over the network's own activations around the eyes, ``eye_features``)
+    #: and ``embedding_models`` is on, that model decides instead of the lens
+    #: rule above: its score over its fitted threshold (log-odds) must exceed
+    #: ``sunglasses_min_model_score``. Otherwise the rule decides.
+    sunglasses_min_model_score: float = 0.0
     #: Hat: the hat model's score of ``hat_features`` (and of the embedding, see
     #: ``embedding_models``), less the threshold it
     #: was fitted with (1 % false alarms per training source, cross-validated), must exceed this.
@@ -398,6 +406,55 @@ def sunglasses(view: FaceView, image: str, limits: OcclusionLimits,
     score = float(np.dot(SUNGLASSES_MODEL, x) + SUNGLASSES_BIAS)
     if score > limits.lens_min_score:
         return [Finding(InvalidCode.SUNGLASSES, "sunglasses", image, value=score, limit=limits.lens_min_score)]
+    return []
+
+
+def load_sunglasses_model(path: str | Path | None = None) -> SunglassesModel:
+    """The sunglasses artefact at ``path`` (the packaged ``sunglasses-v1`` without one)."""
+    if path is None:
+        return artifacts.load(SunglassesModel, version="v1")
+    return artifacts.load(SunglassesModel, path=path)
+
+
+@functools.cache
+def sunglasses_model() -> SunglassesModel:
+    """The packaged sunglasses model, read once (on first use, not at import)."""
+    return load_sunglasses_model()
+
+
+def eye_features(tap: np.ndarray, eyes: tuple[tuple[float, float], ...], reach: float, chip: int) -> np.ndarray:
+    """Each channel of the network's inner tensor ``tap`` (channels x rows x
+    columns over its ``chip``-pixel chip) averaged over the cells within
+    ``reach`` chip pixels (at least one cell) of each of the ``eyes`` (the
+    eye centres of the alignment's template, the image's left eye first)."""
+    _, h, w = tap.shape
+    out = []
+    for ex, ey in eyes:
+        cx, cy = ex * w / chip, ey * h / chip
+        rx, ry = max(1.0, reach * w / chip), max(1.0, reach * h / chip)
+        x0, x1 = max(0, int(np.floor(cx - rx))), min(w, int(np.ceil(cx + rx)))
+        y0, y1 = max(0, int(np.floor(cy - ry))), min(h, int(np.ceil(cy + ry)))
+        out.append(np.asarray(tap[:, y0:y1, x0:x1], np.float64).mean(axis=(1, 2)))
+    return np.concatenate(out)
+
+
+def sunglasses_by_model(taps: dict[str, np.ndarray] | None, embedder: str | None, image: str,
+                        limits: OcclusionLimits, model: SunglassesModel | None = None) -> list[Finding] | None:
+    """Sunglasses judged by the sunglasses model (``sunglasses-v1``) from the
+    network's own activations around the eyes (``eye_features`` of the tensor
+    in ``taps`` it was fitted on, from the network ``embedder``). The value
+    reported is its score over its fitted threshold. None when it cannot
+    judge (``limits.embedding_models`` off, another network, no tensor): the
+    lens rule (``sunglasses``) decides then."""
+    if not limits.embedding_models or taps is None:
+        return None
+    model = model or sunglasses_model()
+    if not model.reads(embedder, taps):
+        return None
+    score = model.logistic.score(eye_features(taps[model.tap], model.eyes, model.reach, model.chip))
+    if score > limits.sunglasses_min_model_score:
+        return [Finding(InvalidCode.SUNGLASSES, "sunglasses", image, value=score,
+                        limit=limits.sunglasses_min_model_score)]
     return []
 
 
@@ -665,7 +722,7 @@ def model_scores(view: FaceView, points: np.ndarray, embedding: np.ndarray | Non
 
 def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...], image: str,
                limits: OcclusionLimits, embedding: np.ndarray | None = None,
-               embedder: str | None = None) -> list[Finding]:
+               embedder: str | None = None, taps: dict[str, np.ndarray] | None = None) -> list[Finding]:
     """Hat, sunglasses and mask, each judged against skin that the others
     found do not cover: the mask's reference loses the forehead under a hat
     or the glabella behind lenses; with both found, the mask must hold against
@@ -680,11 +737,16 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
     (``model_scores``: the face's ``embedding`` from the network ``embedder``,
     and the rule measures) when ``limits.embedding_models`` is on and the
     model was fitted for that network; the finding then reports the model's
-    score (the lower of the two readings when there are two). Otherwise the rule's finding stands."""
+    score (the lower of the two readings when there are two). Otherwise the rule's finding stands.
+
+    Sunglasses are judged by the sunglasses model from the network's ``taps``
+    where it can (``sunglasses_by_model``; skin plays no part there, so
+    nothing is judged again), by the lens rule otherwise."""
     eyes = eye_distance(points)
     hats = hat(view, image_shape, image, limits, embedding, embedder) if eyes >= limits.hat_min_eye_distance else []
     judge_lenses = eyes >= limits.sunglasses_min_eye_distance
-    glasses = sunglasses(view, image, limits) if judge_lenses else []
+    by_model = sunglasses_by_model(taps, embedder, image, limits) if judge_lenses else None
+    glasses = by_model if by_model is not None else sunglasses(view, image, limits) if judge_lenses else []
     bare = mask_references(bool(hats), bool(glasses))
     found = [mask(view, points, image, limits, ref) for ref in bare] if eyes >= limits.mask_min_eye_distance else []
     masks = found[0] if found and all(found) else []
@@ -694,7 +756,7 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
             score = min(r["mask"] for r in readings if r is not None)
             masks = [Finding(InvalidCode.MASK, "mask", image, value=score, limit=limits.mask_min_model_score)
                      ] if score > limits.mask_min_model_score else []
-    if masks and glasses:
+    if masks and glasses and by_model is None:
         glasses = next((g for g in (sunglasses(view, image, limits, ref) for ref in bare) if g), [])
     return masks + glasses + hats
 

@@ -80,6 +80,8 @@ class FaceContext:
     #: (``Embedder.name``): the mask model reads it (``occlusion.model_scores``).
     embedding: np.ndarray | None = None
     embedder: str | None = None
+    #: Inner tensors of the network from the same run (``TappedEmbedder``): the sunglasses model reads one.
+    taps: dict[str, np.ndarray] | None = None
 
     @property
     def is_card(self) -> bool:
@@ -128,7 +130,8 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     if isinstance(ctx.face.mesh, Mesh):
         o = limits.occlusion
         view = FaceView.from_points(ctx.rgb, ctx.face.mesh.points, o.view_scale)
-        findings += occlusions(view, ctx.face.mesh.points, ctx.rgb.shape, ctx.role, o, ctx.embedding, ctx.embedder)
+        findings += occlusions(view, ctx.face.mesh.points, ctx.rgb.shape, ctx.role, o, ctx.embedding, ctx.embedder,
+                               ctx.taps)
     if ctx.chip is not None and not too_small:  # a small face's chip is upsampled, hence soft: 11 says why
         findings += blur_or_noise(ctx.chip, ctx.role, limits.quality)
     return findings

@@ -9,7 +9,7 @@ image given; landmarks ``(5, 2)`` float32 in dlib's order
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -57,6 +57,14 @@ class Embedder(Protocol):
     def align(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray: ...
 
     def embed(self, chip: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class TappedEmbedder(Protocol):
+    """An ``Embedder`` that also returns inner tensors of the network from the same run (named; the
+    sunglasses model reads one of SFace's, ``checks.occlusion.eye_features``)."""
+
+    def embed_tapped(self, chip: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]: ...
 
 
 class AttackDetector(Protocol):

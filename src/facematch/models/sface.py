@@ -33,6 +33,11 @@ import numpy as np
 from facematch.models.onnx_embedder import OnnxEmbedderConfig, OnnxFaceEmbedder
 
 NAME = "sface-2021dec"
+#: The inner tensor of the graph that ``OnnxFaceEmbedder.embed_tapped`` also returns: the output of the
+#: tenth block, 512 channels over 14 x 14 cells of 8 chip pixels (the sunglasses model reads it around the
+#: eyes, ``checks.occlusion.eye_features``). An extra output of the same run: it costs no computation.
+EYE_TAP = "conv_10_relu"
+EYE_TAP_SHAPE = (512, 14, 14)
 
 
 def _blocked(values: np.ndarray, block: int, axis: int, length: int) -> np.ndarray:
@@ -59,8 +64,8 @@ def fold_block_quantized(path: Path | str) -> bytes:
     """The model at ``path`` with every ``DequantizeLinear`` (and ``Reshape``)
     of constant inputs evaluated into an fp32 initialiser, each ``PRelu``
     written as plain ops (``_prelu_as_relu``), only non-constant graph inputs
-    kept, and a dynamic batch (``N``) on the first input and output.
-    Serialised ONNX, opset 13."""
+    kept, a dynamic batch (``N``) on the first input and output, and
+    ``EYE_TAP`` as a second output. Serialised ONNX, opset 13."""
     import onnx
     from onnx import helper, numpy_helper
 
@@ -98,8 +103,11 @@ def fold_block_quantized(path: Path | str) -> bytes:
                          f"{[i.name for i in inputs]} -> {[o.name for o in graph.output]}")
     for value in (inputs[0], graph.output[0]):
         value.type.tensor_type.shape.dim[0].dim_param = "N"
+    if not any(EYE_TAP in n.output for n in kept):
+        raise ValueError(f"{path}: no tensor {EYE_TAP!r} to return beside the embedding")
+    tap = helper.make_tensor_value_info(EYE_TAP, onnx.TensorProto.FLOAT, ["N", *EYE_TAP_SHAPE])
     initialisers = [numpy_helper.from_array(v, k) for k, v in const.items() if k in used]
-    folded = helper.make_model(helper.make_graph(kept, graph.name, inputs, list(graph.output), initialisers),
+    folded = helper.make_model(helper.make_graph(kept, graph.name, inputs, [*graph.output, tap], initialisers),
                                opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
     onnx.checker.check_model(folded)
     return bytes(folded.SerializeToString())
@@ -132,5 +140,5 @@ def load(path: Path | str, *, mirror: bool = True, threads: int = 1, arena: bool
     del folded
     memory.return_freed()  # the 37 MB of serialised graph, read from the child, are garbage now
     config = OnnxEmbedderConfig(path=path, alignment="arcface5", size=112, layout="NCHW", channels="RGB",
-                                mean=0.0, std=1.0, mirror=mirror, threads=threads, name=NAME)
+                                mean=0.0, std=1.0, mirror=mirror, threads=threads, name=NAME, taps=(EYE_TAP,))
     return OnnxFaceEmbedder(config, session=session)

@@ -1,0 +1,83 @@
+"""The sunglasses model (``facematch/data/sunglasses-v1.json``, ``occlusion.sunglasses_by_model``): SFace's
+own activations around the eyes, read from the embedding's run. On the astronaut (scikit-image, public
+domain) with lenses drawn over her eyes; and the fallback to the lens rule."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from facematch.checks.occlusion import OcclusionLimits, sunglasses_by_model, sunglasses_model
+from facematch.checks.suite import CheckLimits, FaceContext, run_checks
+from facematch.models.alignment import alignment_points
+from facematch.types import ImageKind
+from tools.synth import occluders
+
+pytestmark = pytest.mark.models
+
+RULE_ONLY = CheckLimits(occlusion=OcclusionLimits(embedding_models=False))
+
+
+def _context(bundle, rgb: np.ndarray, embedder: str | None = None) -> FaceContext:
+    best = bundle.detector.detect(rgb)[0]
+    points = bundle.landmarker(rgb, best.box)
+    chip = bundle.embedder.align(rgb, alignment_points(bundle.embedder.points, points, best.mesh.points))
+    embedding, taps = bundle.embedder.embed_tapped(chip)
+    return FaceContext(rgb, "img2", ImageKind.PORTRAIT, [best], best, points, None, None, embedding,
+                       embedder or bundle.embedder.name, taps)
+
+
+def _sunglasses(ctx: FaceContext, limits: CheckLimits | None = None):
+    return [f for f in run_checks(ctx, limits or CheckLimits()) if int(f.code) == 7]
+
+
+@pytest.fixture(scope="module")
+def mesh(bundle, astronaut) -> np.ndarray:
+    return bundle.detector.detect(astronaut)[0].mesh.points
+
+
+def test_the_model_reads_the_default_embedders_own_tensor(bundle, astronaut):
+    model = sunglasses_model()
+    ctx = _context(bundle, astronaut)
+    assert model.embedder == bundle.embedder.name == "sface-2021dec" and model.reads(ctx.embedder, ctx.taps)
+    assert "lfw_sunglasses" in model.provenance["fitted_on"]
+
+
+def test_the_tapped_run_gives_the_embedding_itself(bundle, astronaut, mesh):
+    best = bundle.detector.detect(astronaut)[0]
+    chip = bundle.embedder.align(astronaut, alignment_points(bundle.embedder.points,
+                                                             bundle.landmarker(astronaut, best.box), mesh))
+    embedding, taps = bundle.embedder.embed_tapped(chip)
+    assert np.array_equal(embedding, bundle.embedder.embed(chip))
+    assert taps[sunglasses_model().tap].shape == sunglasses_model().tap_shape
+
+
+@pytest.mark.parametrize("tint", [(38, 38, 42), (70, 46, 28)])
+def test_dark_lenses_are_found_by_the_model(bundle, astronaut, mesh, tint):
+    found = _sunglasses(_context(bundle, occluders.draw_sunglasses(astronaut, mesh, 1, tint=tint)))
+    assert len(found) == 1 and found[0].limit == OcclusionLimits().sunglasses_min_model_score
+    assert found[0].value is not None and found[0].value > 0
+
+
+def test_bare_eyes_and_clear_glasses_are_not(bundle, astronaut, mesh):
+    for rgb in (astronaut, occluders.draw_clear_glasses(astronaut, mesh, 0)):
+        ctx = _context(bundle, rgb)
+        assert _sunglasses(ctx) == []
+        assert sunglasses_by_model(ctx.taps, ctx.embedder, "img2", OcclusionLimits()) == []  # judged: none
+
+
+def test_dark_lenses_on_a_greyscale_photo(bundle, astronaut, mesh):
+    """No colour to tell a lens from skin: the lens rule needs larger and darker lenses there; the
+    network's activations do not depend on colour alone."""
+    grey = cv2.cvtColor(occluders.draw_sunglasses(astronaut, mesh, 1, tint=(38, 38, 42)), cv2.COLOR_RGB2GRAY)
+    assert len(_sunglasses(_context(bundle, np.repeat(grey[:, :, None], 3, axis=2)))) == 1
+
+
+def test_another_embedder_or_the_models_off_fall_back_to_the_rule(bundle, astronaut, mesh):
+    rgb = occluders.draw_sunglasses(astronaut, mesh, 1, tint=(38, 38, 42))
+    rule_limit = OcclusionLimits().lens_min_score
+    other = _context(bundle, rgb, "dlib-resnet-v1")
+    assert sunglasses_by_model(other.taps, other.embedder, "img2", OcclusionLimits()) is None
+    assert [f.limit for f in _sunglasses(other)] == [rule_limit]
+    assert [f.limit for f in _sunglasses(_context(bundle, rgb), RULE_ONLY)] == [rule_limit]
