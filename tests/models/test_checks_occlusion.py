@@ -173,3 +173,35 @@ def test_a_head_cut_by_the_frame_is_judged_with_the_limit_of_its_band(bundle, po
     assert outside > limits.hat_max_outside
     assert [f.limit for f in hat(view, rgb.shape, "img2", limits)] == [hat_limit(outside, limits)]
     assert hat_limit(outside, limits) in (-50.0, -60.0, -70.0)
+
+
+def test_the_astronaut_faces_the_camera_and_her_mirror_image_turns_the_other_way(bundle, portrait, mesh):
+    """``head_yaw`` from the face mesh's depth: the astronaut looks at the camera (under ``hat_max_yaw``),
+    and mirroring the photo turns her head by as much the other way."""
+    from facematch.checks.occlusion import head_yaw
+
+    yaw = head_yaw(mesh)
+    mirrored = head_yaw(bundle.detector.detect(np.ascontiguousarray(portrait[:, ::-1]))[0].mesh.points)
+    assert abs(yaw) < OcclusionLimits().hat_max_yaw
+    assert abs(yaw + mirrored) < 3.0
+
+
+@pytest.mark.parametrize("turn", [-45.0, 45.0])
+def test_a_turned_head_is_judged_against_the_limit_for_turned_heads(portrait, mesh, turn):
+    """``occlusions`` reads the head's yaw from the mesh (here only the depth of the outline beside the eyes
+    is changed, so the face view stays the same) and a head turned more than ``hat_max_yaw`` either way asks
+    ``hat_turned_min_score``; limits moved out of the way so that the finding shows which one applied."""
+    from dataclasses import replace
+
+    from facematch.checks.occlusion import CHEEK_EDGES, head_yaw, occlusions
+
+    limits = replace(OcclusionLimits(), hat_min_score=-50.0, hat_turned_min_score=-40.0)
+    view = FaceView.from_points(portrait, mesh, limits.view_scale)
+    turned = mesh.copy()
+    a, b = CHEEK_EDGES
+    width = float(np.hypot(*(mesh[b, :2] - mesh[a, :2])))
+    turned[b, 2] = turned[a, 2] + width * np.tan(np.radians(turn))
+    assert head_yaw(turned) == pytest.approx(turn, abs=0.01)
+    for points, limit in ((mesh, -50.0), (turned, -40.0)):
+        hats = [f for f in occlusions(view, points, portrait.shape, "img2", limits) if f.code == 8]
+        assert [f.limit for f in hats] == [limit]

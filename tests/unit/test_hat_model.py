@@ -104,3 +104,31 @@ def test_a_head_cut_by_the_frame_asks_a_stricter_score_by_how_much_is_cut():
     assert hat_limit(0.96, limits) == hat_limit(1.0, limits) == limits.hat_cut_min_score_100
     assert limits.hat_min_score < limits.hat_cut_min_score_70 < limits.hat_cut_min_score_90 \
         < limits.hat_cut_min_score_100
+
+
+def test_a_turned_head_asks_at_least_the_limit_for_turned_heads_either_way():
+    from facematch.checks.occlusion import OcclusionLimits, hat_limit
+
+    limits = OcclusionLimits()
+    assert limits.hat_min_score < limits.hat_turned_min_score
+    for yaw in (-limits.hat_max_yaw, 0.0, limits.hat_max_yaw):
+        assert hat_limit(0.0, limits, yaw) == limits.hat_min_score
+    for yaw in (-limits.hat_max_yaw - 1, limits.hat_max_yaw + 1, 80.0):
+        assert hat_limit(0.0, limits, yaw) == limits.hat_turned_min_score
+        # a head both turned and cut by the frame: the stricter of the two limits
+        assert hat_limit(0.6, limits, yaw) == max(limits.hat_turned_min_score, limits.hat_cut_min_score_70)
+        assert hat_limit(1.0, limits, yaw) == limits.hat_cut_min_score_100
+
+
+def test_head_yaw_is_the_turn_of_the_outline_beside_the_eyes_out_of_the_image_plane():
+    from facematch.checks.occlusion import CHEEK_EDGES, head_yaw
+
+    points = np.zeros((468, 3))
+    a, b = CHEEK_EDGES
+    points[a], points[b] = (100.0, 200.0, 0.0), (300.0, 200.0, 0.0)
+    assert head_yaw(points) == 0.0
+    for turn in (-60.0, -20.0, 35.0):
+        turned = points.copy()
+        turned[b, 2] = 200.0 * np.tan(np.radians(turn))
+        assert head_yaw(turned) == pytest.approx(turn)
+    assert head_yaw(points[:, :2]) == 0.0  # no depth: taken as facing the camera

@@ -51,6 +51,9 @@ MOUTH = (0, 17, 61, 291)  # upper lip top, lower lip bottom, mouth corners
 #: Outer and inner lip contours.
 LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
 MOUTH_OPENING = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
+#: The face's outline beside the eyes (image left, image right): the line between them turns out of the
+#: image plane as the head turns left or right (``head_yaw``).
+CHEEK_EDGES = (234, 454)
 
 #: Canonical positions of the eye centres and the mouth centre.
 CANONICAL = np.array([[-0.5, 0.0], [0.5, 0.0], [0.0, 1.15]], np.float32)
@@ -189,6 +192,18 @@ class OcclusionLimits:
     hat_cut_min_score_70: float = 2.14
     hat_cut_min_score_90: float = 5.41
     hat_cut_min_score_100: float = 6.38
+    #: Hat: a head turned left or right by more than ``hat_max_yaw`` degrees
+    #: (``head_yaw``) shows, in the window the model reads, the hair at the
+    #: side of the head and, beside the face, the back of it: a dark mass
+    #: that the model, fitted on mostly frontal faces, can take for a hood or
+    #: a cap's side. Its score must then pass ``hat_turned_min_score`` (or the
+    #: limit for a cut head, whichever is stricter): the 99th percentile of
+    #: the scores of the hatless LFW photos of the people the hat model was
+    #: fitted on whose heads are turned that far, as they are: ``python -m
+    #: tools.fit_hat_cut --turned --data ../shared/data`` (docs/checks.md,
+    #: section 8).
+    hat_max_yaw: float = 30.0
+    hat_turned_min_score: float = 1.29
     #: Each check's own lower size limit: the distance between the eye
     #: centres (face mesh, pixels of the image) below which it is not run,
     #: independent of the "too small" warning (11), which is about matching
@@ -607,7 +622,7 @@ def hat_features(view: FaceView) -> np.ndarray:
 
 
 def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: OcclusionLimits,
-        embedding: np.ndarray | None = None, embedder: str | None = None) -> list[Finding]:
+        embedding: np.ndarray | None = None, embedder: str | None = None, yaw: float = 0.0) -> list[Finding]:
     """A head covering: cap, hat, beanie, hood, scarf, turban.
 
     The hat model (``HatModel``, logistic regressions fitted on wild LFW
@@ -621,9 +636,11 @@ def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: Occlus
     embedding decides; otherwise the image model alone. When ``HEAD_TOP`` lies mostly outside the image
     (a close-up that cuts the head: a border replicated into the view can
     look like a smooth cap), the score must pass a stricter limit, by how
-    much is cut (``hat_limit``); the finding reports that limit.
+    much is cut (``hat_limit``); so must a head turned by more than
+    ``limits.hat_max_yaw`` degrees (``yaw``, ``head_yaw``). The finding
+    reports the limit that applied.
     """
-    limit = hat_limit(view.outside(HEAD_TOP, image_shape), limits)
+    limit = hat_limit(view.outside(HEAD_TOP, image_shape), limits, yaw)
     model = hat_model()
     reads = limits.embedding_models and model.reads(embedding, embedder)
     score = model.score(hat_features(view), embedding if reads else None, embedder)
@@ -636,14 +653,31 @@ def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: Occlus
 HAT_CUT_BANDS = (0.7, 0.9, 1.0)
 
 
-def hat_limit(outside: float, limits: OcclusionLimits) -> float:
-    """The score a head covering must pass when ``outside`` of ``HEAD_TOP`` lies outside the image:
-    ``hat_min_score`` up to ``hat_max_outside``, then the stricter limit of its band (``HAT_CUT_BANDS``)."""
-    if outside <= limits.hat_max_outside:
-        return limits.hat_min_score
-    bands = zip(HAT_CUT_BANDS, (limits.hat_cut_min_score_70, limits.hat_cut_min_score_90,
-                                limits.hat_cut_min_score_100), strict=True)
-    return next((limit for edge, limit in bands if outside <= edge), limits.hat_cut_min_score_100)
+def hat_limit(outside: float, limits: OcclusionLimits, yaw: float = 0.0) -> float:
+    """The score a head covering must pass when ``outside`` of ``HEAD_TOP`` lies outside the image and the
+    head is turned by ``yaw`` degrees: ``hat_min_score`` up to ``hat_max_outside``, then the stricter limit
+    of its band (``HAT_CUT_BANDS``); for a head turned by more than ``hat_max_yaw`` (either way), at least
+    ``hat_turned_min_score``."""
+    limit = limits.hat_min_score
+    if outside > limits.hat_max_outside:
+        bands = zip(HAT_CUT_BANDS, (limits.hat_cut_min_score_70, limits.hat_cut_min_score_90,
+                                    limits.hat_cut_min_score_100), strict=True)
+        limit = next((lim for edge, lim in bands if outside <= edge), limits.hat_cut_min_score_100)
+    if abs(yaw) > limits.hat_max_yaw:
+        limit = max(limit, limits.hat_turned_min_score)
+    return limit
+
+
+def head_yaw(points: np.ndarray) -> float:
+    """How far the head is turned left or right, in degrees (0: facing the camera; the sign says which
+    way): the angle out of the image plane of the line between the face mesh's outline points beside the
+    eyes (``CHEEK_EDGES``), from the mesh's relative depth (z, in the scale of x and y). 0 for points
+    without depth."""
+    p = np.asarray(points, np.float64)
+    if p.ndim != 2 or p.shape[1] < 3:
+        return 0.0
+    d = p[CHEEK_EDGES[1]] - p[CHEEK_EDGES[0]]
+    return float(np.degrees(np.arctan2(d[2], np.hypot(d[0], d[1]))))
 
 
 #: What the rules measure, as inputs of the occlusion models beside the
@@ -743,7 +777,8 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
     where it can (``sunglasses_by_model``; skin plays no part there, so
     nothing is judged again), by the lens rule otherwise."""
     eyes = eye_distance(points)
-    hats = hat(view, image_shape, image, limits, embedding, embedder) if eyes >= limits.hat_min_eye_distance else []
+    hats = hat(view, image_shape, image, limits, embedding, embedder, head_yaw(points)) \
+        if eyes >= limits.hat_min_eye_distance else []
     judge_lenses = eyes >= limits.sunglasses_min_eye_distance
     by_model = sunglasses_by_model(taps, embedder, image, limits) if judge_lenses else None
     glasses = by_model if by_model is not None else sunglasses(view, image, limits) if judge_lenses else []
