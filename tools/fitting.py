@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 
 
-def fit(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
-    """Weighted (classes to equal total weight), L2-penalised logistic regression by Newton's method:
-    (weights, bias); the bias is not penalised."""
+def fit(x: np.ndarray, y: np.ndarray, penalty: float, weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Weighted (classes to equal total weight, or ``weight`` per sample, summing to the sample count),
+    L2-penalised logistic regression by Newton's method: (weights, bias); the bias is not penalised."""
     n, d = x.shape
-    weight = np.where(y == 1, n / (2 * y.sum()), n / (2 * (n - y.sum())))
+    if weight is None:
+        weight = np.where(y == 1, n / (2 * y.sum()), n / (2 * (n - y.sum())))
     a = np.hstack([x, np.ones((n, 1))])
     beta = np.zeros(d + 1)
     reg = np.eye(d + 1) * penalty
