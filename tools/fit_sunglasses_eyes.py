@@ -7,7 +7,7 @@ through the service's detector, landmarks and SFace's alignment; SFace embeds
 the chip and returns its inner tensor ``sface.EYE_TAP`` from the same run
 (``OnnxFaceEmbedder.embed_tapped``). Each of its 512 channels is averaged over
 the cells within ``REACH`` chip pixels of each eye centre of ArcFace's template
-(``occlusion.eye_features``): 1,024 numbers a face.
+(``sunglasses.region_features``): 1,024 numbers a face.
 
 What it is fitted on: every LFW image but the tinted ones, labelled by
 ``benchmarks/labels/lfw_sunglasses.txt`` (73 faces whose eyes sunglasses hide;
@@ -65,23 +65,43 @@ SEED = 2026
 EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp"}
 
 
-def template_eyes() -> tuple[tuple[float, float], tuple[float, float]]:
-    """The eye centres of ArcFace's template at ``CHIP`` px, the image's left eye first."""
+def template(first: int, last: int) -> tuple[tuple[float, float], ...]:
+    """Points ``first``..``last - 1`` of ArcFace's five-point template at ``CHIP`` px (eye centres, nose tip,
+    mouth corners; the image's left one first)."""
     from facematch.models.alignment import ARCFACE112
 
-    (ax, ay), (bx, by) = (ARCFACE112[:2] * CHIP / 112).tolist()
-    return (ax, ay), (bx, by)
+    return tuple((float(x), float(y)) for x, y in ARCFACE112[first:last] * CHIP / 112)
 
 
-def eye_vector(job: tuple[str, str]) -> list[float] | None:
-    """The 1,024 eye numbers of the subject's face in the image at ``job[0]``, as the service computes them,
-    after drawing ``job[1]`` over it (``"sunglasses:SEED"``, ``"clear:SEED"``; ``""``: nothing); None without
-    a face."""
-    from facematch.checks.occlusion import eye_features
+def tap_vector(rgb: np.ndarray, points: tuple[tuple[float, float], ...],
+               box: tuple[float, float, float, float] | None = None) -> tuple[list[float], float] | None:
+    """The service's view of the subject's face in ``rgb``: detected, aligned and embedded as the service
+    does, SFace's ``EYE_TAP`` averaged around ``points`` (``region_features``), and the fraction of the
+    face-view ``box`` outside the image (0 without one); None without a face."""
+    from facematch.artifacts.sunglasses import region_features
+    from facematch.checks.occlusion import FaceView
     from facematch.models.alignment import alignment_points
     from facematch.models.facemesh import Mesh
     from facematch.models.protocols import TappedEmbedder
     from facematch.models.sface import EYE_TAP
+    from tools.local import matcher
+
+    with matcher().pool.bundle() as b:
+        found = b.detector.detect(rgb)
+        if not found or not isinstance(b.embedder, TappedEmbedder):
+            return None
+        landmarks = b.landmarker(rgb, found[0].box)
+        mesh = found[0].mesh.points if isinstance(found[0].mesh, Mesh) else None
+        chip = b.embedder.align(rgb, alignment_points(b.embedder.points, landmarks, mesh))
+        _, taps = b.embedder.embed_tapped(chip)
+    outside = FaceView.from_points(rgb, mesh).outside(box, rgb.shape) if box is not None and mesh is not None else 0.0
+    return region_features(taps[EYE_TAP], points, REACH, CHIP).tolist(), outside
+
+
+def eye_vector(job: tuple[str, str]) -> list[float] | None:
+    """The 1,024 eye numbers of the subject's face in the image at ``job[0]`` (``tap_vector``), after drawing
+    ``job[1]`` over it (``"sunglasses:SEED"``, ``"clear:SEED"``; ``""``: nothing); None without a face."""
+    from facematch.models.facemesh import Mesh
     from facematch.types import ImageKind
     from tools.local import matcher
     from tools.synth import occluders
@@ -92,20 +112,16 @@ def eye_vector(job: tuple[str, str]) -> list[float] | None:
         rgb = m.decode(Path(path).read_bytes(), ImageKind.PORTRAIT)
     except Exception:  # noqa: BLE001 - an unreadable image is left out, as the service refuses it
         return None
-    with m.pool.bundle() as b:
-        found = b.detector.detect(rgb)
-        if draw and found and isinstance(found[0].mesh, Mesh):
-            kind, seed = draw.split(":")
-            paint = occluders.draw_sunglasses if kind == "sunglasses" else occluders.draw_clear_glasses
-            rgb = paint(rgb, found[0].mesh.points, int(seed))
+    if draw:
+        with m.pool.bundle() as b:
             found = b.detector.detect(rgb)
-        if not found or not isinstance(b.embedder, TappedEmbedder):
+        if not found or not isinstance(found[0].mesh, Mesh):
             return None
-        points = b.landmarker(rgb, found[0].box)
-        mesh = found[0].mesh.points if isinstance(found[0].mesh, Mesh) else None
-        chip = b.embedder.align(rgb, alignment_points(b.embedder.points, points, mesh))
-        _, taps = b.embedder.embed_tapped(chip)
-    return eye_features(taps[EYE_TAP], template_eyes(), REACH, CHIP).tolist()
+        kind, seed = draw.split(":")
+        paint = occluders.draw_sunglasses if kind == "sunglasses" else occluders.draw_clear_glasses
+        rgb = paint(rgb, found[0].mesh.points, int(seed))
+    found_face = tap_vector(rgb, template(0, 2))
+    return None if found_face is None else found_face[0]
 
 
 def images(folder: Path) -> list[Path]:
@@ -144,13 +160,17 @@ def vectors(data: Path, workers: int, labels: dict[str, int]) -> dict[str, np.nd
     return {k: v for k, v in zip(keys, x, strict=True) if np.isfinite(v).all()}
 
 
-def train(x: np.ndarray, y: np.ndarray, drawn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(mean, scale, weights, bias) on standardised ``x``, the four groups weighted by ``WEIGHTS``."""
+def train(x: np.ndarray, y: np.ndarray, drawn: np.ndarray | None = None,
+          shares: tuple[float, float, float, float] = WEIGHTS) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(mean, scale, weights, bias) on standardised ``x``: with ``drawn``, the four groups (real and drawn
+    positives, real and drawn negatives) weighted by ``shares``; without, the two classes alike."""
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    groups = [(y == 1) & ~drawn, (y == 1) & drawn, (y == 0) & ~drawn, (y == 0) & drawn]
-    weight = np.zeros(len(y))
-    for g, share in zip(groups, WEIGHTS, strict=True):
-        weight[g] = share * len(y) / max(1, int(g.sum()))
+    weight = None
+    if drawn is not None:
+        groups = [(y == 1) & ~drawn, (y == 1) & drawn, (y == 0) & ~drawn, (y == 0) & drawn]
+        weight = np.zeros(len(y))
+        for g, share in zip(groups, shares, strict=True):
+            weight[g] = share * len(y) / max(1, int(g.sum()))
     weights, bias = fit((x - mean) / scale, y, PENALTY * len(y), weight)
     return mean, scale, weights, bias
 
@@ -189,10 +209,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{int((neg > limit).sum())}/{len(neg)} false alarms; drawn: sunglasses {int((dpos > limit).sum())}/"
           f"{len(dpos)} found, clear glasses {int((dneg > limit).sum())}/{len(dneg)} flagged; per-source "
           "thresholds " + ", ".join(f"{k} {v:.3f}" for k, v in limits.items()))
-    eyes = template_eyes()
+    eyes = template(0, 2)
     doc = {
         "schema": "facematch-sunglasses/1", "version": "v1", "embedder": "sface-2021dec", "tap": "conv_10_relu",
-        "tap_shape": [512, 14, 14], "chip": CHIP, "eyes": [list(eyes[0]), list(eyes[1])], "reach": REACH,
+        "tap_shape": [512, 14, 14], "chip": CHIP, "points": [list(e) for e in eyes], "reach": REACH,
         "mean": mean.tolist(), "scale": scale.tolist(), "weights": w.tolist(), "bias": b, "threshold": limit,
         "provenance": {
             "fitted_on": f"LFW, every image but the tinted ones ({len(pos) + len(neg)} faces, {len(pos)} with "

@@ -81,3 +81,4 @@ def test_another_embedder_or_the_models_off_fall_back_to_the_rule(bundle, astron
     assert sunglasses_by_model(other.taps, other.embedder, "img2", OcclusionLimits()) is None
     assert [f.limit for f in _sunglasses(other)] == [rule_limit]
     assert [f.limit for f in _sunglasses(_context(bundle, rgb), RULE_ONLY)] == [rule_limit]
+

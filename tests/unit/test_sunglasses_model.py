@@ -1,5 +1,6 @@
-"""The sunglasses model's plumbing without the network: the eye pooling (``occlusion.eye_features``), the
-artefact's schema (``artifacts.sunglasses``) and when the model decides (``occlusion.sunglasses_by_model``)."""
+"""The plumbing of the models over the network's activations, without the network: the pooling around
+template points (``sunglasses.region_features``), the artefacts' schema (``artifacts.sunglasses``) and when the
+sunglasses model decides (``occlusion.sunglasses_by_model``)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ import pytest
 
 from facematch import artifacts
 from facematch.artifacts import ArtifactError
-from facematch.artifacts.sunglasses import SunglassesModel
-from facematch.checks.occlusion import OcclusionLimits, eye_features, sunglasses_by_model
+from facematch.artifacts.sunglasses import SunglassesModel, region_features
+from facematch.checks.occlusion import OcclusionLimits, sunglasses_by_model
 
 EYES = ((38.2946, 51.6963), (73.5318, 51.5014))
 
 
 def doc(**change) -> dict:
     d = {"schema": "facematch-sunglasses/1", "version": "t", "embedder": "net", "tap": "t10", "tap_shape": [2, 14, 14],
-         "chip": 112, "eyes": [list(e) for e in EYES], "reach": 8.0, "mean": [0.0] * 4, "scale": [1.0] * 4,
+         "chip": 112, "points": [list(e) for e in EYES], "reach": 8.0, "mean": [0.0] * 4, "scale": [1.0] * 4,
          "weights": [1.0, 0.0, 0.0, 0.0], "bias": 0.0, "threshold": 0.5, "provenance": {}}
     return d | change
 
@@ -27,17 +28,17 @@ def test_each_channel_is_averaged_over_the_cells_around_each_eye():
     tap = np.zeros((2, 14, 14), np.float32)
     tap[0, 5:8, 3:6] = 1.0  # the 3 x 3 cells within 8 px of the left eye (4.8, 6.5 in cells)
     tap[1, 5:8, 8:11] = 2.0  # those of the right eye (9.2, 6.4)
-    f = eye_features(tap, EYES, 8.0, 112)
+    f = region_features(tap, EYES, 8.0, 112)
     assert f.shape == (4,)
     assert f.tolist() == [1.0, 0.0, 0.0, 2.0]  # channel 0 and 1 at the left eye, then at the right eye
     tap[0, 4, 3] = 9.0  # a cell just outside the reach changes nothing
-    assert eye_features(tap, EYES, 8.0, 112).tolist() == [1.0, 0.0, 0.0, 2.0]
+    assert region_features(tap, EYES, 8.0, 112).tolist() == [1.0, 0.0, 0.0, 2.0]
 
 
 def test_the_artefact_is_refused_when_its_parts_disagree():
     assert artifacts.parse(SunglassesModel, json.dumps(doc())).tap_shape == (2, 14, 14)
-    for bad in ({"tap_shape": [2, 14]}, {"eyes": [[1.0, 2.0]]}, {"reach": 0}, {"weights": [1.0, 0.0]},
-                {"scale": [1.0, 0.0, 1.0, 1.0]}):
+    for bad in ({"tap_shape": [2, 14]}, {"points": [[1.0, 2.0]]}, {"points": [[1.0]]}, {"reach": 0},
+                {"weights": [1.0, 0.0]}, {"scale": [1.0, 0.0, 1.0, 1.0]}):
         with pytest.raises(ArtifactError):
             artifacts.parse(SunglassesModel, json.dumps(doc(**bad)))
 

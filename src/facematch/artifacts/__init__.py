@@ -41,7 +41,7 @@ PACKAGED: dict[str, str] = {
     "hat-v3.json": "4e1c94538499859e6ca6c100058f3e331ab3526a0aff588899bc680bee89c6af",
     "occlusion-v1.json": "fe478bfed1ab2139ed72c2e1ef5572f12cd751605406c77f5e5db0f70b24acac",
     "pad-v1.json": "197213275f987b8b699f523f8a4cae220e283a5043ae235bdd7cf6978b3c3949",
-    "sunglasses-v1.json": "4255145e39a5bf5f35b4958213c5a4b8c9c085220b744e2e78efa93e7e9fcc19",
+    "sunglasses-v1.json": "053d40e62307bd3672142ac9c56559d3f82c025ea21553ae316219b0c811a137",
 }
 
 

@@ -170,7 +170,7 @@ class OcclusionLimits:
     mask_min_model_score: float = 0.0
     #: Sunglasses: where the configured embedder is the one the sunglasses
     #: model was fitted for (the packaged ``sunglasses-v1``: a logistic model
-    #: over the network's own activations around the eyes, ``eye_features``)
+    #: over the network's own activations around the eyes, ``region_features``)
     #: and ``embedding_models`` is on, that model decides instead of the lens
     #: rule above: its score over its fitted threshold (log-odds) must exceed
     #: ``sunglasses_min_model_score``. Otherwise the rule decides.
@@ -437,26 +437,10 @@ def sunglasses_model() -> SunglassesModel:
     return load_sunglasses_model()
 
 
-def eye_features(tap: np.ndarray, eyes: tuple[tuple[float, float], ...], reach: float, chip: int) -> np.ndarray:
-    """Each channel of the network's inner tensor ``tap`` (channels x rows x
-    columns over its ``chip``-pixel chip) averaged over the cells within
-    ``reach`` chip pixels (at least one cell) of each of the ``eyes`` (the
-    eye centres of the alignment's template, the image's left eye first)."""
-    _, h, w = tap.shape
-    out = []
-    for ex, ey in eyes:
-        cx, cy = ex * w / chip, ey * h / chip
-        rx, ry = max(1.0, reach * w / chip), max(1.0, reach * h / chip)
-        x0, x1 = max(0, int(np.floor(cx - rx))), min(w, int(np.ceil(cx + rx)))
-        y0, y1 = max(0, int(np.floor(cy - ry))), min(h, int(np.ceil(cy + ry)))
-        out.append(np.asarray(tap[:, y0:y1, x0:x1], np.float64).mean(axis=(1, 2)))
-    return np.concatenate(out)
-
-
 def sunglasses_by_model(taps: dict[str, np.ndarray] | None, embedder: str | None, image: str,
                         limits: OcclusionLimits, model: SunglassesModel | None = None) -> list[Finding] | None:
     """Sunglasses judged by the sunglasses model (``sunglasses-v1``) from the
-    network's own activations around the eyes (``eye_features`` of the tensor
+    network's own activations around the eyes (``sunglasses.region_features`` of the tensor
     in ``taps`` it was fitted on, from the network ``embedder``). The value
     reported is its score over its fitted threshold. None when it cannot
     judge (``limits.embedding_models`` off, another network, no tensor): the
@@ -466,7 +450,7 @@ def sunglasses_by_model(taps: dict[str, np.ndarray] | None, embedder: str | None
     model = model or sunglasses_model()
     if not model.reads(embedder, taps):
         return None
-    score = model.logistic.score(eye_features(taps[model.tap], model.eyes, model.reach, model.chip))
+    score = model.score(taps)
     if score > limits.sunglasses_min_model_score:
         return [Finding(InvalidCode.SUNGLASSES, "sunglasses", image, value=score,
                         limit=limits.sunglasses_min_model_score)]

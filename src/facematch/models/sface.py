@@ -35,7 +35,7 @@ from facematch.models.onnx_embedder import OnnxEmbedderConfig, OnnxFaceEmbedder
 NAME = "sface-2021dec"
 #: The inner tensor of the graph that ``OnnxFaceEmbedder.embed_tapped`` also returns: the output of the
 #: tenth block, 512 channels over 14 x 14 cells of 8 chip pixels (the sunglasses model reads it around the
-#: eyes, ``checks.occlusion.eye_features``). An extra output of the same run: it costs no computation.
+#: eyes, ``artifacts.sunglasses.region_features``). An extra output of the same run: it costs no computation.
 EYE_TAP = "conv_10_relu"
 EYE_TAP_SHAPE = (512, 14, 14)
 
