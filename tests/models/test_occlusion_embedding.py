@@ -12,8 +12,7 @@ import pytest
 
 from facematch.checks.occlusion import FaceView, OcclusionLimits, model_scores, occlusion_model
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
-from facematch.models.alignment import alignment_points
-from facematch.types import ImageKind
+from tests.support.images import face_context
 from tools.synth import occluders
 
 pytestmark = pytest.mark.models
@@ -22,11 +21,7 @@ RULE_ONLY = CheckLimits(occlusion=OcclusionLimits(embedding_models=False))
 
 
 def _context(bundle, rgb: np.ndarray, embedder: str | None = None) -> FaceContext:
-    best = bundle.detector.detect(rgb)[0]
-    points = bundle.landmarker(rgb, best.box)
-    chip = bundle.embedder.align(rgb, alignment_points(bundle.embedder.points, points, best.mesh.points))
-    return FaceContext(rgb, "img2", ImageKind.PORTRAIT, [best], best, points, None, None,
-                       bundle.embedder.embed(chip), embedder or bundle.embedder.name)
+    return face_context(bundle, rgb, embedder)
 
 
 def _model_scores(ctx: FaceContext) -> dict[str, float] | None:

@@ -10,8 +10,7 @@ import pytest
 
 from facematch.checks.occlusion import OcclusionLimits, sunglasses_by_model, sunglasses_model
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
-from facematch.models.alignment import alignment_points
-from facematch.types import ImageKind
+from tests.support.images import face_context
 from tools.synth import occluders
 
 pytestmark = pytest.mark.models
@@ -20,12 +19,7 @@ RULE_ONLY = CheckLimits(occlusion=OcclusionLimits(embedding_models=False))
 
 
 def _context(bundle, rgb: np.ndarray, embedder: str | None = None) -> FaceContext:
-    best = bundle.detector.detect(rgb)[0]
-    points = bundle.landmarker(rgb, best.box)
-    chip = bundle.embedder.align(rgb, alignment_points(bundle.embedder.points, points, best.mesh.points))
-    embedding, taps = bundle.embedder.embed_tapped(chip)
-    return FaceContext(rgb, "img2", ImageKind.PORTRAIT, [best], best, points, None, None, embedding,
-                       embedder or bundle.embedder.name, taps)
+    return face_context(bundle, rgb, embedder, taps=True)
 
 
 def _sunglasses(ctx: FaceContext, limits: CheckLimits | None = None):
@@ -45,6 +39,8 @@ def test_the_model_reads_the_default_embedders_own_tensor(bundle, astronaut):
 
 
 def test_the_tapped_run_gives_the_embedding_itself(bundle, astronaut, mesh):
+    from facematch.models.alignment import alignment_points
+
     best = bundle.detector.detect(astronaut)[0]
     chip = bundle.embedder.align(astronaut, alignment_points(bundle.embedder.points,
                                                              bundle.landmarker(astronaut, best.box), mesh))
