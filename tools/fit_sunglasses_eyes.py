@@ -65,21 +65,17 @@ SEED = 2026
 EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp"}
 
 
-def template(first: int, last: int) -> tuple[tuple[float, float], ...]:
-    """Points ``first``..``last - 1`` of ArcFace's five-point template at ``CHIP`` px (eye centres, nose tip,
-    mouth corners; the image's left one first)."""
+def template_eyes() -> tuple[tuple[float, float], ...]:
+    """The eye centres of ArcFace's template at ``CHIP`` px, the image's left eye first."""
     from facematch.models.alignment import ARCFACE112
 
-    return tuple((float(x), float(y)) for x, y in ARCFACE112[first:last] * CHIP / 112)
+    return tuple((float(x), float(y)) for x, y in ARCFACE112[:2] * CHIP / 112)
 
 
-def tap_vector(rgb: np.ndarray, points: tuple[tuple[float, float], ...],
-               box: tuple[float, float, float, float] | None = None) -> tuple[list[float], float] | None:
+def tap_vector(rgb: np.ndarray, points: tuple[tuple[float, float], ...]) -> list[float] | None:
     """The service's view of the subject's face in ``rgb``: detected, aligned and embedded as the service
-    does, SFace's ``EYE_TAP`` averaged around ``points`` (``region_features``), and the fraction of the
-    face-view ``box`` outside the image (0 without one); None without a face."""
+    does, and SFace's ``EYE_TAP`` averaged around ``points`` (``region_features``); None without a face."""
     from facematch.artifacts.sunglasses import region_features
-    from facematch.checks.occlusion import FaceView
     from facematch.models.alignment import alignment_points
     from facematch.models.facemesh import Mesh
     from facematch.models.protocols import TappedEmbedder
@@ -94,8 +90,7 @@ def tap_vector(rgb: np.ndarray, points: tuple[tuple[float, float], ...],
         mesh = found[0].mesh.points if isinstance(found[0].mesh, Mesh) else None
         chip = b.embedder.align(rgb, alignment_points(b.embedder.points, landmarks, mesh))
         _, taps = b.embedder.embed_tapped(chip)
-    outside = FaceView.from_points(rgb, mesh).outside(box, rgb.shape) if box is not None and mesh is not None else 0.0
-    return region_features(taps[EYE_TAP], points, REACH, CHIP).tolist(), outside
+    return region_features(taps[EYE_TAP], points, REACH, CHIP).tolist()
 
 
 def eye_vector(job: tuple[str, str]) -> list[float] | None:
@@ -120,8 +115,7 @@ def eye_vector(job: tuple[str, str]) -> list[float] | None:
         kind, seed = draw.split(":")
         paint = occluders.draw_sunglasses if kind == "sunglasses" else occluders.draw_clear_glasses
         rgb = paint(rgb, found[0].mesh.points, int(seed))
-    found_face = tap_vector(rgb, template(0, 2))
-    return None if found_face is None else found_face[0]
+    return tap_vector(rgb, template_eyes())
 
 
 def images(folder: Path) -> list[Path]:
@@ -209,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{int((neg > limit).sum())}/{len(neg)} false alarms; drawn: sunglasses {int((dpos > limit).sum())}/"
           f"{len(dpos)} found, clear glasses {int((dneg > limit).sum())}/{len(dneg)} flagged; per-source "
           "thresholds " + ", ".join(f"{k} {v:.3f}" for k, v in limits.items()))
-    eyes = template(0, 2)
+    eyes = template_eyes()
     doc = {
         "schema": "facematch-sunglasses/1", "version": "v1", "embedder": "sface-2021dec", "tap": "conv_10_relu",
         "tap_shape": [512, 14, 14], "chip": CHIP, "points": [list(e) for e in eyes], "reach": REACH,

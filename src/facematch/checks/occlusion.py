@@ -765,7 +765,7 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
         if eyes >= limits.hat_min_eye_distance else []
     judge_lenses = eyes >= limits.sunglasses_min_eye_distance
     by_model = sunglasses_by_model(taps, embedder, image, limits) if judge_lenses else None
-    glasses = by_model if by_model is not None else sunglasses(view, image, limits) if judge_lenses else []
+    glasses = by_model if by_model is not None else (sunglasses(view, image, limits) if judge_lenses else [])
     bare = mask_references(bool(hats), bool(glasses))
     found = [mask(view, points, image, limits, ref) for ref in bare] if eyes >= limits.mask_min_eye_distance else []
     masks = found[0] if found and all(found) else []

@@ -213,11 +213,14 @@ class OnnxFaceEmbedder:
                             if self._batch_of_one else [self._session.run([self._output], {self._input: x})[0]])
         return np.concatenate([np.asarray(p, np.float32) for p in parts])
 
-    def embed(self, chip: np.ndarray) -> np.ndarray:
-        """Unit ``dim``-vector of an aligned chip (and its mirror image, with ``mirror``)."""
+    def _check_chip(self, chip: np.ndarray) -> None:
         size = self.config.size
         if chip.shape != (size, size, 3):
             raise ValueError(f"expected a ({size}, {size}, 3) chip, got {chip.shape}")
+
+    def embed(self, chip: np.ndarray) -> np.ndarray:
+        """Unit ``dim``-vector of an aligned chip (and its mirror image, with ``mirror``)."""
+        self._check_chip(chip)
         if not self.config.mirror:
             return _unit_mean(self.raw(chip[None]))
         # The chip and its mirror image as two runs of one, not one batch of two: as fast on one thread
@@ -225,15 +228,12 @@ class OnnxFaceEmbedder:
         # two threads embedding at once peaked 30 MiB lower (docs/performance.md, "Memory").
         return _unit_mean(np.concatenate([self.raw(chip[None]), self.raw(chip[None, :, ::-1])]))
 
-
     def embed_tapped(self, chip: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """``embed(chip)`` and the tensors ``config.taps`` names (without the batch axis), read from the
         chip's own run (not its mirror image's): no more computation than ``embed``."""
         if not self.config.taps:
             return self.embed(chip), {}
-        size = self.config.size
-        if chip.shape != (size, size, 3):
-            raise ValueError(f"expected a ({size}, {size}, 3) chip, got {chip.shape}")
+        self._check_chip(chip)
         outs = self._session.run([self._output, *self.config.taps], {self._input: self.prepare(chip[None])})
         vecs = [np.asarray(outs[0], np.float32)] + ([self.raw(chip[None, :, ::-1])] if self.config.mirror else [])
         taps = {name: np.asarray(t, np.float32)[0] for name, t in zip(self.config.taps, outs[1:], strict=True)}
