@@ -63,6 +63,22 @@ def test_flat_card_without_a_face_is_a_document(card):
     assert card_presence(card[0], None, "img1", LIM) == []
 
 
+def test_card_filling_the_frame_with_large_print_is_a_document_without_a_face():
+    """A card photographed edge to edge, its print 60 px tall on 1,600 px (a 3 mm line on an 85.6 mm card):
+    at the 1,000 px long side the lines are 37 px thick, past what a line of print may be, and only the
+    half scale (19 px) counts them. No face gives the print's size, so both are tried."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (1600, 1010), (236, 228, 210))
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(["IDENTITY CARD", "Surname: NGUYEN", "Given names: VAN AN", "Born: 01.02.1990",
+                              "Expires: 01.02.2030"]):
+        draw.text((520, 120 + i * 114), line, fill=(30, 30, 40), font=cards._font(60))
+    page = np.asarray(img)
+    assert text_lines(page, None, LIM) >= LIM.min_text_lines
+    assert card_presence(page, None, "img1", LIM) == []
+
+
 def test_selfie_sent_as_card_is_no_document(astronaut_selfie):
     found = card_presence(astronaut_selfie, selfie_face_box(), "img1", LIM)
     assert [f.code for f in found] == [1]

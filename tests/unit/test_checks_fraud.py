@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from facematch.checks.fraud import FraudLimits, recapture, tampering
-from facematch.imaging.spectrum import face_patch, peak_prominence
+from facematch.imaging.spectrum import colour_peak_prominence, face_patch, face_square, peak_prominence
 from tools.synth import cards
 
 LIM = FraudLimits()
@@ -47,6 +47,58 @@ def test_screen_and_print_recaptures_are_found(attack, which, card_photo, selfie
     assert found[0].check == "recapture" and found[0].value > LIM.max_peak
 
 
+def test_on_a_card_photo_a_screen_is_found_and_a_print_is_left_to_the_photocopy_check(card_photo):
+    img, box = card_photo
+    screen = cards.screen_recapture(img, np.random.default_rng(4))
+    assert [f.code for f in recapture(screen, box, "img1", LIM, card=True)] == [10]
+    printed = cards.print_recapture(img, np.random.default_rng(4))
+    assert recapture(printed, box, "img1", LIM) != []  # the halftone's grey peak
+    assert recapture(printed, box, "img1", LIM, card=True) == []  # one ink at a time: no sub-pixel colour
+
+
+def guilloched_card_photo(head: np.ndarray, seed: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A card whose whole face is overprinted with fine line art in one ink (lines 4 px apart, gently
+    waving, the portrait included, as security printing does), photographed."""
+    rng = np.random.default_rng(seed)
+    flat, portrait = cards.render_card(head, rng)
+    h, w = flat.shape[:2]
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    lines = (0.5 + 0.5 * np.cos(2 * np.pi * (x / 4.0 + y / 9.0 + 0.6 * np.sin(2 * np.pi * y / 300)))) ** 2
+    ink = np.array([0.35, 0.55, 0.75], np.float32)
+    printed = np.clip(flat * (1 - 0.45 * lines[:, :, None] * (1 - ink)), 0, 255).astype(np.uint8)
+    photo, homography = cards.photograph_with_homography(printed, rng)
+    return photo, cards.map_box(portrait, homography)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_guilloche_is_not_a_screen_but_the_same_card_on_a_screen_is(head, seed):
+    photo, box = guilloched_card_photo(head, seed)
+    # The line art is periodic: its grey peak alone would read as a recapture (the portrait-side rule) ...
+    assert peak_prominence(face_patch(photo, box, LIM.patch)) > LIM.max_peak
+    assert recapture(photo, box, "img1", LIM) != []
+    # ... but its one ink moves the three channels together: no sub-pixel colour, no code 10 on a card.
+    assert colour_peak_prominence(face_square(photo, box, LIM.patch)) < LIM.max_colour_peak
+    assert recapture(photo, box, "img1", LIM, card=True) == []
+    # Shown on a screen and photographed again, the sub-pixel colour is there: the colour condition
+    # takes no screen away from the grey peak.
+    screen = cards.screen_recapture(photo, np.random.default_rng(seed))
+    assert colour_peak_prominence(face_square(screen, box, LIM.patch)) > LIM.max_colour_peak
+    grey_found = peak_prominence(face_patch(screen, box, LIM.patch)) > LIM.max_peak
+    assert bool(recapture(screen, box, "img1", LIM, card=True)) == grey_found
+
+
+def test_the_colour_spectrum_is_blind_to_grey_and_in_phase_colour():
+    y, x = np.mgrid[0:256, 0:256]
+    wave = np.sin(2 * np.pi * (x * 0.21 + y * 0.13))
+    noise = np.random.default_rng(0).normal(0, 3, (256, 256, 3))
+    in_phase = 128 + wave[:, :, None] * np.array([60.0, 30.0, 10.0]) + noise  # one ink: amplitudes differ
+    # R, G and B a third of a period apart, as a screen's sub-pixels are.
+    shifted = 128 + 40 * np.stack([np.sin(2 * np.pi * (x * 0.21 + y * 0.13) + k * 2 * np.pi / 3) for k in range(3)], 2)
+    assert colour_peak_prominence(np.clip(in_phase, 0, 255).astype(np.uint8)) < LIM.max_colour_peak
+    assert colour_peak_prominence(np.clip(shifted + noise, 0, 255).astype(np.uint8)) > 5
+    assert colour_peak_prominence(np.full((128, 128, 3), 90, np.uint8)) < 1
+
+
 def test_a_pure_grating_is_one_strong_peak():
     y, x = np.mgrid[0:256, 0:256]
     grating = 128 + 60 * np.sin(2 * np.pi * (x * 0.21 + y * 0.13))
@@ -80,6 +132,37 @@ def test_tampering_finds_a_portrait_sharper_than_the_print(card_photo):
     found = tampering(pasted, face, "img1", LIM)
     assert [f.code for f in found] == [3]
     assert found[0].value > LIM.max_sharpness_ratio
+
+
+def close_up(card: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A card photographed close, at high resolution: 3x the print's pixels, its edges spread over a few
+    of them by the lens (sigma 1.5 px), sensor noise on top (3 grey levels)."""
+    import cv2
+
+    big = cv2.resize(card, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    big = cv2.GaussianBlur(big, (0, 0), 1.5) + rng.normal(0, 3, big.shape)
+    return np.clip(big, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_tampering_quiet_on_a_genuine_close_up(head, seed):
+    """At native resolution the re-blur reads the face's noise and texture against the print's soft
+    edges, and the genuine portrait of a ~300 px face measured 1.6-1.9 times sharper than its print
+    (the limit is 1.3); measured where the face is ``tamper_face_width`` px wide, it is not."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(seed)
+    flat, portrait = cards.render_card(head, rng)
+    photo = close_up(flat, rng)
+    x1, y1, x2, y2 = (3 * v for v in portrait)
+    w, h = x2 - x1, y2 - y1
+    face = (x1 + 0.29 * w, y1 + 0.24 * h, x1 + 0.71 * w, y1 + 0.60 * h)
+    assert face[2] - face[0] > 2 * LIM.tamper_face_width
+    assert tampering(photo, face, "img1", replace(LIM, tamper_face_width=10 ** 6)) != []  # native scale
+    assert tampering(photo, face, "img1", LIM) == []
+    pasted = photo.copy()  # a portrait with its own pixel-level texture is still found at that scale
+    pasted[y1:y2, x1:x2] = rng.integers(0, 256, (y2 - y1, x2 - x1, 1), dtype=np.uint8).repeat(3, axis=2)
+    assert [f.code for f in tampering(pasted, face, "img1", LIM)] == [3]
 
 
 def test_presentation_attack_reports_the_detectors_score_and_limit():

@@ -18,7 +18,9 @@ from facematch.types import InvalidCode
 class CardLimits:
     #: Text lines are looked for with the image scaled so the face is
     #: ``text_face_height`` pixels tall (a card's print is then 4-24 px tall);
-    #: without a face, with the long side at ``text_long_side``.
+    #: without a face, with the long side at ``text_long_side`` and at half that
+    #: (the larger count is kept): with no face to give the card's scale, a card
+    #: filling the frame has its print 23-35 px tall at 1000 px, 12-18 px at 500.
     text_face_height: int = 80
     text_long_side: int = 1000
     #: A document shows at least ``min_text_lines`` text lines near the face
@@ -93,9 +95,16 @@ def text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, l
     A document's text lies within a few face sizes of its portrait, mostly on
     one side: to the right on a CCCD, to the left where the portrait is on the
     right (some IDs, or a card held upside down). Both regions are counted, 3
-    face widths on one side and 5 on the other, and the larger count kept."""
+    face widths on one side and 5 on the other, and the larger count kept.
+
+    Without a face nothing gives the print's size: the whole image is counted
+    with its long side at ``text_long_side`` and at half that, and the larger
+    count kept (a card that fills the frame prints its text too thick to count
+    at the first)."""
     if box is None:
-        return _text_lines(np.ascontiguousarray(rgb), None, limits)
+        whole = np.ascontiguousarray(rgb)
+        return max(_text_lines(whole, None, limits, long_side) for long_side in
+                   (limits.text_long_side, limits.text_long_side // 2))
     x1, y1, x2, y2 = box
     fw, fh = x2 - x1, y2 - y1
     counts = []
@@ -106,12 +115,13 @@ def text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, l
     return max(counts)
 
 
-def _text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, limits: CardLimits) -> int:
+def _text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, limits: CardLimits,
+                long_side: int = 0) -> int:
     h, w = rgb.shape[:2]
     if box is not None:
         scale = limits.text_face_height / max(box[3] - box[1], 1.0)
     else:
-        scale = limits.text_long_side / max(h, w)
+        scale = (long_side or limits.text_long_side) / max(h, w)
     scale = min(scale, 1600 / max(h, w))
     grey = _resize_grey(rgb, scale)
     grad = cv2.morphologyEx(grey, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))

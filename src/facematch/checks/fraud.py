@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from facematch.checks import Finding
-from facematch.imaging.spectrum import face_patch, peak_prominence
+from facematch.imaging.spectrum import colour_peak_prominence, face_square, peak_prominence
 from facematch.types import Box, InvalidCode
 
 
@@ -46,10 +46,23 @@ class FraudLimits:
     #: reach 2-5.
     max_peak: float = 2.2
     peak_background: int = 11
+    #: On card photos the peak is a screen's only if the colour modulation the three channels do not
+    #: share (``colour_peak_prominence``: a screen's R, G and B sub-pixels, a third of a pixel apart)
+    #: peaks too, by the same measure: 9x its neighbourhood. A card's own print (guilloche, fine line
+    #: art) and the patterned surface it lies on modulate the channels in phase and read 0-2.1 there
+    #: (every bona fide document photo and scan of the dev data, docs/checks.md section 10); rendered
+    #: screen recaptures 2.9-5.3. Set to the grey peak's limit, not fitted.
+    max_colour_peak: float = 2.2
     #: Tampering: the portrait's sharpness (``sharpness``) divided by that of
     #: the printed text beside it. A portrait pasted in with its own
     #: resampling and sharpening history is sharper than a printed one.
     max_sharpness_ratio: float = 1.3
+    #: ... measured with the image scaled (area-averaged) so the face is at most this wide: the largest
+    #: face of the synthetic card photos the ratio's limit was chosen on (85-135 px). A sigma-1 re-blur
+    #: probes pixel-scale detail; on a 600 px face of a 12 MP phone photo that is skin and hair texture
+    #: and sensor noise, while the card's large print has edges spread over several pixels, so a genuine
+    #: portrait read "sharper" than its print (docs/checks.md section 3).
+    tamper_face_width: int = 135
 
 
 def presentation_attack(score: float | None, image: str, limits: FraudLimits) -> list[Finding]:
@@ -61,18 +74,29 @@ def presentation_attack(score: float | None, image: str, limits: FraudLimits) ->
     return [Finding(InvalidCode.FRAUD, "presentation_attack", image, value=float(score), limit=limits.max_attack_score)]
 
 
-def recapture(rgb: np.ndarray, box: Box | None, image: str, limits: FraudLimits) -> list[Finding]:
+def recapture(rgb: np.ndarray, box: Box | None, image: str, limits: FraudLimits, *,
+              card: bool = False) -> list[Finding]:
     """A photo of a screen or of a print: moire or halftone peaks in the
     spectrum of a ``patch``-pixel square around the face, on the grey level,
     at native resolution. The value reported is the highest peak's
-    prominence (``peak_prominence``)."""
-    patch = face_patch(rgb, box, limits.patch)
-    if patch is None:
+    prominence (``peak_prominence``).
+
+    On a card photo (``card``) a grey peak is not enough: a card is print,
+    and its guilloche and fine line art, like a patterned table under it, are
+    periodic in their own right. There the square must also show a screen's
+    sub-pixel colour structure, channels modulated out of phase
+    (``colour_peak_prominence`` above ``max_colour_peak``); a print of the
+    card (in phase, one ink at a time) is then not this check's: a greyscale
+    copy is code 2's."""
+    square = face_square(rgb, box, limits.patch)
+    if square is None:
         return []
-    peak = peak_prominence(patch, limits.peak_background)
-    if peak > limits.max_peak:
-        return [Finding(InvalidCode.FRAUD, "recapture", image, value=peak, limit=limits.max_peak)]
-    return []
+    peak = peak_prominence(cv2.cvtColor(np.ascontiguousarray(square), cv2.COLOR_RGB2GRAY), limits.peak_background)
+    if not peak > limits.max_peak:
+        return []
+    if card and not colour_peak_prominence(square, limits.peak_background) > limits.max_colour_peak:
+        return []
+    return [Finding(InvalidCode.FRAUD, "recapture", image, value=peak, limit=limits.max_peak)]
 
 
 def sharpness(grey: np.ndarray) -> float:
@@ -89,15 +113,24 @@ def tampering(rgb: np.ndarray, box: Box, image: str, limits: FraudLimits) -> lis
     sharper than the card's print to its right (the text column of a CCCD or
     CMND, 0.9 to 2.1 face widths past the face, clear of the portrait). Both
     went through the same camera, so their ratio cancels the photo's own
-    blur; a pasted photo keeps its own resampling and sharpening. The value
-    reported is the ratio. Weak: see docs/checks.md."""
+    blur; a pasted photo keeps its own resampling and sharpening. Both are
+    measured at the scale where the face is at most ``tamper_face_width``
+    px wide, the scale the limit was chosen at. The value reported is the
+    ratio. Weak: see docs/checks.md."""
     h, w = rgb.shape[:2]
     x1, y1, x2, y2 = box
     bw, bh = x2 - x1, y2 - y1
+    scale = min(1.0, limits.tamper_face_width / max(bw, 1.0))
 
     def cut(a: float, b: float, c: float, d: float) -> np.ndarray:
         part = np.ascontiguousarray(rgb[int(max(0, b)):int(min(h, d)), int(max(0, a)):int(min(w, c))])
-        return cv2.cvtColor(part, cv2.COLOR_RGB2GRAY) if part.size else part[:, :, 0]
+        if not part.size:
+            return part[:, :, 0]
+        grey = cv2.cvtColor(part, cv2.COLOR_RGB2GRAY)
+        if scale == 1.0:
+            return grey
+        size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+        return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
 
     face = cut(x1 + 0.15 * bw, y1 + 0.15 * bh, x2 - 0.15 * bw, y2 - 0.15 * bh)
     text = cut(x2 + 0.9 * bw, y1, x2 + 2.1 * bw, y2)

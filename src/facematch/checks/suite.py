@@ -6,7 +6,7 @@ Which checks run where (docs/checks.md has methods, limits and measured error
 rates):
 
 * card photo (``type1=card``): no document (1) and recapture (10: the
-  spectral peak; the attack model too when ``attack_model_on_cards``,
+  spectral peak with a screen's sub-pixel colour; the attack model too when ``attack_model_on_cards``,
   either flags), with or without a face; photocopy (2) when there is a document; face too small (11) when a
   face was found, and tampering (3) when besides there is a
   document that is neither a photocopy nor a recapture.
@@ -107,7 +107,7 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     # The spectral peak on cards (beside the model: either flags, the two miss different synthetic
     # attacks, docs/presentation-attacks.md) and on portraits without a model; the model where it scored.
     spectral = ctx.is_card or ctx.attack_score is None
-    recaptured = recapture(ctx.rgb, box, ctx.role, limits.fraud) if spectral else []
+    recaptured = recapture(ctx.rgb, box, ctx.role, limits.fraud, card=ctx.is_card) if spectral else []
     g = limits.geometry
     too_small = face_too_small(ctx.landmarks5, ctx.role, ctx.is_card, g) if ctx.landmarks5 is not None else []
     # A portrait face below the size limit (11) is not judged by the model, as blur and noise are not:

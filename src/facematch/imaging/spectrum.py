@@ -4,7 +4,9 @@ A screen's pixel grid aliased by the camera's, or a print's halftone screen,
 shows as isolated peaks in the Fourier spectrum far above the smooth spectrum
 of natural content. Used by the card-side recapture check
 (``checks.fraud.recapture``) and by the presentation-attack model's
-``moire`` feature (``models.pad``).
+``moire`` feature (``models.pad``). On card photos the peak must also carry
+a screen's sub-pixel colour structure (``colour_peak_prominence``): a card's
+own print (guilloche, line art) and the surface it lies on are periodic too.
 """
 
 from __future__ import annotations
@@ -49,6 +51,48 @@ def peak_prominence(grey: np.ndarray, background: int = 11) -> float:
     log = np.fft.fftshift(cv2.log(cv2.magnitude(dft[:, :, 0], dft[:, :, 1]) + 1e-3))
     local = cv2.blur(log, (background, background), borderType=cv2.BORDER_REFLECT)
     return float((log - local)[mask].max())
+
+
+def colour_peak_prominence(rgb: np.ndarray, background: int = 11) -> float:
+    """``peak_prominence`` of the colour modulation that the three channels do not share: at each
+    frequency, the smallest singular value of the channels' (Hann-windowed) Fourier coefficients
+    taken as three points of the complex plane (real and imaginary parts: a 3x2 matrix), i.e.
+    sqrt((sum |X_c|^2 - |sum X_c^2|) / 2).
+
+    It is zero where the channels move in phase, whatever their amplitudes: a pattern printed in
+    one ink, painted in one colour, or grey (a guilloche, a patterned table, a greyscale copy's
+    halftone). A screen's red, green and blue sub-pixels sit a third of a pixel apart, so its grid
+    modulates the three channels out of phase (colour moire), and this spectrum peaks there. A floor
+    of 1 % of the grey spectrum's mean magnitude keeps a grey image's rounding noise from reading
+    as structure."""
+    n = rgb.shape[0]
+    mask, window = _mask_and_window(n)
+    coeffs = []
+    for c in range(3):
+        g = rgb[:, :, c].astype(np.float32)
+        dft = cv2.dft((g - g.mean()) * window, flags=cv2.DFT_COMPLEX_OUTPUT)
+        coeffs.append(dft[:, :, 0] + 1j * dft[:, :, 1])
+    x = np.stack(coeffs)
+    energy = (np.abs(x) ** 2).sum(axis=0) - np.abs((x ** 2).sum(axis=0))
+    spread = np.fft.fftshift(np.sqrt(np.maximum(energy, 0.0) / 2)).astype(np.float32)
+    grey = np.abs(x.mean(axis=0))  # the channels' mean: the grey level's spectrum, for the floor
+    floor = max(1e-3, 0.01 * float(np.fft.fftshift(grey)[mask].mean()))
+    log = cv2.log(spread + floor)
+    local = cv2.blur(log, (background, background), borderType=cv2.BORDER_REFLECT)
+    return float((log - local)[mask].max())
+
+
+def face_square(rgb: np.ndarray, box: Box | None, size: int) -> np.ndarray | None:
+    """``face_patch``'s square in colour (the same pixels; ``face_patch`` keeps its own code, which the
+    presentation-attack feature cache is keyed on, ``tools/pad_data.py``). A view: no pixel is copied."""
+    h, w = rgb.shape[:2]
+    n = min(size, h // 32 * 32, w // 32 * 32)
+    if n < 64:
+        return None
+    cx, cy = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2) if box is not None else (w / 2, h / 2)
+    x0 = int(np.clip(round(cx - n / 2), 0, w - n))
+    y0 = int(np.clip(round(cy - n / 2), 0, h - n))
+    return rgb[y0:y0 + n, x0:x0 + n]
 
 
 def face_patch(rgb: np.ndarray, box: Box | None, size: int) -> np.ndarray | None:
