@@ -33,12 +33,14 @@ def fit(x: np.ndarray, y: np.ndarray, penalty: float, weight: np.ndarray | None 
     return beta[:-1], float(beta[-1])
 
 
-def threshold(negative_scores: np.ndarray, max_false_alarm: float, negatives: int | None = None) -> float:
+def threshold(negative_scores: np.ndarray, max_false_alarm: float, negatives: int | None = None,
+              at_least: int = 0) -> float:
     """The score above which at most ``max_false_alarm`` of ``negatives`` faces lie (by default the
-    scored ones; more where faces that were never scored count as passed); -inf when the budget
-    covers every scored face."""
+    scored ones; more where faces that were never scored count as passed), and at least ``at_least``
+    (a source too small to measure the rate: with 0, one face alone sets the threshold of a source
+    of fewer than ``1 / max_false_alarm`` faces); -inf when the budget covers every scored face."""
     ranked = np.sort(negative_scores)[::-1]
-    k = int(max_false_alarm * (len(ranked) if negatives is None else negatives))
+    k = max(at_least, int(max_false_alarm * (len(ranked) if negatives is None else negatives)))
     return float(ranked[k]) if k < len(ranked) else -np.inf
 
 

@@ -1,6 +1,6 @@
 """Everything fitted that serving loads, read by one function.
 
-Six kinds, each with one versioned schema (the JSON's ``schema`` key):
+Seven kinds, each with one versioned schema (the JSON's ``schema`` key):
 
 ========================  ==========================  ====================================
 kind                      schema                      class
@@ -11,6 +11,7 @@ presentation-attack model ``facematch-pad/1``         ``artifacts.pad.PadModel``
 hat model (code 8)        ``facematch-hat/2``         ``artifacts.hat.HatModel``
 mask model (code 9)       ``facematch-occlusion/1``   ``artifacts.occlusion.OcclusionModel``
 sunglasses model (code 7) ``facematch-sunglasses/1``  ``artifacts.sunglasses.SunglassesModel``
+mouth model (code 9)      ``facematch-mask-mouth/1``  ``artifacts.sunglasses.MaskMouthModel``
 ========================  ==========================  ====================================
 
 Each document records its ``version`` and its provenance (model, data, date,
@@ -38,6 +39,7 @@ PACKAGED: dict[str, str] = {
     "calibration-asia-v2.json": "a5f7fd383449e8944447b6c9100d46238a6628095c7becc5f433c5a73401dc17",
     "calibration-lfw-v1.json": "2ff1d34b5eedc57b086a9fec7374d82ef8f03ca860931362782feb7a1a48a422",
     "calibration-sface-v1.json": "6ed776f0e722a161a89067c819791525e2ab46643ce6080e7eb0f46c1f759b7a",
+    "mask-mouth-v1.json": "4b2450957759219467300580f831c15e3029ea65b17eac1e30f11e96957ae8f8",
     "hat-v3.json": "4e1c94538499859e6ca6c100058f3e331ab3526a0aff588899bc680bee89c6af",
     "occlusion-v1.json": "fe478bfed1ab2139ed72c2e1ef5572f12cd751605406c77f5e5db0f70b24acac",
     "pad-v1.json": "197213275f987b8b699f523f8a4cae220e283a5043ae235bdd7cf6978b3c3949",

@@ -1,5 +1,6 @@
-"""The sunglasses model (code 7, ``checks.occlusion.sunglasses_by_model``): it reads the embedding network's
-own activations around face points (the eye centres).
+"""Models that read the embedding network's own activations around face points: the sunglasses model
+(code 7, ``checks.occlusion.sunglasses_by_model``, around the eye centres) and the mouth model (code 9,
+``checks.occlusion.mask_by_mouth``, ``MaskMouthModel``: around the nose tip and the mouth centre).
 
 Schema ``facematch-sunglasses/1``:
 ``version``; ``embedder``, the network whose inner tensor ``tap`` (of shape
@@ -10,12 +11,15 @@ each over which each channel is averaged (``region_features``);
 then a logistic model (``mean``, ``scale``, ``weights``, ``bias``,
 ``threshold``) over those averages, one per channel and point, and
 ``provenance``. Fitted by ``tools/fit_sunglasses_eyes.py``.
+
+Schema ``facematch-mask-mouth/1``: the same fields, read the same way, at
+the nose tip and the mouth centre. Fitted by ``tools/fit_mask_mouth.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -40,7 +44,7 @@ class SunglassesModel:
     source: Source | None = field(default=None, compare=False)
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any], source: Source | None = None) -> SunglassesModel:
+    def from_doc(cls, doc: dict[str, Any], source: Source | None = None) -> Self:
         what = f"{cls.KIND} artefact"
         shape = tuple(int(v) for v in doc["tap_shape"])
         points = [[float(c) for c in p] for p in doc["points"]]
@@ -63,6 +67,29 @@ class SunglassesModel:
         return self.logistic.score(region_features(taps[self.tap], self.points, self.reach, self.chip))
 
 
+@dataclass(frozen=True, eq=False)
+class MaskMouthModel(SunglassesModel):
+    """The mouth model (code 9): the sunglasses model's reading at the nose tip and the mouth centre."""
+
+    KIND: ClassVar[str] = "mask-mouth"
+    SCHEMA: ClassVar[str] = "facematch-mask-mouth/1"
+
+    def chip_box(self) -> tuple[float, float, float, float]:
+        """The chip pixels (x0, x1, y0, y1) of the cells read around the last point (the mouth centre)."""
+        _, h, w = self.tap_shape
+        x0, x1, y0, y1 = cells(self.points[-1], self.reach, self.chip, h, w)
+        return x0 * self.chip / w, x1 * self.chip / w, y0 * self.chip / h, y1 * self.chip / h
+
+
+def cells(point: tuple[float, float], reach: float, chip: int, rows: int, cols: int) -> tuple[int, int, int, int]:
+    """The cells (x0, x1, y0, y1, ends excluded) of a ``rows`` x ``cols`` grid over a ``chip``-pixel chip
+    within ``reach`` chip pixels (at least one cell) of ``point``."""
+    cx, cy = point[0] * cols / chip, point[1] * rows / chip
+    rx, ry = max(1.0, reach * cols / chip), max(1.0, reach * rows / chip)
+    return (max(0, int(np.floor(cx - rx))), min(cols, int(np.ceil(cx + rx))),
+            max(0, int(np.floor(cy - ry))), min(rows, int(np.ceil(cy + ry))))
+
+
 def region_features(tap: np.ndarray, points: tuple[tuple[float, float], ...], reach: float, chip: int) -> np.ndarray:
     """Each channel of the network's inner tensor ``tap`` (channels x rows x
     columns over its ``chip``-pixel chip) averaged over the cells within
@@ -71,10 +98,7 @@ def region_features(tap: np.ndarray, points: tuple[tuple[float, float], ...], re
     one first), point after point."""
     _, h, w = tap.shape
     out = []
-    for px, py in points:
-        cx, cy = px * w / chip, py * h / chip
-        rx, ry = max(1.0, reach * w / chip), max(1.0, reach * h / chip)
-        x0, x1 = max(0, int(np.floor(cx - rx))), min(w, int(np.ceil(cx + rx)))
-        y0, y1 = max(0, int(np.floor(cy - ry))), min(h, int(np.ceil(cy + ry)))
+    for point in points:
+        x0, x1, y0, y1 = cells(point, reach, chip, h, w)
         out.append(np.asarray(tap[:, y0:y1, x0:x1], np.float64).mean(axis=(1, 2)))
     return np.concatenate(out)

@@ -21,8 +21,12 @@ five points) and the rule measures (``model_scores``, the packaged
 ``occlusion-v1`` artefact): the rule finds nearly every mask but also
 beards, stubble and shadowed chins, which the embedding tells apart. With
 another embedder, or with ``OcclusionLimits.embedding_models`` off, the rule
-alone decides. The hat model reads the same embedding beside its image
-features when it is SFace's (``hat``), and its image features alone otherwise.
+alone decides. A mask neither finds is still found by the mouth model
+(``mask_by_mouth``, the packaged ``mask-mouth-v1``) from SFace's own
+activations at the nose tip and the mouth centre, which read no skin: a mask
+coloured like skin, or printed with red, passes the rule. The hat model reads
+the same embedding beside its image features when it is SFace's (``hat``),
+and its image features alone otherwise.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import numpy as np
 from facematch import artifacts
 from facematch.artifacts.hat import HatModel
 from facematch.artifacts.occlusion import OcclusionModel
-from facematch.artifacts.sunglasses import SunglassesModel
+from facematch.artifacts.sunglasses import MaskMouthModel, SunglassesModel
 from facematch.checks import Finding
 from facematch.types import InvalidCode
 
@@ -175,6 +179,16 @@ class OcclusionLimits:
     #: rule above: its score over its fitted threshold (log-odds) must exceed
     #: ``sunglasses_min_model_score``. Otherwise the rule decides.
     sunglasses_min_model_score: float = 0.0
+    #: Mask: where the embedder is the one the mouth model was fitted for (the
+    #: packaged ``mask-mouth-v1``: a logistic model over the network's own
+    #: activations at the nose tip and the mouth centre) and ``embedding_models``
+    #: is on, a mask the rule and ``occlusion-v1`` do not find is still found
+    #: when that model's score over its fitted threshold exceeds
+    #: ``mask_min_mouth_score`` (``mask_by_mouth``). It is not read where more
+    #: than ``mask_mouth_max_outside`` of the chip it reads around the mouth
+    #: lies outside the image: the chip is black there, as a dark mask is.
+    mask_min_mouth_score: float = 0.0
+    mask_mouth_max_outside: float = 0.5
     #: Hat: the hat model's score of ``hat_features`` (and of the embedding, see
     #: ``embedding_models``), less the threshold it
     #: was fitted with (1 % false alarms per training source, cross-validated), must exceed this.
@@ -454,6 +468,52 @@ def sunglasses_by_model(taps: dict[str, np.ndarray] | None, embedder: str | None
     if score > limits.sunglasses_min_model_score:
         return [Finding(InvalidCode.SUNGLASSES, "sunglasses", image, value=score,
                         limit=limits.sunglasses_min_model_score)]
+    return []
+
+
+def load_mouth_model(path: str | Path | None = None) -> MaskMouthModel:
+    """The mouth-model artefact at ``path`` (the packaged ``mask-mouth-v1`` without one)."""
+    if path is None:
+        return artifacts.load(MaskMouthModel, version="v1")
+    return artifacts.load(MaskMouthModel, path=path)
+
+
+@functools.cache
+def mouth_model() -> MaskMouthModel:
+    """The packaged mouth model, read once (on first use, not at import)."""
+    return load_mouth_model()
+
+
+def mouth_outside(points: np.ndarray, image_shape: tuple[int, ...], model: MaskMouthModel) -> float:
+    """Fraction of the chip pixels the mouth model reads around the mouth (``MaskMouthModel.chip_box``,
+    sampled on a 9x9 grid) that lie outside the image, for the chip the network aligns on the face mesh
+    ``points`` (``alignment.arcface5``: the similarity from ``mesh_five`` onto ``ARCFACE112``)."""
+    from facematch.models.alignment import ARCFACE112, mesh_five, similarity
+
+    to_chip = similarity(mesh_five(points), ARCFACE112 * np.float32(model.chip / 112))
+    x0, x1, y0, y1 = model.chip_box()
+    uv = np.stack(np.meshgrid(np.linspace(x0 + 0.5, x1 - 0.5, 9), np.linspace(y0 + 0.5, y1 - 0.5, 9)), -1)
+    inv = cv2.invertAffineTransform(to_chip)
+    xy = uv.reshape(-1, 2) @ inv[:, :2].T + inv[:, 2]
+    h, w = image_shape[:2]
+    return float(((xy[:, 0] < 0) | (xy[:, 0] >= w) | (xy[:, 1] < 0) | (xy[:, 1] >= h)).mean())
+
+
+def mask_by_mouth(taps: dict[str, np.ndarray] | None, embedder: str | None, points: np.ndarray,
+                  image_shape: tuple[int, ...], image: str, limits: OcclusionLimits,
+                  model: MaskMouthModel | None = None) -> list[Finding] | None:
+    """A mask judged by the mouth model (``mask-mouth-v1``) from the network's own activations at the nose
+    tip and the mouth centre (the tensor in ``taps`` it was fitted on, from the network ``embedder``). The
+    value reported is its score over its fitted threshold. None when it cannot judge: ``embedding_models``
+    off, another network, no tensor, or the mouth mostly outside the image (``mouth_outside``)."""
+    if not limits.embedding_models or taps is None:
+        return None
+    model = model or mouth_model()
+    if not model.reads(embedder, taps) or mouth_outside(points, image_shape, model) > limits.mask_mouth_max_outside:
+        return None
+    score = model.score(taps)
+    if score > limits.mask_min_mouth_score:
+        return [Finding(InvalidCode.MASK, "mask", image, value=score, limit=limits.mask_min_mouth_score)]
     return []
 
 
@@ -757,6 +817,10 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
     model was fitted for that network; the finding then reports the model's
     score (the lower of the two readings when there are two). Otherwise the rule's finding stands.
 
+    A mask that neither finds is still found by the mouth model where it can
+    judge (``mask_by_mouth``: the network's ``taps`` at the nose tip and the
+    mouth, no skin reference), with or without a hat or lenses.
+
     Sunglasses are judged by the sunglasses model from the network's ``taps``
     where it can (``sunglasses_by_model``; skin plays no part there, so
     nothing is judged again), by the lens rule otherwise."""
@@ -775,6 +839,8 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
             score = min(r["mask"] for r in readings if r is not None)
             masks = [Finding(InvalidCode.MASK, "mask", image, value=score, limit=limits.mask_min_model_score)
                      ] if score > limits.mask_min_model_score else []
+    if not masks and eyes >= limits.mask_min_eye_distance:
+        masks = mask_by_mouth(taps, embedder, points, image_shape, image, limits) or []
     if masks and glasses and by_model is None:
         glasses = next((g for g in (sunglasses(view, image, limits, ref) for ref in bare) if g), [])
     return masks + glasses + hats
