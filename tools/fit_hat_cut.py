@@ -27,6 +27,10 @@ the limit to paste into ``OcclusionLimits``.
 the fit's), with the shipped limits, and counts per cut: head coverings found
 (labelled by eye), false alarms on the rest. Each mode writes
 ``benchmarks/results/hat_cut.json``. Reads the data in place.
+
+The limits are fitted on, and read against, ``hat-v3``'s score: the activations at the top of the chip
+(``hattop-v1``, ``tools/fit_hat_top.py``) are added only for heads neither cut nor turned, so they
+leave the faces fitted on here as they were.
 """
 
 from __future__ import annotations

@@ -66,7 +66,9 @@ def test_caps_are_hats_to_the_image_model(matcher, bundle, portrait, mesh, colou
     """Red, navy and white drawn caps, judged by the image model alone (another network, or the
     embedding models off). With the SFace embedding, hat v3 misses the white one on this canvas
     (log-odds -0.87 over its threshold, the image model alone +0.40): the embedding's part
-    scores the astronaut's face as hatless whatever is drawn above it (docs/checks.md, code 8)."""
+    scores the astronaut's face as hatless whatever is drawn above it (docs/checks.md, code 8). With SFace's
+    activations at the top of its chip added (``hattop-v1``, as the matcher runs it) the white one is found:
+    tests/models/test_hat_top.py."""
     from facematch.checks.occlusion import hat
 
     rgb = occluders.draw_cap(portrait, mesh, 3, colour=colour)

@@ -1,6 +1,6 @@
 """Everything fitted that serving loads, read by one function.
 
-Seven kinds, each with one versioned schema (the JSON's ``schema`` key):
+Eight kinds, each with one versioned schema (the JSON's ``schema`` key):
 
 ========================  ==========================  ====================================
 kind                      schema                      class
@@ -12,6 +12,7 @@ hat model (code 8)        ``facematch-hat/2``         ``artifacts.hat.HatModel``
 mask model (code 9)       ``facematch-occlusion/1``   ``artifacts.occlusion.OcclusionModel``
 sunglasses model (code 7) ``facematch-sunglasses/1``  ``artifacts.sunglasses.SunglassesModel``
 mouth model (code 9)      ``facematch-mask-mouth/1``  ``artifacts.sunglasses.MaskMouthModel``
+hat, top of the chip (8)  ``facematch-hattop/1``      ``artifacts.hat.HatTopModel``
 ========================  ==========================  ====================================
 
 Each document records its ``version`` and its provenance (model, data, date,
@@ -41,6 +42,7 @@ PACKAGED: dict[str, str] = {
     "calibration-sface-v1.json": "6ed776f0e722a161a89067c819791525e2ab46643ce6080e7eb0f46c1f759b7a",
     "mask-mouth-v1.json": "4b2450957759219467300580f831c15e3029ea65b17eac1e30f11e96957ae8f8",
     "hat-v3.json": "4e1c94538499859e6ca6c100058f3e331ab3526a0aff588899bc680bee89c6af",
+    "hattop-v1.json": "6561538e3e6f388f9598fb378d8d03b4df4f103469c2131b89ff5d88466a5c21",
     "occlusion-v1.json": "fe478bfed1ab2139ed72c2e1ef5572f12cd751605406c77f5e5db0f70b24acac",
     "pad-v1.json": "197213275f987b8b699f523f8a4cae220e283a5043ae235bdd7cf6978b3c3949",
     "sunglasses-v1.json": "053d40e62307bd3672142ac9c56559d3f82c025ea21553ae316219b0c811a137",

@@ -26,7 +26,9 @@ alone decides. A mask neither finds is still found by the mouth model
 activations at the nose tip and the mouth centre, which read no skin: a mask
 coloured like skin, or printed with red, passes the rule. The hat model reads
 the same embedding beside its image features when it is SFace's (``hat``),
-and its image features alone otherwise.
+and its image features alone otherwise; with SFace's activations at the top
+of its chip also at hand, a second model over them adds its log-odds
+(``hattop-v1``) for heads neither cut by the frame nor turned.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import cv2
 import numpy as np
 
 from facematch import artifacts
-from facematch.artifacts.hat import HatModel
+from facematch.artifacts.hat import HatModel, HatTopModel
 from facematch.artifacts.occlusion import OcclusionModel
 from facematch.artifacts.sunglasses import MaskMouthModel, SunglassesModel
 from facematch.checks import Finding
@@ -121,7 +123,9 @@ SUNGLASSES_THRESHOLD = -0.2837
 #: is at hand (``occlusions``: the network the model names), a second logistic
 #: regression over the same features followed by that embedding decides, with
 #: its own threshold fitted the same way. The
-#: artefact, with what it was fitted on, is ``facematch/data/hat-v3.json`` (``artifacts.hat``).
+#: artefact, with what it was fitted on, is ``facematch/data/hat-v3.json`` (``artifacts.hat``). Beside it,
+#: ``facematch/data/hattop-v1.json`` (``tools/fit_hat_top.py``) reads SFace's activations at the top of its chip
+#: and adds its log-odds to those of the model with the embedding (``hat``).
 HAT_MEASURES: tuple[str, ...] = ("skin_upper_forehead", "skin_forehead", "skin_head_top", "texture_upper_forehead",
                 "head_top_chroma", "head_top_lightness", "head_top_spread", "head_top_vs_temples",
                 "head_top_vs_hair_side", "brim_edge", "brim_straightness",
@@ -190,8 +194,10 @@ class OcclusionLimits:
     mask_min_mouth_score: float = 0.0
     mask_mouth_max_outside: float = 0.5
     #: Hat: the hat model's score of ``hat_features`` (and of the embedding, see
-    #: ``embedding_models``), less the threshold it
-    #: was fitted with (1 % false alarms per training source, cross-validated), must exceed this.
+    #: ``embedding_models``; and, for a head neither cut nor turned, of the
+    #: network's activations at the top of its chip, ``hat_top_model``), less
+    #: the threshold it was fitted with (1 % false alarms per training source,
+    #: cross-validated), must exceed this.
     hat_min_score: float = 0.0
     #: Hat: up to this fraction of ``HEAD_TOP`` outside the image, the
     #: model's own threshold (``hat_min_score``) decides. Beyond it (a
@@ -572,6 +578,24 @@ def hat_model() -> HatModel:
     return load_hat_model()
 
 
+def load_hat_top_model(path: str | Path | None = None) -> HatTopModel:
+    """The artefact of the hat model over the network's activations at the top of its chip at ``path`` (the
+    packaged ``hattop-v1`` without one), refused when it adds to another hat model than the packaged one or
+    reads another network's tensor than the one the packaged hat model's embedding comes from."""
+    top = artifacts.load(HatTopModel, version="v1") if path is None else artifacts.load(HatTopModel, path=path)
+    base = hat_model()
+    if top.base != base.version or top.embedder != base.embedder:
+        raise ValueError(f"hattop artefact: fitted on {top.base} with {top.embedder}, not {base.version} with "
+                         f"{base.embedder}")
+    return top
+
+
+@functools.cache
+def hat_top_model() -> HatTopModel:
+    """The packaged hat model over the activations at the top of the chip, read once (on first use)."""
+    return load_hat_top_model()
+
+
 def _hog() -> cv2.HOGDescriptor:
     hog = getattr(_cascades, "hat_hog", None)
     if hog is None:
@@ -666,7 +690,8 @@ def hat_features(view: FaceView) -> np.ndarray:
 
 
 def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: OcclusionLimits,
-        embedding: np.ndarray | None = None, embedder: str | None = None, yaw: float = 0.0) -> list[Finding]:
+        embedding: np.ndarray | None = None, embedder: str | None = None, yaw: float = 0.0,
+        taps: dict[str, np.ndarray] | None = None) -> list[Finding]:
     """A head covering: cap, hat, beanie, hood, scarf, turban.
 
     The hat model (``HatModel``, logistic regressions fitted on wild LFW
@@ -683,11 +708,25 @@ def hat(view: FaceView, image_shape: tuple[int, ...], image: str, limits: Occlus
     much is cut (``hat_limit``); so must a head turned by more than
     ``limits.hat_max_yaw`` degrees (``yaw``, ``head_yaw``). The finding
     reports the limit that applied.
+
+    For a head neither cut nor turned, where the model with the embedding
+    decides and ``taps`` (from the same network) hold the tensor the
+    second artefact was fitted on (``hat_top_model``: SFace's activations at
+    the top of its chip, where a brim or a cap's front shows), its log-odds
+    are added to that model's and the sum is read against its own fitted
+    threshold (the value reported is the sum over it). Otherwise nothing
+    changes.
     """
-    limit = hat_limit(view.outside(HEAD_TOP, image_shape), limits, yaw)
+    outside = view.outside(HEAD_TOP, image_shape)
+    limit = hat_limit(outside, limits, yaw)
     model = hat_model()
     reads = limits.embedding_models and model.reads(embedding, embedder)
-    score = model.score(hat_features(view), embedding if reads else None, embedder)
+    x = hat_features(view)
+    score = model.score(x, embedding if reads else None, embedder)
+    if reads and embedding is not None and outside <= limits.hat_max_outside and abs(yaw) <= limits.hat_max_yaw:
+        top = hat_top_model()
+        if taps is not None and top.reads(embedder, taps):
+            score = top.score(model.log_odds(x, embedding), taps)
     if score > limit:
         return [Finding(InvalidCode.HAT, "hat", image, value=score, limit=limit)]
     return []
@@ -823,9 +862,10 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
 
     Sunglasses are judged by the sunglasses model from the network's ``taps``
     where it can (``sunglasses_by_model``; skin plays no part there, so
-    nothing is judged again), by the lens rule otherwise."""
+    nothing is judged again), by the lens rule otherwise. The hat check reads
+    the same ``taps`` (``hat``, ``hat_top_model``)."""
     eyes = eye_distance(points)
-    hats = hat(view, image_shape, image, limits, embedding, embedder, head_yaw(points)) \
+    hats = hat(view, image_shape, image, limits, embedding, embedder, head_yaw(points), taps) \
         if eyes >= limits.hat_min_eye_distance else []
     judge_lenses = eyes >= limits.sunglasses_min_eye_distance
     by_model = sunglasses_by_model(taps, embedder, image, limits) if judge_lenses else None
