@@ -74,7 +74,7 @@ def main() -> int:
         return 0
     t0 = time.time()
     from benchmarks.machine import describe, write_result
-    from chip import PortraitAnalyzer
+    from benchmarks.chip import PortraitAnalyzer
     from facematch.checks.occlusion import OcclusionLimits
     from facematch.checks.suite import CheckLimits
     from facematch.imaging.decode import decode_image
