@@ -63,6 +63,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/occlusion_size.json"))
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     ap.add_argument("--no-gates", action="store_true", help="size limits of OcclusionLimits set to 0")
+    ap.add_argument("--taps-from", type=float, default=None,
+                    help="OcclusionLimits.taps_min_eye_distance (e.g. 1000: the activation models never read)")
     ap.add_argument("--max-per-set", type=int, default=0)
     ap.add_argument("--drawn", type=int, default=60, help="clean faces with drawn occluders (0: none)")
     ap.add_argument("--seed", type=int, default=2026)
@@ -82,6 +84,8 @@ def main() -> int:
     occlusion = OcclusionLimits()
     if args.no_gates:
         occlusion = replace(occlusion, **{f"{c}_min_eye_distance": 0.0 for c in CODES})
+    if args.taps_from is not None:
+        occlusion = replace(occlusion, taps_min_eye_distance=args.taps_from)
     analyzer = PortraitAnalyzer(replace(CheckLimits(), occlusion=occlusion))
     analyze = analyzer.analyze
     items: list[dict[str, object]] = []

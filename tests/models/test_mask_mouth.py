@@ -99,3 +99,16 @@ def test_a_mouth_cut_by_the_frame_is_not_read(bundle, astronaut, mesh):
     assert mouth_outside(mesh, cut_shape, model) > OcclusionLimits().mask_mouth_max_outside
     ctx = _context(bundle, astronaut)
     assert mask_by_mouth(ctx.taps, ctx.embedder, mesh, cut_shape, "img2", OcclusionLimits()) is None
+
+
+def test_below_the_activation_models_size_limit_the_rules_decide(bundle, astronaut, mesh):
+    """``taps_min_eye_distance``: on a face with fewer pixels between the eyes, no activation model is read
+    (the mouth model, the sunglasses model, ``hattop-v1``): a mask only the mouth model finds is not found,
+    and lenses are judged by the lens rule."""
+    far = OcclusionLimits(mask_max_skin=0.0, taps_min_eye_distance=1000.0)
+    ctx = _context(bundle, occluders.draw_mask_varied(astronaut, mesh, 3))
+    assert _masks(ctx, CheckLimits(occlusion=far)) == []
+    lenses = _context(bundle, occluders.draw_sunglasses(astronaut, mesh, 1, tint=(38, 38, 42)))
+    found = [f for f in run_checks(lenses, CheckLimits(occlusion=OcclusionLimits(taps_min_eye_distance=1000.0)))
+             if int(f.code) == 7]
+    assert [f.limit for f in found] == [OcclusionLimits().lens_min_score]

@@ -193,6 +193,12 @@ class OcclusionLimits:
     #: lies outside the image: the chip is black there, as a dark mask is.
     mask_min_mouth_score: float = 0.0
     mask_mouth_max_outside: float = 0.5
+    #: The network's activations (``taps``: the sunglasses model, the mouth
+    #: model, ``hattop-v1``) are read only on faces at least this many pixels
+    #: between the eye centres; below, the chip they come from is mostly
+    #: upsampled, and the lens rule, ``hat-v3`` and the mask rule with
+    #: ``occlusion-v1`` decide as they do without the models.
+    taps_min_eye_distance: float = 0.0
     #: Hat: the hat model's score of ``hat_features`` (and of the embedding, see
     #: ``embedding_models``; and, for a head neither cut nor turned, of the
     #: network's activations at the top of its chip, ``hat_top_model``), less
@@ -865,6 +871,8 @@ def occlusions(view: FaceView, points: np.ndarray, image_shape: tuple[int, ...],
     nothing is judged again), by the lens rule otherwise. The hat check reads
     the same ``taps`` (``hat``, ``hat_top_model``)."""
     eyes = eye_distance(points)
+    if eyes < limits.taps_min_eye_distance:
+        taps = None
     hats = hat(view, image_shape, image, limits, embedding, embedder, head_yaw(points), taps) \
         if eyes >= limits.hat_min_eye_distance else []
     judge_lenses = eyes >= limits.sunglasses_min_eye_distance
