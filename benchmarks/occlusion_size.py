@@ -75,8 +75,8 @@ def main() -> int:
         print(f"no data folder at {args.data}: nothing measured")
         return 0
     t0 = time.time()
-    from benchmarks.machine import describe, write_result
     from benchmarks.chip import PortraitAnalyzer
+    from benchmarks.machine import describe, write_result
     from facematch.checks.occlusion import OcclusionLimits
     from facematch.checks.suite import CheckLimits
     from facematch.imaging.decode import decode_image
