@@ -46,7 +46,6 @@ sha256 to pin in ``facematch.artifacts.PACKAGED``.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -66,7 +65,7 @@ from tools.fit_hat import (
     lfw_images,
     source,
 )
-from tools.fitting import fit, threshold, write_artefact
+from tools.fitting import TERMS, fit, threshold, tool_parser, write_artefact
 from tools.labels import read_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,11 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     from facematch.checks.occlusion import OcclusionLimits, hat_feature_count, hat_model
     from tools.local import matcher
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--workers", type=int, default=2)
+    ap = tool_parser(__doc__, ARTEFACT, ROOT.parent / "shared" / "data")
     ap.add_argument("--cache", type=Path, default=CACHE)
-    ap.add_argument("--write", action="store_true", help=f"write {ARTEFACT.name}")
     args = ap.parse_args(argv)
     lfw = args.data / "lfw"
     if not lfw.is_dir():
@@ -283,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             "held_out_lfw_people": held_result,
             "command": "nice -n 10 .venv/bin/python -m tools.fit_hat_top --data ../shared/data --write",
             "date": datetime.date.today().isoformat(),
-            "terms": "fitted weights only; no image or image-derived data of any person ships"}}
+            "terms": TERMS}}
     if args.write:
         write_artefact(doc, ARTEFACT)
     return 0

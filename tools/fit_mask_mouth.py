@@ -40,7 +40,6 @@ the artefact and prints the sha256 to pin in ``facematch.artifacts.PACKAGED``.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import zlib
 from concurrent.futures import ProcessPoolExecutor
@@ -51,7 +50,7 @@ import numpy as np
 from facematch.artifacts.logistic import Logistic
 from facematch.artifacts.sunglasses import MaskMouthModel, region_features
 from tools.fit_sunglasses_eyes import images
-from tools.fitting import fit, threshold, write_artefact
+from tools.fitting import TERMS, fit, threshold, tool_parser, write_artefact
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTEFACT = ROOT / "src" / "facematch" / "data" / "mask-mouth-v1.json"
@@ -152,10 +151,7 @@ def train(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 def main(argv: list[str] | None = None) -> int:
     from facematch.checks.occlusion import OcclusionLimits
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--write", action="store_true", help=f"write {ARTEFACT.name}")
+    ap = tool_parser(__doc__, ARTEFACT, ROOT.parent / "shared" / "data")
     args = ap.parse_args(argv)
     if not (args.data / "lfw" / "images").is_dir():
         print(f"no LFW under {args.data}: nothing fitted")
@@ -209,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                       "mouth centre",
             "command": "nice -n 10 .venv/bin/python -m tools.fit_mask_mouth --data ../shared/data --write",
             "date": datetime.date.today().isoformat(),
-            "terms": "fitted weights only; no image or image-derived data of any person ships"}}
+            "terms": TERMS}}
     if args.write:
         write_artefact(doc, ARTEFACT)
     return 0

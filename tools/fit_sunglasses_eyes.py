@@ -36,7 +36,6 @@ rewrites the artefact and prints the sha256 to pin in
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import zlib
 from concurrent.futures import ProcessPoolExecutor
@@ -44,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.fitting import fit, threshold, write_artefact
+from tools.fitting import TERMS, fit, threshold, tool_parser, write_artefact
 from tools.labels import read_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,10 +169,7 @@ def train(x: np.ndarray, y: np.ndarray, drawn: np.ndarray | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--write", action="store_true", help=f"write {ARTEFACT.name}")
+    ap = tool_parser(__doc__, ARTEFACT, ROOT.parent / "shared" / "data")
     args = ap.parse_args(argv)
     if not (args.data / "lfw" / "images").is_dir():
         print(f"no LFW under {args.data}: nothing fitted")
@@ -224,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                       "(tools/fitting.py: fit), over SFace's conv_10_relu averaged around each eye",
             "command": "nice -n 10 .venv/bin/python -m tools.fit_sunglasses_eyes --data ../shared/data --write",
             "date": datetime.date.today().isoformat(),
-            "terms": "fitted weights only; no image or image-derived data of any person ships"}}
+            "terms": TERMS}}
     if args.write:
         write_artefact(doc, ARTEFACT)
     return 0

@@ -4,6 +4,7 @@ with the sha256 to pin in ``facematch.artifacts.PACKAGED`` (``write_artefact``).
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -50,3 +51,17 @@ def write_artefact(doc: dict[str, Any], out: Path, indent: int | None = None) ->
     out.write_text(text)
     print(f"wrote {out}: pin sha256 {hashlib.sha256(text.encode()).hexdigest()} in "
           "src/facematch/artifacts/__init__.py (PACKAGED)")
+
+
+#: What the provenance of every artefact fitted on people's photos says of them.
+TERMS = "fitted weights only; no image or image-derived data of any person ships"
+
+
+def tool_parser(doc: str, artefact: Path, data: Path) -> argparse.ArgumentParser:
+    """The options of a fitting tool whose module docstring is ``doc``: ``--data`` (default ``data``),
+    ``--workers`` and ``--write`` (rewrite ``artefact``)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=data)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--write", action="store_true", help=f"write {artefact.name}")
+    return ap
