@@ -126,7 +126,7 @@ def _source_hash() -> str:
 
     h = hashlib.sha256()
     for obj in (pad.features, pad.face_region, pad._soft, pad.hue_texture, spectrum.peak_prominence, spectrum._spectrum_mask,
-                spectrum.face_patch, recapture):
+                spectrum.face_patch, spectrum.face_square, spectrum._above_local, recapture):
         h.update(inspect.getsource(obj).encode())
     h.update(repr((pad.FEATURES, pad.PATCH, pad.COLOUR_SIDE, pad.SOFT_SIDE, pad._RING)).encode())
     return h.hexdigest()[:12]

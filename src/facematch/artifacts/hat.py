@@ -24,6 +24,7 @@ import numpy as np
 
 from facematch.artifacts import Source
 from facematch.artifacts.logistic import Logistic
+from facematch.artifacts.sunglasses import holds_tensor
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,8 +116,7 @@ class HatTopModel:
 
     def reads(self, embedder: str | None, taps: dict[str, np.ndarray] | None) -> bool:
         """Whether ``taps`` (from the network ``embedder``) hold the tensor this model was fitted on."""
-        return (embedder == self.embedder and taps is not None and self.tap in taps
-                and np.asarray(taps[self.tap]).shape == self.tap_shape)
+        return holds_tensor(embedder, taps, self.embedder, self.tap, self.tap_shape)
 
     def score(self, base_log_odds: float, taps: dict[str, np.ndarray]) -> float:
         """The base model's log-odds (with the embedding, threshold not taken off) plus this model's, of the

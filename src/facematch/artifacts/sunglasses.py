@@ -59,8 +59,7 @@ class SunglassesModel:
 
     def reads(self, embedder: str | None, taps: dict[str, np.ndarray] | None) -> bool:
         """Whether ``taps`` (from the network ``embedder``) hold the tensor this model was fitted on."""
-        return (embedder == self.embedder and taps is not None and self.tap in taps
-                and np.asarray(taps[self.tap]).shape == self.tap_shape)
+        return holds_tensor(embedder, taps, self.embedder, self.tap, self.tap_shape)
 
     def score(self, taps: dict[str, np.ndarray]) -> float:
         """Log-odds less the threshold (positive: warn) of the tensor in ``taps`` (``reads`` must hold)."""
@@ -79,6 +78,13 @@ class MaskMouthModel(SunglassesModel):
         _, h, w = self.tap_shape
         x0, x1, y0, y1 = cells(self.points[-1], self.reach, self.chip, h, w)
         return x0 * self.chip / w, x1 * self.chip / w, y0 * self.chip / h, y1 * self.chip / h
+
+
+def holds_tensor(embedder: str | None, taps: dict[str, np.ndarray] | None, fitted_for: str, tap: str,
+                 shape: tuple[int, int, int]) -> bool:
+    """Whether ``taps`` (inner tensors from the network ``embedder``) hold the tensor ``tap`` of ``shape``
+    that a model fitted for the network ``fitted_for`` reads."""
+    return embedder == fitted_for and taps is not None and tap in taps and np.asarray(taps[tap]).shape == shape
 
 
 def cells(point: tuple[float, float], reach: float, chip: int, rows: int, cols: int) -> tuple[int, int, int, int]:

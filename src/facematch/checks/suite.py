@@ -80,7 +80,8 @@ class FaceContext:
     #: (``Embedder.name``): the mask model reads it (``occlusion.model_scores``).
     embedding: np.ndarray | None = None
     embedder: str | None = None
-    #: Inner tensors of the network from the same run (``TappedEmbedder``): the sunglasses model reads one.
+    #: Inner tensors of the network from the same run (``TappedEmbedder``): the sunglasses, mouth and hat-top
+    #: models read one.
     taps: dict[str, np.ndarray] | None = None
 
     @property

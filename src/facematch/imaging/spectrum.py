@@ -48,7 +48,13 @@ def peak_prominence(grey: np.ndarray, background: int = 11) -> float:
     mask, window = _mask_and_window(grey.shape[0])
     g = grey.astype(np.float32)
     dft = cv2.dft((g - g.mean()) * window, flags=cv2.DFT_COMPLEX_OUTPUT)
-    log = np.fft.fftshift(cv2.log(cv2.magnitude(dft[:, :, 0], dft[:, :, 1]) + 1e-3))
+    return _above_local(np.fft.fftshift(cv2.magnitude(dft[:, :, 0], dft[:, :, 1])), 1e-3, mask, background)
+
+
+def _above_local(magnitude: np.ndarray, floor: float, mask: np.ndarray, background: int) -> float:
+    """Largest log-magnitude (``magnitude`` centred by ``fftshift``, plus ``floor``) above the mean of its
+    ``background``-wide neighbourhood, over ``mask``'s frequencies."""
+    log = cv2.log(magnitude + floor)
     local = cv2.blur(log, (background, background), borderType=cv2.BORDER_REFLECT)
     return float((log - local)[mask].max())
 
@@ -77,14 +83,13 @@ def colour_peak_prominence(rgb: np.ndarray, background: int = 11) -> float:
     spread = np.fft.fftshift(np.sqrt(np.maximum(energy, 0.0) / 2)).astype(np.float32)
     grey = np.abs(x.mean(axis=0))  # the channels' mean: the grey level's spectrum, for the floor
     floor = max(1e-3, 0.01 * float(np.fft.fftshift(grey)[mask].mean()))
-    log = cv2.log(spread + floor)
-    local = cv2.blur(log, (background, background), borderType=cv2.BORDER_REFLECT)
-    return float((log - local)[mask].max())
+    return _above_local(spread, floor, mask, background)
 
 
 def face_square(rgb: np.ndarray, box: Box | None, size: int) -> np.ndarray | None:
-    """``face_patch``'s square in colour (the same pixels; ``face_patch`` keeps its own code, which the
-    presentation-attack feature cache is keyed on, ``tools/pad_data.py``). A view: no pixel is copied."""
+    """A ``size`` square of ``rgb`` centred on the face box (the image centre without one), shifted inside
+    the image; smaller images give their largest centred square with a side a multiple of 32, None below
+    64. A view: no pixel is copied."""
     h, w = rgb.shape[:2]
     n = min(size, h // 32 * 32, w // 32 * 32)
     if n < 64:
@@ -96,14 +101,6 @@ def face_square(rgb: np.ndarray, box: Box | None, size: int) -> np.ndarray | Non
 
 
 def face_patch(rgb: np.ndarray, box: Box | None, size: int) -> np.ndarray | None:
-    """The grey level of a ``size`` square of ``rgb`` centred on the face box (the image centre
-    without one), shifted inside the image; smaller images give their largest
-    centred square with a side a multiple of 32, None below 64."""
-    h, w = rgb.shape[:2]
-    n = min(size, h // 32 * 32, w // 32 * 32)
-    if n < 64:
-        return None
-    cx, cy = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2) if box is not None else (w / 2, h / 2)
-    x0 = int(np.clip(round(cx - n / 2), 0, w - n))
-    y0 = int(np.clip(round(cy - n / 2), 0, h - n))
-    return cv2.cvtColor(np.ascontiguousarray(rgb[y0:y0 + n, x0:x0 + n]), cv2.COLOR_RGB2GRAY)
+    """The grey level of ``face_square``."""
+    square = face_square(rgb, box, size)
+    return None if square is None else cv2.cvtColor(np.ascontiguousarray(square), cv2.COLOR_RGB2GRAY)

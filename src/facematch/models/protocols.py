@@ -62,7 +62,7 @@ class Embedder(Protocol):
 @runtime_checkable
 class TappedEmbedder(Protocol):
     """An ``Embedder`` that also returns inner tensors of the network from the same run (named; the
-    sunglasses model reads one of SFace's, ``artifacts.sunglasses``)."""
+    sunglasses, mouth and hat-top models read one of SFace's, ``artifacts.sunglasses``, ``artifacts.hat``)."""
 
     def embed_tapped(self, chip: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]: ...
 

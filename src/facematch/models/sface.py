@@ -34,8 +34,9 @@ from facematch.models.onnx_embedder import OnnxEmbedderConfig, OnnxFaceEmbedder
 
 NAME = "sface-2021dec"
 #: The inner tensor of the graph that ``OnnxFaceEmbedder.embed_tapped`` also returns: the output of the
-#: tenth block, 512 channels over 14 x 14 cells of 8 chip pixels (the sunglasses model reads it around the
-#: eyes, ``artifacts.sunglasses.region_features``). An extra output of the same run: it costs no computation.
+#: tenth block, 512 channels over 14 x 14 cells of 8 chip pixels (named for its first reader, the sunglasses
+#: model, around the eyes; the mouth model reads it at the nose and mouth, ``hattop-v1`` at the top of the
+#: chip). An extra output of the same run: it costs no computation.
 EYE_TAP = "conv_10_relu"
 EYE_TAP_SHAPE = (512, 14, 14)
 
