@@ -16,7 +16,10 @@ Three parts, each through the real pipeline with the shipped settings:
   where that module is present);
 - presentation attacks on portraits (code 10): each real attack source
   (``tools/pad_data.py``) and the bona fide sets, scored by the shipped model
-  at its shipped limit.
+  at its shipped limit;
+- the pair (code 10 ``same_photo``): real pairs of one printed portrait
+  captured twice and genuine pairs of different photos
+  (``benchmarks/same_photo.py: rows``), at the shipped limit.
 
 Card rows also count, per set, the images whose response would carry the
 code as ``invalidCode`` ("as invalidCode": no face found on the card is
@@ -63,7 +66,8 @@ CARD_IN_SAMPLE = {("2", "bona fide: mock ID photos"), ("2", "bona fide: mock ID 
                   ("1", "bona fide: mock ID photos and scans turned a quarter (both ways)"),
                   ("2", "bona fide: mock ID photos and scans turned a quarter (both ways)")}
 WARNING_NAMES = {"1": "1 no ID card", "2": "2 photocopy", "3": "3 tampering", "10": "10 recapture / presentation attack",
-                 "7": "7 sunglasses", "8": "8 hat", "9": "9 mask", "any": "any warning"}
+                 "same": "10 same photo (`same_photo`)", "7": "7 sunglasses", "8": "8 hat", "9": "9 mask",
+                 "any": "any warning"}
 
 
 def card_side(data: Path) -> list[dict[str, Any]]:
@@ -129,7 +133,9 @@ def portrait_attributes(data: Path) -> list[dict[str, Any]]:
 
 
 def measure(data: Path) -> dict[str, Any]:
-    rows = card_side(data) + portrait_attacks(data) + portrait_attributes(data)
+    from benchmarks import same_photo
+
+    rows = card_side(data) + portrait_attacks(data) + same_photo.rows(data) + portrait_attributes(data)
     return {"rows": rows}
 
 
@@ -139,15 +145,17 @@ def _rate(k: int, n: int) -> str:
 
 def render(result: dict[str, Any]) -> str:
     """One Markdown table a warning, from ``result["rows"]``."""
-    order = ["1", "2", "3", "10", "7", "8", "9", "any"]
+    order = ["1", "2", "3", "10", "same", "7", "8", "9", "any"]
     out = []
     for code in order:
-        for side in ("card", "portrait"):
+        for side in ("card", "portrait", "pair"):
             rows = [r for r in result["rows"] if r["warning"] == code and r["side"] == side]
             if not rows:
                 continue
             shown = all("reported" in r for r in rows)  # card rows: also what invalidCode says
-            out += [f"**{WARNING_NAMES[code]}**, {'card photos (type1=card)' if side == 'card' else 'portraits'}:", "",
+            what = {"card": "card photos (type1=card)", "portrait": "portraits",
+                    "pair": "image pairs (images: pairs; faces found: pairs with both faces)"}[side]
+            out += [f"**{WARNING_NAMES[code]}**, {what}:", "",
                     "| data set | images | faces found | recall | false alarms |" + (" as invalidCode |" if shown else ""),
                     "|---|---:|---:|---:|---:|" + ("---:|" if shown else "")]
             for r in rows:

@@ -26,7 +26,8 @@ def astronaut() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def astronaut_selfie(astronaut) -> np.ndarray:
-    """The same person in a different photo: mirrored, rescaled, brighter, on a larger canvas."""
+    """The same person: the photo mirrored, rescaled, brighter, on a larger canvas. Matched as the same face;
+    against a card printed from the same photo it is that photograph shown again (finding ``same_photo``)."""
     import cv2
 
     face = cv2.resize(np.ascontiguousarray(astronaut[:, ::-1]), (700, 700))

@@ -19,12 +19,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 from facematch import artifacts
 from facematch.artifacts.adaptation import Adaptation
 from facematch.artifacts.calibration import Calibration
 from facematch.checks import Finding, policy
+from facematch.checks.fraud import same_photo
 from facematch.checks.geometry import eye_distance
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
 from facematch.errors import InputError, NoContentError, NoFaceError
@@ -59,6 +61,8 @@ class Face:
     landmarks: np.ndarray  # (5, 2), facematch.types.LANDMARK_NAMES order
     embedding: np.ndarray  # unit vector
     crop: np.ndarray  # RGB copy of the image around the face (CROP_GROWTH)
+    #: The network's aligned crop in grey: the pair's ``same_photo`` check compares the two.
+    aligned: np.ndarray | None = None
 
 
 @dataclass
@@ -225,7 +229,8 @@ class Matcher:
                 if self.adaptation is not None:
                     embedding = self.adaptation.apply(embedding).astype(np.float32)
             network = bundle.embedder.name
-        result.face = Face(best.box, best.score, points, embedding, face_crop(rgb, best.box))
+        aligned = cv2.cvtColor(np.ascontiguousarray(chip), cv2.COLOR_RGB2GRAY)
+        result.face = Face(best.box, best.score, points, embedding, face_crop(rgb, best.box), aligned)
         if checks:
             with stage("checks"):
                 score = result.attack_score = _attack_score(attack, rgb, best.box, kind, self.attack_on_cards)
@@ -254,8 +259,22 @@ class Matcher:
         matching = self.calibration.percent(d)
         timings = {f"{side.role}.{k}": v for side in (a, b) for k, v in side.timings.items()}
         verdict, doubts = self.vouched(decision(matching), a, b)
-        return MatchResult(d, matching, verdict, a, b, self.calibration.version, timings, doubts,
+        t0 = time.perf_counter()
+        reused = self.reused_photo(a, b)
+        timings["pair.same_photo"] = (time.perf_counter() - t0) * 1000.0
+        return MatchResult(d, matching, verdict, a, b, self.calibration.version, timings, doubts + reused,
                            network=self.pool.embedder.name)
+
+    def reused_photo(self, document: ImageAnalysis, portrait: ImageAnalysis) -> list[Finding]:
+        """Finding 10 ``same_photo`` on the portrait when its face is the document's own photograph shown
+        again (``checks.fraud.same_photo``). Only against a card photo or a chip portrait: a document's
+        portrait was taken long before the live one, so the same pixels in both mean the card, not the
+        person, faced the camera. Two portraits (``type1=portrait``) may come from one sitting."""
+        if document.kind is ImageKind.PORTRAIT or document.face is None or portrait.face is None:
+            return []
+        if document.face.aligned is None or portrait.face.aligned is None:
+            return []
+        return same_photo(document.face.aligned, portrait.face.aligned, portrait.role, self.checks.fraud)
 
     def vouched(self, verdict: int, a: ImageAnalysis, b: ImageAnalysis) -> tuple[int, list[Finding]]:
         """``verdict`` unless it is a match (1) on a face smaller than the

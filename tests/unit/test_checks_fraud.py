@@ -187,3 +187,40 @@ def test_presentation_attack_on_a_synthetic_replay_of_the_astronaut(head):
     # the limit moves with the setting: below every score flags all of them, above none
     assert all(presentation_attack(s, "img2", FraudLimits(max_attack_score=min(scores) - 1e-6)) for s in scores)
     assert not any(presentation_attack(s, "img2", FraudLimits(max_attack_score=1.0)) for s in scores)
+
+
+def _texture(seed: int, size: int = 112) -> np.ndarray:
+    import cv2
+
+    noise = np.random.default_rng(seed).normal(0, 1, (size, size)).astype(np.float32)
+    smooth = cv2.GaussianBlur(noise, (0, 0), 2.0)
+    return np.clip(128 + 40 * smooth / smooth.std(), 0, 255).astype(np.uint8)
+
+
+def test_photo_similarity_tells_one_picture_from_another():
+    import cv2
+
+    from facematch.checks.fraud import photo_similarity
+
+    a = _texture(1)
+    # The same picture again, through a second camera: shifted a pixel, softened, brighter, on a 150-px crop.
+    again = cv2.resize(cv2.GaussianBlur(np.roll(a, 1, axis=1), (0, 0), 0.8), (150, 150)).astype(np.int16) + 20
+    assert photo_similarity(a, np.clip(again, 0, 255).astype(np.uint8)) > LIM.max_photo_similarity
+    assert photo_similarity(a, np.ascontiguousarray(a[:, ::-1])) > LIM.max_photo_similarity  # stored mirrored
+    assert photo_similarity(a, _texture(2)) < 0.5
+    flat = np.full((112, 112), 128, np.uint8)
+    assert photo_similarity(flat, a) == 0.0 and photo_similarity(flat, flat) == 0.0
+
+
+def test_same_photo_reports_the_portrait_and_can_be_turned_off():
+    from dataclasses import replace
+
+    from facematch.checks.fraud import same_photo
+    from facematch.types import InvalidCode
+
+    a = _texture(3)
+    [finding] = same_photo(a, a, "img2", LIM)
+    assert (finding.code, finding.check, finding.image, finding.limit) == (InvalidCode.FRAUD, "same_photo", "img2",
+                                                                          LIM.max_photo_similarity)
+    assert same_photo(a, a, "img2", replace(LIM, max_photo_similarity=1.01)) == []
+    assert same_photo(a, _texture(4), "img2", LIM) == []

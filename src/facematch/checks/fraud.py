@@ -1,5 +1,5 @@
-"""Signs of fraud: a photo of a screen or of a print (10), a tampered card
-portrait (3).
+"""Signs of fraud: a photo of a screen or of a print (10), a portrait that is
+the card's own photograph shown again (10), a tampered card portrait (3).
 
 ``presentation_attack`` turns the attack detector's score
 (``facematch.models.pad.RecaptureDetector``, called by the matcher) into
@@ -12,6 +12,13 @@ does not: a screen's pixel grid aliases into moire, a print's halftone dots
 form a regular screen. Both show as isolated peaks in the Fourier spectrum,
 far above the smooth spectrum of natural content. Tampering is looked for as
 a portrait whose sharpness disagrees with the print around it.
+
+``same_photo`` compares the two faces of a request: a live portrait whose
+face is the very photograph printed on the card (the card held up to the
+selfie camera, shown on a screen, or its photo sent again) carries the same
+pixels, up to the second camera's blur and framing, where another photo of
+the same person does not (docs/presentation-attacks.md, "The card's own
+photo as the selfie").
 """
 
 from __future__ import annotations
@@ -63,6 +70,12 @@ class FraudLimits:
     #: and sensor noise, while the card's large print has edges spread over several pixels, so a genuine
     #: portrait read "sharper" than its print (docs/checks.md section 3).
     tamper_face_width: int = 135
+    #: Same photo: the portrait's face (img2) and the document's (img1: a card photo or a chip portrait)
+    #: whose aligned crops correlate above this (``photo_similarity``, -1-1) are one photograph shown
+    #: twice: finding 10 ``same_photo``. Rule, on synthetic data only (``benchmarks/same_photo.py``): the
+    #: 2nd percentile of the card's photograph shown again (re-shot, on a screen, printed, sent as it is,
+    #: mirrored), floored to 0.01. Above 1: off.
+    max_photo_similarity: float = 0.93
 
 
 def presentation_attack(score: float | None, image: str, limits: FraudLimits) -> list[Finding]:
@@ -97,6 +110,79 @@ def recapture(rgb: np.ndarray, box: Box | None, image: str, limits: FraudLimits,
     if card and not colour_peak_prominence(square, limits.peak_background) > limits.max_colour_peak:
         return []
     return [Finding(InvalidCode.FRAUD, "recapture", image, value=peak, limit=limits.max_peak)]
+
+
+#: ``photo_similarity`` compares the aligned crops at this side (pixels), whatever the network's crop size.
+SIMILARITY_SIDE = 64
+#: Its band, as Gaussian sigmas in pixels of a 112-px crop: finer than the face's shape, which every
+#: photo of the person shares, coarser than the detail a second camera's blur and resampling remove.
+SIMILARITY_BAND = (1.0, 6.0)
+
+
+def _structure(grey: np.ndarray) -> np.ndarray:
+    side = SIMILARITY_SIDE
+    g = cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+    k = side / 112.0
+    fine = cv2.GaussianBlur(g, (0, 0), SIMILARITY_BAND[0] * k)
+    return np.asarray(fine - cv2.GaussianBlur(g, (0, 0), SIMILARITY_BAND[1] * k), dtype=np.float32)
+
+
+def _ellipse() -> np.ndarray:
+    side = SIMILARITY_SIDE
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) / side
+    inside = ((xx - 0.5) / 0.446) ** 2 + ((yy - 0.536) / 0.5) ** 2 <= 1.0
+    return np.asarray(inside, dtype=np.uint8)
+
+
+_MASK = _ellipse()
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    x, y = a[_MASK > 0], b[_MASK > 0]
+    x, y = x - x.mean(), y - y.mean()
+    norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return float((x * y).sum()) / norm if norm > 1e-6 else 0.0
+
+
+def _aligned_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """The correlation of ``b`` with ``a`` over the face's ellipse after an affine refinement (ECC) of
+    ``b`` onto ``a``; the unrefined one when ECC fails or moves ``b`` by more than a small affine."""
+    plain = _correlation(a, b)
+    warp: np.ndarray = np.eye(2, 3, dtype=np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
+    try:
+        _, found = cv2.findTransformECC(a, b, warp, cv2.MOTION_AFFINE, criteria, _MASK, 1)
+        warp = np.asarray(found, dtype=np.float32)
+    except cv2.error:  # no convergence: nothing alike to align
+        return plain
+    scale = np.sqrt(abs(np.linalg.det(warp[:, :2])))
+    if not (0.8 < scale < 1.25 and np.abs(warp[:, 2]).max() < 0.15 * SIMILARITY_SIDE):
+        return plain
+    side = SIMILARITY_SIDE
+    moved = cv2.warpAffine(b, warp, (side, side), flags=cv2.INTER_LINEAR + cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_REPLICATE)
+    return max(plain, _correlation(a, moved))
+
+
+def photo_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """How far two aligned face crops (greyscale, the network's alignment) are one photograph: the
+    correlation of their band-passed grey levels (``SIMILARITY_BAND``) over the face's ellipse, ``b``
+    refined onto ``a`` by a small affine and also tried mirrored (a front camera may store its picture
+    mirrored). Another photo of the same person differs in pose, expression, light and hair at this
+    scale (0.4-0.7 typically, up to 0.9 for two shots of one moment); the same photo re-shot keeps it
+    (0.93-1.0 measured)."""
+    sa, sb = _structure(a), _structure(b)
+    return max(_aligned_correlation(sa, sb), _aligned_correlation(sa, np.ascontiguousarray(sb[:, ::-1])))
+
+
+def same_photo(document: np.ndarray, portrait: np.ndarray, image: str, limits: FraudLimits) -> list[Finding]:
+    """Finding 10 ``same_photo`` on the portrait when its face is the document's photograph shown again
+    (``photo_similarity`` above ``limits.max_photo_similarity``)."""
+    value = photo_similarity(document, portrait)
+    if value > limits.max_photo_similarity:
+        return [Finding(InvalidCode.FRAUD, "same_photo", image, value=round(value, 4),
+                        limit=limits.max_photo_similarity)]
+    return []
 
 
 def sharpness(grey: np.ndarray) -> float:
