@@ -259,9 +259,8 @@ class Matcher:
         matching = self.calibration.percent(d)
         timings = {f"{side.role}.{k}": v for side in (a, b) for k, v in side.timings.items()}
         verdict, doubts = self.vouched(decision(matching), a, b)
-        t0 = time.perf_counter()
-        reused = self.reused_photo(a, b)
-        timings["pair.same_photo"] = (time.perf_counter() - t0) * 1000.0
+        with _Stages(timings)("pair.same_photo"):
+            reused = self.reused_photo(a, b)
         return MatchResult(d, matching, verdict, a, b, self.calibration.version, timings, doubts + reused,
                            network=self.pool.embedder.name)
 
