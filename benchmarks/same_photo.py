@@ -51,6 +51,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -224,8 +225,6 @@ def _jpeg_again(rgb: np.ndarray, quality: int) -> np.ndarray:
 
 def robustness(data: Path, matcher: Matcher, people: int) -> dict[str, dict[str, int]]:
     """The card photographed again in ways an attacker may try, against its first photo: flagged of found."""
-    import cv2
-
     limit = matcher.checks.fraud.max_photo_similarity
     out: dict[str, dict[str, int]] = {}
     for k, (a, _) in enumerate(genuine_pairs(data / "lfw/pairs_dev_test.txt")[100:100 + people]):

@@ -65,7 +65,7 @@ from tools.fit_hat import (
     lfw_images,
     source,
 )
-from tools.fitting import TERMS, fit, threshold, tool_parser, write_artefact
+from tools.fitting import TERMS, fit, fit_standardised, threshold, tool_parser, write_artefact
 from tools.labels import read_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,9 +152,7 @@ def cached_features(paths: list[str], keys: list[str], cache: Path, workers: int
 
 def train(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(mean, scale, weights, bias): the class-balanced logistic regression on standardised ``t``."""
-    mean, scale = t.mean(axis=0), t.std(axis=0) + 1e-6
-    weights, bias = fit((t - mean) / scale, y, PENALTY * len(y))
-    return mean, scale, weights, bias
+    return fit_standardised(t, y, PENALTY)
 
 
 def main(argv: list[str] | None = None) -> int:

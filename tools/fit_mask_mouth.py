@@ -50,7 +50,7 @@ import numpy as np
 from facematch.artifacts.logistic import Logistic
 from facematch.artifacts.sunglasses import MaskMouthModel, region_features
 from tools.fit_sunglasses_eyes import images
-from tools.fitting import TERMS, fit, threshold, tool_parser, write_artefact
+from tools.fitting import TERMS, fit_standardised, threshold, tool_parser, write_artefact
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTEFACT = ROOT / "src" / "facematch" / "data" / "mask-mouth-v1.json"
@@ -142,10 +142,7 @@ def vectors(data: Path, workers: int) -> dict[str, tuple[np.ndarray, float]]:
 
 def train(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(mean, scale, weights, bias) on standardised ``x``, the two classes weighed alike."""
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    weight = np.where(y == 1, 0.5 * len(y) / max(1, int(y.sum())), 0.5 * len(y) / max(1, int((y == 0).sum())))
-    weights, bias = fit((x - mean) / scale, y, PENALTY * len(y), weight)
-    return mean, scale, weights, bias
+    return fit_standardised(x, y, PENALTY)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.fitting import TERMS, fit, threshold, tool_parser, write_artefact
+from tools.fitting import TERMS, fit_standardised, threshold, tool_parser, write_artefact
 from tools.labels import read_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,15 +157,13 @@ def train(x: np.ndarray, y: np.ndarray, drawn: np.ndarray | None = None,
           shares: tuple[float, float, float, float] = WEIGHTS) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(mean, scale, weights, bias) on standardised ``x``: with ``drawn``, the four groups (real and drawn
     positives, real and drawn negatives) weighted by ``shares``; without, the two classes alike."""
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     weight = None
     if drawn is not None:
         groups = [(y == 1) & ~drawn, (y == 1) & drawn, (y == 0) & ~drawn, (y == 0) & drawn]
         weight = np.zeros(len(y))
         for g, share in zip(groups, shares, strict=True):
             weight[g] = share * len(y) / max(1, int(g.sum()))
-    weights, bias = fit((x - mean) / scale, y, PENALTY * len(y), weight)
-    return mean, scale, weights, bias
+    return fit_standardised(x, y, PENALTY, weight)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,15 @@ def fit(x: np.ndarray, y: np.ndarray, penalty: float, weight: np.ndarray | None 
     return beta[:-1], float(beta[-1])
 
 
+def fit_standardised(x: np.ndarray, y: np.ndarray, penalty: float, weight: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """``fit`` on ``x`` standardised by its own mean and standard deviation, with ``penalty`` per unit of
+    sample weight: (mean, scale, weights, bias), what a logistic artefact stores."""
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    weights, bias = fit((x - mean) / scale, y, penalty * len(y), weight)
+    return mean, scale, weights, bias
+
+
 def threshold(negative_scores: np.ndarray, max_false_alarm: float, negatives: int | None = None,
               at_least: int = 0) -> float:
     """The score above which at most ``max_false_alarm`` of ``negatives`` faces lie (by default the
