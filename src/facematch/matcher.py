@@ -26,14 +26,15 @@ from facematch import artifacts
 from facematch.artifacts.adaptation import Adaptation
 from facematch.artifacts.calibration import Calibration
 from facematch.checks import Finding, policy
-from facematch.checks.fraud import same_photo
+from facematch.checks.fraud import GhostPortrait, ghost_placed, ghost_region, same_photo, same_roll
 from facematch.checks.geometry import eye_distance
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
 from facematch.errors import InputError, NoContentError, NoFaceError
 from facematch.imaging import dg2
 from facematch.imaging.decode import decode_image
 from facematch.models.alignment import alignment_points, dlib150
-from facematch.models.bundle import ModelPool
+from facematch.models.blazeface import Detection
+from facematch.models.bundle import ModelBundle, ModelPool
 from facematch.models.facemesh import Mesh
 from facematch.models.protocols import AttackDetector, TappedEmbedder
 from facematch.scoring import decision, default_calibration, distance
@@ -52,6 +53,9 @@ __all__ = ["Face", "ImageAnalysis", "ImageLimits", "MatchResult", "Matcher", "bu
 #: The face crop returned to the client: the detector's box grown by this
 #: fraction of its size on each side, clipped to the image.
 CROP_GROWTH = 0.2
+#: A ghost portrait is compared only where the face mesh is sure of a face too (its presence score, the
+#: detector's own first gate: ``FaceDetector.min_presence``), besides BlazeFace (``other_face_min_score``).
+SURE_PRESENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class ImageAnalysis:
     timings: dict[str, float] = field(default_factory=dict)
     #: The presentation-attack model's score, where it ran (``_attack_score``); not part of the answer.
     attack_score: float | None = None
+    #: On a card photo: its ghost portraits compared with the portrait (``Matcher._ghosts``); not part of
+    #: the answer.
+    ghosts: list[GhostPortrait] = field(default_factory=list)
 
 
 @dataclass
@@ -229,6 +236,10 @@ class Matcher:
                 if self.adaptation is not None:
                     embedding = self.adaptation.apply(embedding).astype(np.float32)
             network = bundle.embedder.name
+            ghosts: list[GhostPortrait] = []
+            if checks and kind is ImageKind.CARD:
+                with stage("ghost"):
+                    ghosts = result.ghosts = self._ghosts(bundle, rgb, detections, points, embedding)
         aligned = cv2.cvtColor(np.ascontiguousarray(chip), cv2.COLOR_RGB2GRAY)
         result.face = Face(best.box, best.score, points, embedding, face_crop(rgb, best.box), aligned)
         if checks:
@@ -239,8 +250,38 @@ class Matcher:
                 seen = chip if dlib_chip else dlib150(rgb, points)
                 # The occlusion models read the network's own embedding, not the adapted one.
                 result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, seen, score,
-                                                          own, network, taps), self.checks)
+                                                          own, network, taps, ghosts), self.checks)
         return result
+
+    def _ghosts(self, bundle: ModelBundle, rgb: np.ndarray, detections: list[Detection], points: np.ndarray,
+                embedding: np.ndarray) -> list[GhostPortrait]:
+        """The faces of a card photo placed as the card's smaller second print of its portrait
+        (``fraud.ghost_placed``; both detector models sure of it; the same eye line; at least the card's
+        eye-distance limit), each embedded as the portrait was and matched with it on the service's
+        calibrated scale. Where the photo's detection found none so placed and ``ghost_search_window`` is
+        set, looked for again on windows at the scale of a ghost (``FaceDetector.detect_in``)."""
+        f, g = self.checks.fraud, self.checks.geometry
+        portrait = detections[0]
+        others = detections[1:]
+        if f.ghost_search_window > 0 and not any(ghost_placed(portrait.box, points, d.box, f) for d in others):
+            window = round(f.ghost_search_window * (portrait.box[2] - portrait.box[0]))
+            others = bundle.detector.detect_in(rgb, ghost_region(portrait.box, points, f), window,
+                                               [d.box for d in detections])
+        out = []
+        for d in others:
+            mesh = d.mesh if isinstance(d.mesh, Mesh) else None
+            sure = d.score >= g.other_face_min_score and mesh is not None and mesh.face_score >= SURE_PRESENCE
+            if mesh is None or not sure or not ghost_placed(portrait.box, points, d.box, f):
+                continue
+            marks = bundle.landmarker(rgb, d.box)
+            if eye_distance(marks) < g.min_eye_distance_card or not same_roll(points, marks, f):
+                continue
+            other = bundle.embedder.embed(bundle.embedder.align(rgb, alignment_points(
+                bundle.embedder.points, marks, mesh.points)))
+            if self.adaptation is not None:
+                other = self.adaptation.apply(other).astype(np.float32)
+            out.append(GhostPortrait(d.box, self.calibration.percent(distance(embedding, other))))
+        return out
 
     def embed(self, raw: bytes, kind: ImageKind = ImageKind.PORTRAIT) -> np.ndarray | None:
         """The subject's embedding, or None when no face is found (no checks run)."""

@@ -1,13 +1,25 @@
 """Recapture and tampering on generated images: the astronaut's synthetic card
-photo and selfie, shown on a virtual screen or printed and photographed again."""
+photo and selfie, shown on a virtual screen or printed and photographed again;
+the ghost portrait's geometry and finding on made-up boxes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from facematch.checks.fraud import FraudLimits, recapture, tampering
+from facematch.checks.fraud import (
+    FraudLimits,
+    GhostPortrait,
+    ghost_mismatch,
+    ghost_placed,
+    ghost_region,
+    recapture,
+    same_roll,
+    tampering,
+)
 from facematch.imaging.spectrum import colour_peak_prominence, face_patch, face_square, peak_prominence
+from facematch.scoring import REVIEW_FROM
+from facematch.types import InvalidCode
 from tools.synth import cards
 
 LIM = FraudLimits()
@@ -224,3 +236,67 @@ def test_same_photo_reports_the_portrait_and_can_be_turned_off():
                                                                           LIM.max_photo_similarity)
     assert same_photo(a, a, "img2", replace(LIM, max_photo_similarity=1.01)) == []
     assert same_photo(a, _texture(4), "img2", LIM) == []
+
+
+# --------------------------------------------------------------------------- the ghost portrait
+
+
+def _eyes(box: tuple[float, float, float, float], degrees: float = 0.0) -> np.ndarray:
+    """dlib's 5 points of a face in ``box`` whose eye line is turned ``degrees`` (image axes)."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    r = (box[2] - box[0]) / 4
+    ux, uy = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    right, left = (cx - r * ux, cy - r * uy), (cx + r * ux, cy + r * uy)
+    return np.array([right, right, left, left, (cx, cy + r)], dtype=np.float32)
+
+
+PORTRAIT = (100.0, 300.0, 200.0, 400.0)  # a 100-px face
+
+
+def _face_at(dx: float, dy: float, width: float) -> tuple[float, float, float, float]:
+    """A face ``width`` px wide whose centre is ``dx``, ``dy`` portrait-face widths from the portrait's."""
+    cx, cy = 150 + 100 * dx, 350 + 100 * dy
+    return (cx - width / 2, cy - width / 2, cx + width / 2, cy + width / 2)
+
+
+@pytest.mark.parametrize(("dx", "dy", "width", "placed"), [
+    (4.0, 1.0, 45, True),     # a ghost at the card's right, a little lower
+    (-4.0, 0.0, 40, True),    # or at its left (a portrait on the right)
+    (4.0, 1.0, 90, False),    # as large as the portrait: another card, not a second print of it
+    (4.0, 1.0, 10, False),    # a speck
+    (9.0, 0.0, 45, False),    # farther than an ID-1 card is wide
+    (1.0, 4.0, 45, False),    # far above or below the eye line: a newspaper's photo beside the card
+])
+def test_a_ghost_is_placed_as_a_second_print_on_the_same_card(dx, dy, width, placed):
+    limits = FraudLimits()
+    face = _face_at(dx, dy, width)
+    assert ghost_placed(PORTRAIT, _eyes(PORTRAIT), face, limits) is placed
+    if placed:  # the region the matcher searches holds every placed ghost
+        x1, y1, x2, y2 = ghost_region(PORTRAIT, _eyes(PORTRAIT), limits)
+        assert x1 <= face[0] and y1 <= face[1] and face[2] <= x2 and face[3] <= y2
+
+
+def test_a_card_photographed_turned_keeps_its_ghost_along_the_eye_line():
+    """On a card turned a quarter the eye line is vertical: along and across turn with it."""
+    limits = FraudLimits()
+    turned = _eyes(PORTRAIT, 90.0)
+    assert ghost_placed(PORTRAIT, turned, _face_at(1.0, 4.0, 45), limits)
+    assert not ghost_placed(PORTRAIT, turned, _face_at(4.0, 1.0, 45), limits)
+
+
+def test_two_prints_on_one_card_share_the_eye_line():
+    limits = FraudLimits()
+    assert same_roll(_eyes(PORTRAIT, 5.0), _eyes(PORTRAIT, -10.0), limits)
+    assert same_roll(_eyes(PORTRAIT, 175.0), _eyes(PORTRAIT, -178.0), limits)  # across the wrap
+    assert not same_roll(_eyes(PORTRAIT, 0.0), _eyes(PORTRAIT, 40.0), limits)
+
+
+def test_ghost_mismatch_reports_the_least_alike_ghost_below_the_review_boundary():
+    limits = FraudLimits()
+    assert limits.min_ghost_matching == REVIEW_FROM  # the service's own "different people", not fitted
+    box = _face_at(4.0, 1.0, 45)
+    assert ghost_mismatch([], "img1", limits) == []
+    assert ghost_mismatch([GhostPortrait(box, 82.0)], "img1", limits) == []
+    found = ghost_mismatch([GhostPortrait(box, 82.0), GhostPortrait(box, 31.5)], "img1", limits)
+    assert [(f.code, f.check, f.image, f.value, f.limit) for f in found] == [
+        (InvalidCode.TAMPERING, "ghost_mismatch", "img1", 31.5, REVIEW_FROM)]

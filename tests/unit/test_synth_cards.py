@@ -86,6 +86,21 @@ def test_card_is_deterministic(face: np.ndarray) -> None:
     assert np.array_equal(a, d)
 
 
+def test_a_ghost_is_a_second_smaller_print_at_the_lower_right_and_changes_nothing_else(face: np.ndarray) -> None:
+    plain, box = cards.render_card(face, np.random.default_rng(3), width=800)
+    ghosted, box_g = cards.render_card(face, np.random.default_rng(3), width=800, ghost=True)
+    assert box == box_g
+    changed = np.argwhere((plain != ghosted).any(axis=2))
+    assert len(changed) > 0
+    (y1, x1), (y2, x2) = changed.min(axis=0), changed.max(axis=0)
+    assert y2 < plain.shape[0] - 0.04 * plain.shape[0]  # above the card's bottom margin
+    portrait_w = box[2] - box[0]
+    assert x1 > 0.6 * 800 and y1 > 0.5 * plain.shape[0]  # lower right, away from the portrait
+    assert 0.3 * portrait_w < x2 - x1 < 0.5 * portrait_w  # a third to a half of the portrait
+    # The rest of the card, the portrait's column included, is the card without a ghost.
+    assert np.array_equal(plain[:, :x1], ghosted[:, :x1])
+
+
 def test_card_accepts_grey_and_float_faces(other_face: np.ndarray) -> None:
     card, _ = cards.render_card(other_face, 0, width=320, name="Nguyen Van A")
     assert _is_rgb_u8(card, (cards.card_height(320), 320))

@@ -367,6 +367,23 @@ def _draw_emblem(card: np.ndarray, cx: float, cy: float, r: float) -> None:
         cv2.circle(card, P(x, y), int(0.035 * r * sc) + 1, yellow, -1, cv2.LINE_AA, sh)
 
 
+def _draw_ghost(card: np.ndarray, bg: np.ndarray, portrait: np.ndarray, rng: np.random.Generator) -> None:
+    """A smaller, faded second print of ``portrait`` (float RGB) at the card's lower right, in place."""
+    h, w = card.shape[:2]
+    gw = int(round(portrait.shape[1] * rng.uniform(0.38, 0.46)))
+    gh = int(round(gw / PORTRAIT_ASPECT))
+    x2 = w - int(round(w * rng.uniform(0.03, 0.05)))
+    y2 = h - int(round(h * rng.uniform(0.05, 0.09)))
+    x1, y1 = x2 - gw, y2 - gh
+    small = _resize(_u8(portrait), (gw, gh)).astype(np.float32)
+    if rng.random() < 0.6:
+        small = np.repeat(small @ np.array([[0.299], [0.587], [0.114]], np.float32), 3, axis=2)
+    else:  # washed-out colour
+        small = 0.5 * small + 0.5 * small.mean(axis=2, keepdims=True)
+    ink = rng.uniform(0.45, 0.75)
+    card[y1:y2, x1:x2] = _u8(ink * small + (1 - ink) * bg[y1:y2, x1:x2])
+
+
 def _draw_qr(card: np.ndarray, x: int, y: int, size: int, rng: np.random.Generator) -> None:
     """A QR-code-looking block (random modules with finder patterns); decodes to nothing."""
     n = 29
@@ -390,8 +407,16 @@ def render_card(
     *,
     width: int = 1012,
     name: str | None = None,
+    ghost: bool = False,
 ) -> tuple[np.ndarray, Box]:
     """Render the front side of a CCCD-like card with ``face`` as its portrait.
+
+    With ``ghost``, the card also prints a smaller, faded second copy of the
+    portrait at its lower right (the "ghost" image of ICAO 9303 documents and
+    many ID cards; the CCCD prints none): 38-46 % of the portrait's width, in
+    grey (60 %) or washed-out colour, 45-75 % ink over the background, the
+    text printed over it. ``ghost`` leaves the rest of the card as it is
+    without it (same ``rng``, same card).
 
     The card is ``width`` x ``card_height(width)`` pixels (85.6 x 53.98 mm).  The
     face image is centre-cropped to 3:4 and printed on the left, 23-25 % of the
@@ -424,6 +449,9 @@ def render_card(
     # Printed on the card: a touch of the background shows through, slightly lower contrast.
     portrait = 0.93 * portrait + 0.07 * bg[py1:py2, px1:px2] + rng.uniform(-4, 4)
     card[py1:py2, px1:px2] = _u8(portrait)
+
+    if ghost:
+        _draw_ghost(card, bg, portrait, rng.spawn(1)[0])  # a child stream: the main one is not advanced
 
     emblem_r = 0.068 * w
     _draw_emblem(card, px1 + pw / 2, 0.045 * h + emblem_r, emblem_r)

@@ -19,6 +19,11 @@ selfie camera, shown on a screen, or its photo sent again) carries the same
 pixels, up to the second camera's blur and framing, where another photo of
 the same person does not (docs/presentation-attacks.md, "The card's own
 photo as the selfie").
+
+``ghost_mismatch`` compares a card's portrait with the card's second,
+smaller print of the same face (the "ghost" portrait of ICAO 9303 documents
+and many ID cards): a portrait replaced without its ghost shows two people on
+one document (docs/checks.md section 3, "The ghost portrait").
 """
 
 from __future__ import annotations
@@ -76,6 +81,33 @@ class FraudLimits:
     #: 2nd percentile of the card's photograph shown again (re-shot, on a screen, printed, sent as it is,
     #: mirrored), floored to 0.01. Above 1: off.
     max_photo_similarity: float = 0.93
+    #: Ghost portrait: a second face on a card photo is taken for the document's own smaller print of its
+    #: portrait when it is this many to this many times the portrait face's width (a secondary image is a
+    #: third to a half of the main one on the documents that print one: ICAO 9303 passports, many ID cards)
+    ghost_min_relative_width: float = 0.2
+    ghost_max_relative_width: float = 0.75
+    #: ... and its centre lies within this many portrait-face widths of the portrait face's, along the
+    #: portrait's eye line and across it: the part of an ID-1 card a second print can take. The card is
+    #: 85.6 x 54 mm; the detector's box on a 20 x 30 mm portrait (the CCCD's) is 10-15 mm wide, so two
+    #: faces on it are at most about 7 face widths apart along it (a few mm of margin and half of each face
+    #: off the 85.6 mm) and, the portrait's face sitting near the card's middle height, about 3 across. A
+    #: face on a newspaper or a screen beside the card lies outside that more often than not (docs/checks.md
+    #: section 3).
+    ghost_max_along: float = 7.5
+    ghost_max_across: float = 3.0
+    #: ... and its eye line is within this many degrees of the portrait's (printed on the same card).
+    ghost_max_roll_difference: float = 20.0
+    #: Where the photo's own detection found no ghost, look for one on square windows this many portrait-face
+    #: widths wide over the part of the card it can take (``Matcher._ghosts``): a ghost a third to a half
+    #: of the face's width then takes 1/12-1/8 of a window, where BlazeFace's full-range model finds it; on
+    #: the whole photo of a card it takes 1/30 or less and is mostly missed. Costs about 30 ms a card photo
+    #: (docs/checks.md section 3). 0, the default: off, since the CCCD and the CMND print no ghost portrait
+    #: (Circular 06/2021/TT-BCA lists the CCCD front's content); 4 where passports or foreign ID cards are taken.
+    ghost_search_window: float = 0.0
+    #: A ghost portrait the service matches with the card's portrait below this calibrated percent (the
+    #: answer's ``matching``) is another person's face: finding 3 ``ghost_mismatch``. The service's own
+    #: review boundary (``scoring.REVIEW_FROM``): below it, it calls two faces different people. Not fitted.
+    min_ghost_matching: float = 65.0
 
 
 def presentation_attack(score: float | None, image: str, limits: FraudLimits) -> list[Finding]:
@@ -184,6 +216,72 @@ def same_photo(document: np.ndarray, portrait: np.ndarray, image: str, limits: F
         return [Finding(InvalidCode.FRAUD, "same_photo", image, value=round(value, 4),
                         limit=limits.max_photo_similarity)]
     return []
+
+
+@dataclass(frozen=True)
+class GhostPortrait:
+    """A second, smaller face printed on the same card as the portrait, and how alike the service finds the
+    two (``matching``: the calibrated percent of the answer, network and calibration as configured)."""
+
+    box: Box
+    matching: float
+
+
+def ghost_placed(portrait: Box, portrait5: np.ndarray, face: Box, limits: FraudLimits) -> bool:
+    """Whether ``face`` sits as a document's secondary print of the ``portrait`` face (dlib's 5 points
+    ``portrait5``): its width relative to the portrait face's, and its offset from it along the portrait's
+    eye line and across it, in portrait-face widths (the ``ghost_*`` limits)."""
+    width = max(portrait[2] - portrait[0], 1e-6)
+    relative = (face[2] - face[0]) / width
+    if not limits.ghost_min_relative_width <= relative <= limits.ghost_max_relative_width:
+        return False
+    dx = (face[0] + face[2] - portrait[0] - portrait[2]) / 2 / width
+    dy = (face[1] + face[3] - portrait[1] - portrait[3]) / 2 / width
+    angle = np.radians(eye_line_angle(portrait5))
+    along = dx * np.cos(angle) + dy * np.sin(angle)
+    across = -dx * np.sin(angle) + dy * np.cos(angle)
+    return bool(abs(along) <= limits.ghost_max_along and abs(across) <= limits.ghost_max_across)
+
+
+def ghost_region(portrait: Box, portrait5: np.ndarray, limits: FraudLimits) -> tuple[int, int, int, int]:
+    """The upright box (``x1, y1, x2, y2``, pixels) around the part of the document a ghost portrait of the
+    ``portrait`` face can take (``ghost_placed``), the largest ghost included: where the matcher looks for
+    one at the region's scale."""
+    width = portrait[2] - portrait[0]
+    angle = np.radians(eye_line_angle(portrait5))
+    along = (limits.ghost_max_along + limits.ghost_max_relative_width) * width
+    across = (limits.ghost_max_across + limits.ghost_max_relative_width) * width
+    half_w = abs(along * np.cos(angle)) + abs(across * np.sin(angle))
+    half_h = abs(along * np.sin(angle)) + abs(across * np.cos(angle))
+    cx, cy = (portrait[0] + portrait[2]) / 2, (portrait[1] + portrait[3]) / 2
+    return int(cx - half_w), int(cy - half_h), int(np.ceil(cx + half_w)), int(np.ceil(cy + half_h))
+
+
+def eye_line_angle(landmarks5: np.ndarray) -> float:
+    """The eye line's angle in degrees (image axes), from dlib's 5 points (right eye 0-1, left eye 2-3)."""
+    right = landmarks5[0:2].mean(axis=0)
+    left = landmarks5[2:4].mean(axis=0)
+    return float(np.degrees(np.arctan2(left[1] - right[1], left[0] - right[0])))
+
+
+def same_roll(a5: np.ndarray, b5: np.ndarray, limits: FraudLimits) -> bool:
+    """Whether two faces' eye lines agree within ``ghost_max_roll_difference`` (two prints on one card)."""
+    diff = (eye_line_angle(a5) - eye_line_angle(b5) + 180.0) % 360.0 - 180.0
+    return abs(diff) <= limits.ghost_max_roll_difference
+
+
+def ghost_mismatch(ghosts: list[GhostPortrait], image: str, limits: FraudLimits) -> list[Finding]:
+    """Finding 3 ``ghost_mismatch`` when a ghost portrait of the card (``GhostPortrait``, found and matched
+    by the matcher) is matched with the card's portrait below ``min_ghost_matching``: a portrait replaced,
+    its ghost left. The value is the lowest ``matching``. Nothing on a card without a ghost portrait found
+    (most cards, a CCCD or CMND among them, print none)."""
+    if not ghosts:
+        return []
+    lowest = min(g.matching for g in ghosts)
+    if not lowest < limits.min_ghost_matching:
+        return []
+    return [Finding(InvalidCode.TAMPERING, "ghost_mismatch", image, value=round(lowest, 2),
+                    limit=limits.min_ghost_matching)]
 
 
 def sharpness(grey: np.ndarray) -> float:

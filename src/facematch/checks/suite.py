@@ -8,8 +8,9 @@ rates):
 * card photo (``type1=card``): no document (1) and recapture (10: the
   spectral peak with a screen's sub-pixel colour; the attack model too when ``attack_model_on_cards``,
   either flags), with or without a face; photocopy (2) when there is a document; face too small (11) when a
-  face was found, and tampering (3) when besides there is a
-  document that is neither a photocopy nor a recapture.
+  face was found, and tampering (3: the portrait's sharpness against the print's; a ghost portrait of
+  another person) when besides there is a document that is neither a photocopy nor a recapture. A ghost
+  portrait matched with the portrait is the document's own print, not a second face (6).
 * portrait (img2, and img1 when ``type1=portrait``): recapture (10: the
   attack model, or the spectral peak without one), with or without a face;
   with one, face too small (11) and too close to the margin (12); unless
@@ -32,7 +33,7 @@ import numpy as np
 
 from facematch.checks import Finding
 from facematch.checks.card import CardLimits, card_presence, photocopy, quarter_turns, upright
-from facematch.checks.fraud import FraudLimits, presentation_attack, recapture, tampering
+from facematch.checks.fraud import FraudLimits, GhostPortrait, ghost_mismatch, presentation_attack, recapture, tampering
 from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too_small, several_faces
 from facematch.checks.occlusion import FaceView, OcclusionLimits, occlusions
 from facematch.checks.quality import QualityLimits, blur_or_noise
@@ -83,6 +84,9 @@ class FaceContext:
     #: Inner tensors of the network from the same run (``TappedEmbedder``): the sunglasses, mouth and hat-top
     #: models read one.
     taps: dict[str, np.ndarray] | None = None
+    #: On a card photo: the faces placed as the card's smaller second print of its portrait, each with its
+    #: match against the portrait (``Matcher`` finds and embeds them: ``fraud.ghost_placed``).
+    ghosts: list[GhostPortrait] = field(default_factory=list)
 
     @property
     def is_card(self) -> bool:
@@ -118,12 +122,15 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     findings += recaptured
     if ctx.face is None or ctx.landmarks5 is None:
         return findings
-    findings += several_faces([(d.box, d.score) for d in ctx.detections], ctx.role, g)
+    # A card's ghost portrait of its own holder is part of the document, not a second face.
+    own_print = {g.box for g in ctx.ghosts if g.matching >= limits.fraud.min_ghost_matching}
+    findings += several_faces([(d.box, d.score) for d in ctx.detections if d.box not in own_print], ctx.role, g)
     findings += too_small
     if ctx.is_card:
         # Halftone and toner read as sharpness: no tampering check on a copy or a recapture.
         if not (no_card or recaptured or any(f.code is InvalidCode.PHOTOCOPY for f in findings)):
             findings += tampering(card_rgb, card_box or ctx.face.box, ctx.role, limits.fraud)
+            findings += ghost_mismatch(ctx.ghosts, ctx.role, limits.fraud)
         return findings
     findings += face_near_margin(ctx.face.box, ctx.rgb.shape, ctx.role, g)
     if recaptured:  # colours and sharpness would be the screen's or the print's, not the person's

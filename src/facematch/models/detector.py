@@ -87,6 +87,29 @@ class FaceDetector:
                 return primary_first(merge(found))
         return []
 
+    def detect_in(self, rgb: np.ndarray, region: tuple[int, int, int, int], window: int,
+                  known: list[tuple[float, float, float, float]]) -> list[Detection]:
+        """The faces inside ``region`` (``x1, y1, x2, y2`` in pixels of ``rgb``, clipped to it) found on
+        square windows of side ``window`` (a quarter overlapping) by the full-range model, largest first: a
+        small face that the whole-image stages miss in a large frame (a card's second, smaller print of its
+        portrait). Candidates on a ``known`` face's box are left out; the others are verified as
+        ``detect``'s are. Boxes in pixels of ``rgb``."""
+        h, w = rgb.shape[:2]
+        x1, y1 = max(0, region[0]), max(0, region[1])
+        x2, y2 = min(w, region[2]), min(h, region[3])
+        side = min(window, x2 - x1, y2 - y1)
+        if side < MIN_TILE:
+            return []
+        step = max(1, int(side * WINDOW_STEP))
+        found: list[Detection] = []
+        for y in _starts(y1, y2, side, step):
+            for x in _starts(x1, x2, side, step):
+                tile = rgb[y:y + side, x:x + side]
+                found += [d.shifted(x, y) for d in self.full.detect(tile, self.candidate_score)]
+        new = [d for d in merge(found) if not known or _iou(np.array(d.box), np.array(known)).max() <= CLOSE_UP_IOU]
+        verified = [r for r in (self._refine(rgb, d) for d in new) if r is not None]
+        return primary_first(merge(verified)) if verified else []
+
     def _refine(self, rgb: np.ndarray, det: Detection) -> Detection | None:
         """``det`` re-detected on a close-up ``CLOSE_UP`` times its size and verified
         by the mesh (the gates are described in ``__init__``), or None."""
@@ -155,6 +178,15 @@ class FaceDetector:
                 found += [d.shifted(x, y) for d in self.full.detect(tile, self.candidate_score)]
                 found += [d.shifted(x, y) for d in self.short.detect(tile, self.candidate_score)]
         return merge(found)
+
+
+def _starts(lo: int, hi: int, side: int, step: int) -> list[int]:
+    """Window origins from ``lo`` every ``step`` so that windows of ``side`` cover ``[lo, hi)``, the last flush
+    with ``hi``."""
+    starts = list(range(lo, max(lo, hi - side) + 1, step))
+    if starts[-1] + side < hi:
+        starts.append(hi - side)
+    return starts
 
 
 def primary_first(dets: list[Detection], relative_score: float = 0.85) -> list[Detection]:

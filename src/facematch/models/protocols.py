@@ -24,6 +24,13 @@ class Detector(Protocol):
         """Every verified face in an RGB uint8 image, the subject first."""
         ...
 
+    def detect_in(self, rgb: np.ndarray, region: tuple[int, int, int, int], window: int,
+                  known: list[Box]) -> list[Detection]:
+        """The faces inside ``region`` (``x1, y1, x2, y2``) found on square windows of side ``window``,
+        none on a ``known`` face's box, boxes in pixels of ``rgb``: the card's ghost portrait search
+        (``Matcher._ghosts``)."""
+        ...
+
 
 class Landmarker(Protocol):
     """Five landmarks of one face; shared by every bundle, so thread-safe."""
