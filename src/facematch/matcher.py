@@ -56,6 +56,9 @@ CROP_GROWTH = 0.2
 #: A ghost portrait is compared only where the face mesh is sure of a face too (its presence score, the
 #: detector's own first gate: ``FaceDetector.min_presence``), besides BlazeFace (``other_face_min_score``).
 SURE_PRESENCE = 0.5
+#: At most this many ghost portraits are embedded on one card photo (a document prints one; a photo crowded
+#: with faces, hostile or not, costs at most this many embeddings).
+MAX_GHOSTS = 2
 
 
 @dataclass(frozen=True)
@@ -257,9 +260,10 @@ class Matcher:
                 embedding: np.ndarray) -> list[GhostPortrait]:
         """The faces of a card photo placed as the card's smaller second print of its portrait
         (``fraud.ghost_placed``; both detector models sure of it; the same eye line; at least the card's
-        eye-distance limit), each embedded as the portrait was and matched with it on the service's
-        calibrated scale. Where the photo's detection found none so placed and ``ghost_search_window`` is
-        set, looked for again on windows at the scale of a ghost (``FaceDetector.detect_in``)."""
+        eye-distance limit), the largest ``MAX_GHOSTS``, each embedded as the portrait was and matched with
+        it on the service's calibrated scale. Where the photo's detection found none so placed and
+        ``ghost_search_window`` is set, looked for again on windows at the scale of a ghost
+        (``FaceDetector.detect_in``)."""
         f, g = self.checks.fraud, self.checks.geometry
         portrait = detections[0]
         others = detections[1:]
@@ -281,6 +285,8 @@ class Matcher:
             if self.adaptation is not None:
                 other = self.adaptation.apply(other).astype(np.float32)
             out.append(GhostPortrait(d.box, self.calibration.percent(distance(embedding, other))))
+            if len(out) == MAX_GHOSTS:
+                break
         return out
 
     def embed(self, raw: bytes, kind: ImageKind = ImageKind.PORTRAIT) -> np.ndarray | None:
