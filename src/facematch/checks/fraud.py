@@ -102,8 +102,8 @@ class FraudLimits:
     #: of the face's width then takes 1/12-1/8 of a window, where BlazeFace's full-range model finds it; on
     #: the whole photo of a card it takes 1/30 or less and is mostly missed. Costs a median of about 60 ms a
     #: card photo on 2 cores (docs/checks.md section 3). 0, the default: off, since the CCCD and the CMND print
-    #: no ghost portrait (Circular 06/2021/TT-BCA lists the CCCD front's content); 4 where passports or foreign
-    #: ID cards are taken.
+    #: no ghost portrait (Circulars 06/2021/TT-BCA and 16/2024/TT-BCA list the cards' fronts: one portrait); 4
+    #: where passports or foreign ID cards are taken.
     ghost_search_window: float = 0.0
     #: A ghost portrait the service matches with the card's portrait below this calibrated percent (the
     #: answer's ``matching``) is another person's face: finding 3 ``ghost_mismatch``. The service's own
