@@ -40,10 +40,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from benchmarks import machine
 from benchmarks.card_photos import files, jpeg, rgb_of
+from benchmarks.chip import people_casia
+from benchmarks.same_photo import genuine_pairs, load
 from facematch.matcher import ImageAnalysis, Matcher, build_matcher
 from facematch.settings import Settings
 from facematch.types import ImageKind
@@ -53,25 +54,19 @@ ASIAN = ("casia_v5", "p101jp_s2", "boysplanet", "kpop_idols")
 SIZES = {"1600x1200": (1600, 1200), "3200x2400": (3200, 2400)}
 
 
-def load(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
-
-
 def people(data: Path, source: str, n: int) -> list[Path]:
     """One photo per person: LFW's dev-test genuine pairs (their first photo), else the set's first photo of
     each identity, in file order."""
     if source == "lfw":
         out, seen = [], set()
-        for line in (data / "lfw/pairs_dev_test.txt").read_text().splitlines():
-            p = line.split()
-            if len(p) >= 3 and p[2] == "1" and p[0].split("/")[-2] not in seen:
-                seen.add(p[0].split("/")[-2])
-                out.append(data / "lfw" / p[0])
+        for a, _ in genuine_pairs(data / "lfw/pairs_dev_test.txt"):
+            if a.split("/")[-2] not in seen:
+                seen.add(a.split("/")[-2])
+                out.append(data / "lfw" / a)
         return out[:n]
     root = data / "asian" / source
     if source == "casia_v5":
-        return [sorted(d.glob("*.bmp"))[0] for d in sorted(root.iterdir()) if d.is_dir()][:n]
+        return [photos[0] for photos in people_casia(root).values()][:n]
     first: dict[str, Path] = {}
     for row in csv.DictReader(open(root / "identities.csv")):
         first.setdefault(row["identity"], root / row["path"])
@@ -124,10 +119,6 @@ def real(data: Path, matcher: Matcher) -> dict[str, dict[str, Any]]:
 
     def run(items: list[tuple[str, bytes]]) -> dict[str, Any]:
         return tally([(name, matcher.analyze(raw, ImageKind.CARD, "img1")) for name, raw in items])
-
-    def sid(kind: str) -> list[tuple[str, bytes]]:
-        return [(r["file"], jpeg(rgb_of(docs / "tampered/sidtd" / r["file"]))) for r in sidtd
-                if r["label"] != "bonafide" and kind in r.get("manipulation", r["file"])]
 
     return {
         "SIDTD templates (bona fide)": run([(r["file"], jpeg(rgb_of(docs / "tampered/sidtd" / r["file"])))

@@ -274,8 +274,8 @@ class Matcher:
         out = []
         for d in others:
             mesh = d.mesh if isinstance(d.mesh, Mesh) else None
-            sure = d.score >= g.other_face_min_score and mesh is not None and mesh.face_score >= SURE_PRESENCE
-            if mesh is None or not sure or not ghost_placed(portrait.box, points, d.box, f):
+            if (mesh is None or mesh.face_score < SURE_PRESENCE or d.score < g.other_face_min_score
+                    or not ghost_placed(portrait.box, points, d.box, f)):
                 continue
             marks = bundle.landmarker(rgb, d.box)
             if eye_distance(marks) < g.min_eye_distance_card or not same_roll(points, marks, f):

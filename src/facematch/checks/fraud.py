@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from facematch.checks import Finding
+from facematch.checks.geometry import eye_centres
 from facematch.imaging.spectrum import colour_peak_prominence, face_square, peak_prominence
 from facematch.types import Box, InvalidCode
 
@@ -259,9 +260,8 @@ def ghost_region(portrait: Box, portrait5: np.ndarray, limits: FraudLimits) -> t
 
 
 def eye_line_angle(landmarks5: np.ndarray) -> float:
-    """The eye line's angle in degrees (image axes), from dlib's 5 points (right eye 0-1, left eye 2-3)."""
-    right = landmarks5[0:2].mean(axis=0)
-    left = landmarks5[2:4].mean(axis=0)
+    """The eye line's angle in degrees (image axes), from dlib's 5 points."""
+    right, left = eye_centres(landmarks5)
     return float(np.degrees(np.arctan2(left[1] - right[1], left[0] - right[0])))
 
 

@@ -44,10 +44,14 @@ def several_faces(faces: list[tuple[tuple[float, float, float, float], float]], 
                     limit=limits.other_face_min_relative_width)]
 
 
+def eye_centres(landmarks5: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The right and the left eye's centre, from dlib's 5 points (right eye 0-1, left eye 2-3)."""
+    return landmarks5[0:2].mean(axis=0), landmarks5[2:4].mean(axis=0)
+
+
 def eye_distance(landmarks5: np.ndarray) -> float:
     """Distance between the two eye centres, from dlib's 5 points."""
-    right = landmarks5[0:2].mean(axis=0)
-    left = landmarks5[2:4].mean(axis=0)
+    right, left = eye_centres(landmarks5)
     return float(np.linalg.norm(right - left))
 
 
