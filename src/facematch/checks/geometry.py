@@ -20,6 +20,11 @@ class GeometryLimits:
     #: ... and when the detector is fairly sure of it (BlazeFace score on the
     #: close-up): a half-believed texture is not a second person.
     other_face_min_score: float = 0.7
+    #: ... and when the face mesh, where it ran, agrees it is a face (its presence probability): BlazeFace
+    #: can be sure of a printed emblem the mesh reads as no face (0.02 and 0.001 on the rendered CCCD's
+    #: emblem, ``benchmarks/card_capture.py``). The detector's own gate for faces BlazeFace half-believes
+    #: (``FaceDetector.faint_presence``), not fitted: masked faces read 0.14-0.4, textures 0.01 or less.
+    other_face_min_presence: float = 0.1
     #: Minimum distance between the eye centres, in pixels. ICAO asks ~90 px
     #: for passport photos; the embedder works on a 150 px chip where the eyes
     #: are ~40 px apart, so below these limits detail is invented by upsampling.

@@ -38,8 +38,9 @@ from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too
 from facematch.checks.occlusion import FaceView, OcclusionLimits, occlusions
 from facematch.checks.quality import QualityLimits, blur_or_noise
 from facematch.models.blazeface import Detection
+from facematch.models.detector import confirmed
 from facematch.models.facemesh import Mesh
-from facematch.types import ImageKind, InvalidCode
+from facematch.types import Box, ImageKind, InvalidCode
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,8 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     if ctx.face is None or ctx.landmarks5 is None:
         return findings
     # A card's ghost portrait of its own holder is part of the document, not a second face.
-    own_print = {g.box for g in ctx.ghosts if g.matching >= limits.fraud.min_ghost_matching}
-    findings += several_faces([(d.box, d.score) for d in ctx.detections if d.box not in own_print], ctx.role, g)
+    own_print = frozenset(g.box for g in ctx.ghosts if g.matching >= limits.fraud.min_ghost_matching)
+    findings += several_faces(_faces(ctx.detections, g, own_print), ctx.role, g)
     findings += too_small
     if ctx.is_card:
         # Halftone and toner read as sharpness: no tampering check on a copy or a recapture.
@@ -145,9 +146,17 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     return findings
 
 
+def _faces(detections: list[Detection], g: GeometryLimits, own_print: frozenset[Box] = frozenset()
+           ) -> list[tuple[Box, float]]:
+    """(box, score) of the subject, then of the other faces that may count as a second face: not a print of
+    the holder on the card (``own_print``) and confirmed by the face mesh where it ran."""
+    others = [d for d in detections[1:] if d.box not in own_print and confirmed(d, g.other_face_min_presence)]
+    return [(d.box, d.score) for d in detections[:1] + others]
+
+
 def _chip_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     if ctx.face is None or ctx.landmarks5 is None:
         return []
     g = limits.geometry
-    return (several_faces([(d.box, d.score) for d in ctx.detections], ctx.role, g)
+    return (several_faces(_faces(ctx.detections, g), ctx.role, g)
             + face_too_small(ctx.landmarks5, ctx.role, False, g))

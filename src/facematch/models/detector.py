@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from facematch.models.blazeface import BlazeFace, Detection, _iou
-from facematch.models.facemesh import FaceMesh
+from facematch.models.facemesh import FaceMesh, Mesh
 
 #: A candidate is verified on a square close-up this many times its long side.
 CLOSE_UP = 2.2
@@ -45,6 +45,10 @@ class FaceDetector:
         #: sure (``sure_score``): masks and sunglasses lower the mesh's
         #: presence score, while textures that fool BlazeFace (cups, pizza,
         #: laptops, printed patterns) score below 0.7 on it and near 0 on the mesh.
+        #: Not all: a card's printed emblem can reach 0.75 on BlazeFace with the
+        #: mesh at 0.001-0.02, so such a detection is kept but is the subject
+        #: only when nothing the mesh confirms qualifies (``primary_first``) and
+        #: is no second face (``GeometryLimits.other_face_min_presence``).
         self.min_presence = min_presence
         self.sure_score = sure_score
         #: Score a face must reach on its close-up crop to be reported.
@@ -84,7 +88,7 @@ class FaceDetector:
         for stage in (self._whole, self._padded, self._tiled):
             found = [r for r in (self._refine(rgb, d) for d in stage(rgb)) if r is not None]
             if found:
-                return primary_first(merge(found))
+                return primary_first(merge(found), min_presence=self.faint_presence)
         return []
 
     def detect_in(self, rgb: np.ndarray, region: tuple[int, int, int, int], window: int,
@@ -108,7 +112,7 @@ class FaceDetector:
                 found += [d.shifted(x, y) for d in self.full.detect(tile, self.candidate_score)]
         new = [d for d in merge(found) if not known or _iou(np.array(d.box), np.array(known)).max() <= CLOSE_UP_IOU]
         verified = [r for r in (self._refine(rgb, d) for d in new) if r is not None]
-        return primary_first(merge(verified)) if verified else []
+        return primary_first(merge(verified), min_presence=self.faint_presence) if verified else []
 
     def _refine(self, rgb: np.ndarray, det: Detection) -> Detection | None:
         """``det`` re-detected on a close-up ``CLOSE_UP`` times its size and verified
@@ -189,14 +193,29 @@ def _starts(lo: int, hi: int, side: int, step: int) -> list[int]:
     return starts
 
 
-def primary_first(dets: list[Detection], relative_score: float = 0.85) -> list[Detection]:
+def presence(det: Detection) -> float | None:
+    """The face mesh's face-presence probability on ``det``, where the mesh ran on it."""
+    return det.mesh.face_score if isinstance(det.mesh, Mesh) else None
+
+
+def confirmed(det: Detection, min_presence: float) -> bool:
+    """The face mesh agrees that ``det`` is a face (presence at least ``min_presence``), or did not run on it."""
+    p = presence(det)
+    return p is None or p >= min_presence
+
+
+def primary_first(dets: list[Detection], relative_score: float = 0.85, min_presence: float = 0.0
+                  ) -> list[Detection]:
     """Faces largest first, except that the first (the subject) is the largest
     of those scoring within ``relative_score`` of the best score: a textured
     background that BlazeFace half-believes (a building, a poster) must not
-    win over a clear face of about the same size."""
+    win over a clear face of about the same size. Detections the face mesh
+    does not confirm (``confirmed``: BlazeFace can be sure of a printed emblem
+    on which the mesh reads no face) compete only when none is confirmed."""
     by_size = sorted(dets, key=lambda d: d.width * d.height, reverse=True)
-    best = max(d.score for d in dets)
-    subject = next(d for d in by_size if d.score >= relative_score * best)
+    pool = [d for d in by_size if confirmed(d, min_presence)] or by_size
+    best = max(d.score for d in pool)
+    subject = next(d for d in pool if d.score >= relative_score * best)
     return [subject] + [d for d in by_size if d is not subject]
 
 
