@@ -11,7 +11,8 @@ phone does, one condition at a time:
 - out of focus (Gaussian defocus of 2.5 and 4 px at 1600 px wide) and
   shaken (a 12 px linear motion blur);
 - dim light (exposure x0.35, sensor noise, JPEG 70), tungsten light without
-  white balance, a phone's processing (strong sharpening, chroma smoothing,
+  white balance, the warm cast an automatic white balance leaves (blue down
+  by a tenth), a phone's processing (strong sharpening, chroma smoothing,
   JPEG 50);
 - the card small in the frame (about a third of the width), tilted 35
   degrees away from the camera, a half-size photo (800x600), a 3200x2400
@@ -91,6 +92,11 @@ def dim(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarr
 
 def tungsten(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _u8(img.astype(np.float32) * np.array([1.12, 0.97, 0.70], np.float32))
+
+
+def warm_cast(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """What an automatic white balance leaves of a warm lamp: blue down by a tenth."""
+    return _u8(img.astype(np.float32) * np.array([1.03, 1.0, 0.90], np.float32))
 
 
 def phone_processing(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -185,6 +191,7 @@ CONDITIONS: dict[str, Condition] = {
     "shaken (12 px)": shaken,
     "dim light": dim,
     "tungsten light, no white balance": tungsten,
+    "warm cast (blue -10 %)": warm_cast,
     "phone processing (sharpened, JPEG 50)": phone_processing,
     "card small in the frame": small_in_frame,
     "tilted 35 degrees": tilted,

@@ -29,8 +29,9 @@ class CardLimits:
     min_text_lines: int = 3
     #: Photocopy: the 90th percentile of the CIELAB a*b* distance of the face's
     #: pixels (box shrunk 10 % a side) from their median colour. A greyscale
-    #: copy under a tinted light stays below 5 however it is lit; a colour
-    #: portrait shows 5 or more (skin against hair, lips, background).
+    #: copy stays below 5 under a neutral light, and once a tinted light is
+    #: made white (``paper_white``); a colour portrait shows 5 or more (skin
+    #: against hair, lips, background).
     min_face_colour: float = 5.0
     #: ... and the document around it has no colour either (the same measure over the portrait and the card
     #: to its right: ``document_colour``). Many genuine documents engrave the portrait in grey, but print colour
@@ -163,49 +164,91 @@ def card_presence(rgb: np.ndarray, box: tuple[float, float, float, float] | None
     return [Finding(InvalidCode.NO_CARD, "card_presence", image, value=lines, limit=limits.min_text_lines)]
 
 
-def face_colour(rgb: np.ndarray, box: tuple[float, float, float, float] | None) -> float:
-    """90th percentile of the a*b* distance from the median colour, over the
-    face (box shrunk 10 % a side; the central half of the image without a
-    face), subsampled to at most ~200 px a side."""
+def face_region(rgb: np.ndarray, box: Box | None) -> Box:
+    """The face's box shrunk 10 % a side; the central half of the image without a face."""
     h, w = rgb.shape[:2]
     if box is None:
         box = (w / 4, h / 4, 3 * w / 4, 3 * h / 4)
     x1, y1, x2, y2 = box
     bw, bh = x2 - x1, y2 - y1
-    return _colour_spread(rgb, (x1 + 0.1 * bw, y1 + 0.1 * bh, x2 - 0.1 * bw, y2 - 0.1 * bh))
+    return (x1 + 0.1 * bw, y1 + 0.1 * bh, x2 - 0.1 * bw, y2 - 0.1 * bh)
 
 
-def document_colour(rgb: np.ndarray, box: tuple[float, float, float, float]) -> float:
-    """``face_colour``'s measure over the portrait and the document beside it: from half a face width left of
-    the face to 2.5 face widths right of it (a CCCD's text and emblem side), 0.3 face heights above to 0.5
-    below."""
+def document_region(box: Box) -> Box:
+    """The portrait and the document beside it: from half a face width left of the face to 2.5 face widths
+    right of it (a CCCD's text and emblem side), 0.3 face heights above to 0.5 below."""
     x1, y1, x2, y2 = box
     bw, bh = x2 - x1, y2 - y1
-    return _colour_spread(rgb, (x1 - 0.5 * bw, y1 - 0.3 * bh, x2 + 2.5 * bw, y2 + 0.5 * bh))
+    return (x1 - 0.5 * bw, y1 - 0.3 * bh, x2 + 2.5 * bw, y2 + 0.5 * bh)
 
 
-def _colour_spread(rgb: np.ndarray, region: tuple[float, float, float, float]) -> float:
+def face_colour(rgb: np.ndarray, box: Box | None, gains: np.ndarray | None = None) -> float:
+    """90th percentile of the a*b* distance from the median colour over ``face_region``, subsampled to at
+    most ~200 px a side; with ``gains``, after scaling the channels by them (``paper_white``)."""
+    return _colour_spread(rgb, face_region(rgb, box), gains)
+
+
+def document_colour(rgb: np.ndarray, box: Box, gains: np.ndarray | None = None) -> float:
+    """``face_colour``'s measure over ``document_region``."""
+    return _colour_spread(rgb, document_region(box), gains)
+
+
+def _crop(rgb: np.ndarray, region: Box, side: int = 200) -> np.ndarray:
+    """``region`` of ``rgb``, subsampled to at most about ``side`` px a side."""
     h, w = rgb.shape[:2]
     x1, y1, x2, y2 = region
     crop = rgb[int(max(0, y1)):int(min(h, y2)), int(max(0, x1)):int(min(w, x2))]
+    step = max(1, max(crop.shape[:2]) // side)
+    return np.ascontiguousarray(crop[::step, ::step])
+
+
+def paper_white(rgb: np.ndarray, region: Box) -> np.ndarray | None:
+    """Channel gains that make the brightest tenth of ``region``'s unclipped pixels (by R + G + B; the region
+    subsampled to about 100 px a side) grey: the white of the paper or the card under the light of the photo
+    (a white-patch white balance). None when the region is empty, clipped or black."""
+    crop = _crop(rgb, region, side=100).reshape(-1, 3).astype(np.float32)
+    crop = crop[crop.max(axis=1) < CLIPPED]  # a clipped channel no longer holds the light's colour
+    if len(crop) < 30:
+        return None
+    total = crop.sum(axis=1)
+    white = crop[total >= np.percentile(total, 90)].mean(axis=0)
+    if white.min() < 1.0:
+        return None
+    gains: np.ndarray = (white.max() / white).astype(np.float32)
+    return gains
+
+
+#: A pixel with a channel at or above this level is clipped (``paper_white``).
+CLIPPED = 250
+
+
+def _colour_spread(rgb: np.ndarray, region: Box, gains: np.ndarray | None = None) -> float:
+    crop = _crop(rgb, region)
     if crop.size < 30:
         return float("inf")
-    step = max(1, max(crop.shape[:2]) // 200)
-    lab = cv2.cvtColor(np.ascontiguousarray(crop[::step, ::step]), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+    if gains is not None:
+        crop = np.clip(crop.astype(np.float32) * gains, 0, 255).astype(np.uint8)
+    lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
     a, b = lab[:, 1], lab[:, 2]
     return float(np.percentile(np.hypot(a - np.median(a), b - np.median(b)), 90))
 
 
-def photocopy(rgb: np.ndarray, box: tuple[float, float, float, float] | None, image: str,
-              limits: CardLimits) -> list[Finding]:
+def photocopy(rgb: np.ndarray, box: Box | None, image: str, limits: CardLimits) -> list[Finding]:
     """A greyscale copy of the card: the portrait carries no colour of its
     own (``face_colour`` below ``min_face_colour``), and neither does the
-    document around it (``document_colour`` below ``min_document_colour``);
-    a tint of the light moves every pixel alike and is not counted. The value
-    reported is the face's colour."""
-    value = face_colour(rgb, box)
-    if value >= limits.min_face_colour:
-        return []
-    if box is not None and document_colour(rgb, box) >= limits.min_document_colour:
-        return []  # a grey (engraved) portrait on a colour document
-    return [Finding(InvalidCode.PHOTOCOPY, "photocopy", image, value=value, limit=limits.min_face_colour)]
+    document around it (``document_colour`` below ``min_document_colour``),
+    in the photo as it is or in the photo once its light is made white
+    (``paper_white`` over the document, or over the face's region without a
+    face): a warm or cool light tints a grey copy's paper more than its
+    toner, which the measure would read as colour. Each version is judged
+    whole (face and document alike). The value reported is the face's colour
+    in the version that raised it."""
+    gains = paper_white(rgb, face_region(rgb, None) if box is None else document_region(box))
+    for g in [None] if gains is None else [None, gains]:
+        value = face_colour(rgb, box, g)
+        if value >= limits.min_face_colour:
+            continue
+        if box is not None and document_colour(rgb, box, g) >= limits.min_document_colour:
+            continue  # a grey (engraved) portrait on a colour document
+        return [Finding(InvalidCode.PHOTOCOPY, "photocopy", image, value=value, limit=limits.min_face_colour)]
+    return []
