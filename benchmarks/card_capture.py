@@ -13,7 +13,8 @@ phone does, one condition at a time:
 - dim light (exposure x0.35, sensor noise, JPEG 70), tungsten light without
   white balance, the warm cast an automatic white balance leaves (blue down
   by a tenth), a phone's processing (strong sharpening, chroma smoothing,
-  JPEG 50);
+  JPEG 50), a washed-out photo (contrast cut to 0.6 and 0.45), a shadow
+  over part of the photo;
 - the card small in the frame (about a third of the width), tilted 35
   degrees away from the camera, a half-size photo (800x600), a 3200x2400
   photo, the card cropped to its own edges (what capture apps with a card
@@ -97,6 +98,25 @@ def tungsten(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.
 def warm_cast(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """What an automatic white balance leaves of a warm lamp: blue down by a tenth."""
     return _u8(img.astype(np.float32) * np.array([1.03, 1.0, 0.90], np.float32))
+
+
+def washed_out(contrast: float) -> Condition:
+    """Contrast about mid-grey cut to ``contrast`` of itself: haze, veiling glare off a sleeve, a cheap lens."""
+    def apply(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return _u8(128.0 + (img.astype(np.float32) - 128.0) * contrast)
+    return apply
+
+
+def shadow(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The phone's or the hand's shadow over the left or right part of the photo: 45 % of the light, soft edge."""
+    h, w = img.shape[:2]
+    gain = np.ones((h, w), np.float32)
+    edge = int(rng.uniform(0.3, 0.7) * w)
+    if rng.random() < 0.5:
+        gain[:, :edge] = 0.45
+    else:
+        gain[:, edge:] = 0.45
+    return _u8(img * cv2.GaussianBlur(gain, (0, 0), 25)[:, :, None])
 
 
 def phone_processing(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -199,6 +219,9 @@ CONDITIONS: dict[str, Condition] = {
     "cropped to the card": cropped,
     "glare over the portrait": glare_on_portrait,
     "thumb over a corner": thumb,
+    "washed out (contrast 0.6)": washed_out(0.6),
+    "washed out (contrast 0.45)": washed_out(0.45),
+    "shadow over part of the photo": shadow,
 }
 LARGE = "3200x2400 photo"
 #: The conditions that need the card's corners; the attacks' photos (a screen, a copy) are read without them.
