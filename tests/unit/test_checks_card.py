@@ -106,12 +106,13 @@ def test_greyscale_copy_is_a_photocopy(copy_photo):
 def test_greyscale_copy_under_a_warm_or_cool_light_is_a_photocopy(copy_photo, card_photo, light):
     """A tint moves the paper's a*b* more than the toner's, which reads as colour; made white by the paper's
     own white, the copy is grey again. The colour card under the same light stays a colour card."""
+    def lit(photo: np.ndarray) -> np.ndarray:
+        return np.clip(photo.astype(np.float32) * np.array(light, np.float32), 0, 255).astype(np.uint8)
+
     for (photo, face), copy in ((copy_photo, True), (card_photo, False)):
-        lit = np.clip(photo.astype(np.float32) * np.array(light, np.float32), 0, 255).astype(np.uint8)
-        assert [f.code for f in photocopy(lit, face, "img1", LIM)] == ([2] if copy else [])
+        assert [f.code for f in photocopy(lit(photo), face, "img1", LIM)] == ([2] if copy else [])
     photo, face = copy_photo
-    warm = np.clip(photo.astype(np.float32) * np.array(light, np.float32), 0, 255).astype(np.uint8)
-    assert face_colour(warm, face) > face_colour(photo, face)  # as the photo is, the tint reads as colour
+    assert face_colour(lit(photo), face) > face_colour(photo, face)  # as the photo is, the tint reads as colour
 
 
 def test_grey_portrait_on_a_colour_document_is_not_a_photocopy(card):
@@ -185,4 +186,3 @@ def test_card_turned_a_quarter_reads_as_no_document_unless_turned_upright(card_p
     h, w = photo.shape[:2]
     turned = np.ascontiguousarray(np.rot90(photo, -3))
     assert [f.code for f in card_presence(turned, _turned_box(face, w, h, 3), "img1", LIM)] == [1]
-

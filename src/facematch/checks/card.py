@@ -202,6 +202,10 @@ def _crop(rgb: np.ndarray, region: Box, side: int = 200) -> np.ndarray:
     return np.ascontiguousarray(crop[::step, ::step])
 
 
+#: A pixel with a channel at or above this level is clipped (``paper_white``).
+CLIPPED = 250
+
+
 def paper_white(rgb: np.ndarray, region: Box) -> np.ndarray | None:
     """Channel gains that make the brightest tenth of ``region``'s unclipped pixels (by R + G + B; the region
     subsampled to about 100 px a side) grey: the white of the paper or the card under the light of the photo
@@ -216,10 +220,6 @@ def paper_white(rgb: np.ndarray, region: Box) -> np.ndarray | None:
         return None
     gains: np.ndarray = (white.max() / white).astype(np.float32)
     return gains
-
-
-#: A pixel with a channel at or above this level is clipped (``paper_white``).
-CLIPPED = 250
 
 
 def _colour_spread(rgb: np.ndarray, region: Box, gains: np.ndarray | None = None) -> float:
