@@ -45,11 +45,12 @@ import numpy as np
 from PIL import Image
 
 from benchmarks import machine
-from facematch.checks import card, policy
+from facematch.checks import card
 from facematch.checks.card import CardLimits
-from facematch.matcher import ImageAnalysis, Matcher, build_matcher
+from facematch.eval.findings import judge
+from facematch.matcher import Matcher, build_matcher
 from facematch.settings import ModelSettings, Settings
-from facematch.types import ImageKind, InvalidCode
+from facematch.types import ImageKind
 from tools.synth import cards
 
 SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".bmp")
@@ -118,16 +119,15 @@ def count(m: Matcher, images: list[tuple[str, bytes]]) -> dict[str, Any]:
     row: dict[str, Any] = {"images": len(images), "face_found": 0, "code": {}, "check": {}, "flagged": {},
                            "reported": {}}
     for name, raw in images:
-        a: ImageAnalysis = m.analyze(raw, ImageKind.CARD, "img1")
-        row["face_found"] += a.face is not None
-        # What the response's invalidCode says of the card: no face is errorCode 3 with invalidCode 4
-        # (Matcher.compare), whatever else was found; else the most severe card finding (checks.policy).
-        shown = str(int(InvalidCode.NO_FACE_CARD if a.face is None else policy.pick(a.findings)))
-        row["reported"][shown] = row["reported"].get(shown, 0) + 1
-        for code in sorted({int(f.code) for f in a.findings}):
+        # What the response says of the card (``eval.findings.judge``, as ``facematch checks`` reads it): no
+        # face is errorCode 3 with invalidCode 4, whatever else was found; else the most severe finding.
+        j = judge(m, raw, ImageKind.CARD, Path(name).name)
+        row["face_found"] += j.face
+        row["reported"][str(j.shown)] = row["reported"].get(str(j.shown), 0) + 1
+        for code in j.codes:
             row["code"][str(code)] = row["code"].get(str(code), 0) + 1
-            row["flagged"].setdefault(str(code), []).append(Path(name).name)
-        for check in sorted({f.check for f in a.findings}):
+            row["flagged"].setdefault(str(code), []).append(j.name)
+        for check in sorted({c for c, *_ in j.measured}):
             row["check"][check] = row["check"].get(check, 0) + 1
     return row
 

@@ -190,3 +190,42 @@ def test_pad_limit_command(tmp_path, astronaut_selfie, no_face):
     few = run("pad-limit", str(genuine), "--bpcer", "0.05", "--out", str(tmp_path / "none.json"))
     assert few.returncode == 2 and "needs at least 100" in few.stderr and not (tmp_path / "none.json").exists()
     assert run("pad-limit", str(genuine), "--bpcer", "1.5").returncode == 2
+
+
+def test_checks_command(tmp_path, astronaut, no_face):
+    """``facematch checks`` on a folder of card photos (two genuine, one greyscale copy, one without a face,
+    one unreadable): per code, what the API would list and show; no file name unless ``--list`` asks."""
+    from tools.synth import cards
+
+    folder = tmp_path / "cards"
+    (folder / "sub").mkdir(parents=True)
+    card, _ = cards.render_card(astronaut[0:300, 113:338], np.random.default_rng(0))
+    for i in range(2):
+        (folder / f"genuine{i}.jpg").write_bytes(jpeg(cards.photograph(card, np.random.default_rng(10 + i))))
+    copy = cards.photograph(cards.photocopy(card, np.random.default_rng(3)), np.random.default_rng(4))
+    (folder / "sub" / "copy.jpg").write_bytes(jpeg(copy))
+    (folder / "nobody.jpg").write_bytes(jpeg(no_face))
+    (folder / "broken.jpg").write_bytes(b"not an image")
+    out, listing = tmp_path / "summary.json", tmp_path / "list.csv"
+    done = run("checks", str(folder), "--kind", "card", "--out", str(out), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(out.read_text())
+    assert (doc["images"], doc["unreadable"], doc["no_face"], doc["faces_found"]) == (5, 1, 1, 3)
+    assert doc["codes"]["2"]["raised"]["count"] == doc["codes"]["2"]["shown"]["count"] == 1  # the copy
+    assert doc["any_fraud_code"]["count"] == 1 and doc["any_fraud_code"]["of"] == 3
+    assert doc["invalid_code"] == {"0": 2, "2": 1, "4": 1}  # the unreadable file is errorCode 1: no invalidCode
+    assert "| 2 | 1/3 (33.3 %" in done.stdout
+    assert doc["checks"]["photocopy"]["images"] == 1 and doc["checks"]["photocopy"]["limit"] == 5.0
+    assert "genuine0" not in done.stdout + out.read_text() and "copy.jpg" not in out.read_text()  # no file names
+    # With --list, which file raised what; --expect reads one code's recall.
+    done = run("checks", str(folder), "--expect", "2", "--list", str(listing), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert "| 2 (expected) | 1/3" in done.stdout
+    rows = {r.split(",")[0]: r.split(",")[1:] for r in listing.read_text().splitlines()[1:]}
+    assert rows["sub/copy.jpg"] == ["1", "1", "2", "2"] and rows["broken.jpg"] == ["0", "0", "", ""]
+    assert rows["nobody.jpg"][:3] == ["1", "0", "4"]
+    # Refused: a code that is no warning, a folder without images.
+    assert run("checks", str(folder), "--expect", "13").returncode == 2
+    (tmp_path / "empty").mkdir()
+    empty = run("checks", str(tmp_path / "empty"))
+    assert empty.returncode == 2 and "no images" in empty.stderr

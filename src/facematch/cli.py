@@ -1,4 +1,4 @@
-"""The ``facematch`` command: serve | keys | match | eval | adapt | pad-limit | chip-verify.
+"""The ``facematch`` command: serve | keys | match | eval | adapt | pad-limit | checks | chip-verify.
 
 Exit codes of ``match`` follow the v2 errorCode (0 success, 1 no content, 3 no
 face); 2 is also argparse's usage error.
@@ -45,6 +45,15 @@ def _share(text: str) -> float:
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError("a share between 0 and 1, e.g. 0.05")
     return value
+
+
+def _expect(text: str) -> str:
+    from facematch.eval.findings import expected
+
+    try:
+        return expected(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _no_keys_yet(store: KeyStore) -> bool:
@@ -259,6 +268,31 @@ def cmd_pad_limit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_checks(args: argparse.Namespace) -> int:
+    from facematch.eval.findings import judge_folder, report, summarise, write_list
+    from facematch.fit.pad_limit import images
+    from facematch.types import ImageKind
+
+    settings = _settings(args)
+    if not args.folder.is_dir():
+        print(f"facematch checks: {args.folder} is not a folder", file=sys.stderr)
+        return 2
+    paths = images(args.folder)
+    if not paths:
+        print(f"facematch checks: no images in {args.folder}", file=sys.stderr)
+        return 2
+    kind = ImageKind(args.kind)
+    items = judge_folder(paths, args.folder, settings, kind, args.workers)
+    doc = summarise(items, kind, args.expect, command="facematch " + " ".join(sys.argv[1:]), settings=settings)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(doc, indent=2) + "\n")
+    if args.list:
+        write_list(items, args.list)
+    print(report(doc))
+    return 0
+
+
 _EPILOG = """examples:
   facematch serve --host 0.0.0.0 --port 8000
   facematch keys create --quota 1000 --label partner-a
@@ -266,6 +300,7 @@ _EPILOG = """examples:
   facematch eval pairs.txt --root DIR --out OUT
   facematch adapt /data/consented-people --out /var/lib/facematch/adapted
   facematch pad-limit /data/kiosk-genuine --bpcer 0.05 --out /var/lib/facematch/pad-limit.json
+  facematch checks /data/genuine-cards --kind card --out card-warnings.json
   facematch chip-verify dg2.bin sod.bin --csca masterlist.ml
 
 configuration: FACEMATCH_* environment variables (docs/configuration.md), e.g.
@@ -372,6 +407,26 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", type=Path, default=None, help="also write the summary JSON here")
     pl.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     pl.set_defaults(func=cmd_pad_limit)
+
+    ck = sub.add_parser("checks", help="the warnings a folder of your own photos raises, as the service raises them",
+                        description="Send every image of a folder through the service's pipeline as a card photo "
+                                    "(type1=card) or a portrait, with the configured models and check limits, and "
+                                    "count per warning code the images that raise it (listed in warnings) and "
+                                    "that show it as invalidCode, with 95 %% intervals (docs/checks.md, 'Your own "
+                                    "photos'). On genuine photos (--expect genuine, the default) every warning is "
+                                    "a false alarm; on known attacks, --expect CODE reads that code's recall. The "
+                                    "summary holds no image, score or file name; --list writes which file raised "
+                                    "what. Exit code 2 without images.")
+    ck.add_argument("folder", type=Path, help="folder of photos (searched recursively)")
+    ck.add_argument("--kind", choices=("card", "portrait"), default="card",
+                    help="send them as a card photo (img1, type1=card; default) or as a portrait (img2)")
+    ck.add_argument("--expect", type=_expect, default="genuine",
+                    help="'genuine' (default: every warning is a false alarm) or the code they should raise")
+    ck.add_argument("--out", type=Path, default=None, help="also write the summary JSON here")
+    ck.add_argument("--list", type=Path, default=None,
+                    help="write a CSV of each file's codes here (file names may carry personal data)")
+    ck.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    ck.set_defaults(func=cmd_checks)
 
     cv = sub.add_parser("chip-verify", help="passive authentication of chip data (DG2 + EF.SOD), as the API does it",
                         description="Verify that the data groups read from a CCCD's chip were signed by the issuer: "
