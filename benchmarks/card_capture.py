@@ -15,6 +15,8 @@ phone does, one condition at a time:
   by a tenth), a phone's processing (strong sharpening, chroma smoothing,
   JPEG 50), a washed-out photo (contrast cut to 0.6 and 0.45), a shadow
   over part of the photo;
+- the photo upside down and turned a quarter clockwise (a card lying on a
+  desk, the phone held from another side);
 - the card small in the frame (about a third of the width), tilted 35
   degrees away from the camera, a half-size photo (800x600), a 3200x2400
   photo, the card cropped to its own edges (what capture apps with a card
@@ -204,6 +206,14 @@ def as_photographed(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator)
     return img
 
 
+def turned(quarters: int) -> Condition:
+    """The photo turned ``quarters`` quarter turns anticlockwise, as a card lying on a desk comes out when the
+    phone is held from another side (EXIF holds how the phone was held, not how the card lay)."""
+    def apply(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return np.ascontiguousarray(np.rot90(img, quarters))
+    return apply
+
+
 CONDITIONS: dict[str, Condition] = {
     "as photographed": as_photographed,
     "out of focus (2.5 px)": defocus(2.5),
@@ -222,6 +232,8 @@ CONDITIONS: dict[str, Condition] = {
     "washed out (contrast 0.6)": washed_out(0.6),
     "washed out (contrast 0.45)": washed_out(0.45),
     "shadow over part of the photo": shadow,
+    "upside down": turned(2),
+    "turned a quarter clockwise": turned(3),
 }
 LARGE = "3200x2400 photo"
 #: The conditions that need the card's corners; the attacks' photos (a screen, a copy) are read without them.

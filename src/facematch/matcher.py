@@ -85,6 +85,9 @@ class ImageAnalysis:
     #: On a card photo: its ghost portraits compared with the portrait (``Matcher._ghosts``); not part of
     #: the answer.
     ghosts: list[GhostPortrait] = field(default_factory=list)
+    #: Quarter turns (anticlockwise, ``np.rot90``) the card photo was analysed under: 0 unless its face was
+    #: found sure only with the photo turned (``CARD_TURNS``).
+    turned: int = 0
 
 
 @dataclass
@@ -134,6 +137,41 @@ class _Stages:
             yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + (time.perf_counter() - t0) * 1000.0
+
+
+#: Where the subject face of a card photo is missing or not sure (``Matcher._sure``: both detector models
+#: sure of it), the turns (quarter turns anticlockwise, ``np.rot90``) the photo is searched again under,
+#: first upside down, then a quarter either way; the first whose subject face is sure is taken, else the
+#: photo as sent. A card lies on a desk however the phone is held, and EXIF says how the phone was held,
+#: not how the card lay: on an upside-down card the detector misses a third of the portraits of the dev
+#: data's phone photos, and finds others with a poor box or another face (docs/checks.md, "Cards
+#: photographed turned"). Portraits are not turned: a selfie is taken with the face upright to the phone.
+CARD_TURNS = (2, 1, 3)
+#: A face found on a turned card photo replaces an unsure one found as sent only when its box's side is
+#: at least this share of the other's: more than a card's second print of its portrait (0.38-0.46 of it,
+#: ``tools.synth.cards``), so neither a ghost nor a smaller texture takes the portrait's place. The same
+#: face found both ways measured 0.56-1.14 on the dev photos turned (a loose box on a turned face).
+TURNED_MIN_SIZE = 0.5
+
+
+def unturned(box: Box, points: np.ndarray, turns: int, shape: tuple[int, ...]) -> tuple[Box, np.ndarray]:
+    """``box`` and ``points`` (N, 2) found on an image turned ``turns`` quarter turns anticlockwise
+    (``np.rot90``; ``shape`` the turned image's), in pixels of the image before the turn."""
+    if turns % 4 == 0:
+        return box, points
+    h, w = shape[:2]  # of the turned image
+
+    def back(p: np.ndarray) -> np.ndarray:
+        x, y = p[..., 0], p[..., 1]
+        if turns % 4 == 1:  # turned: x' = y, y' = W - x, with W = h the original width
+            return np.stack([h - y, x], axis=-1)
+        if turns % 4 == 2:
+            return np.stack([w - x, h - y], axis=-1)
+        return np.stack([y, w - x], axis=-1)  # three turns: x' = H - y, y' = x, with H = w
+
+    corners = back(np.array([[box[0], box[1]], [box[2], box[3]]], dtype=np.float64))
+    (x1, y1), (x2, y2) = corners.min(axis=0), corners.max(axis=0)
+    return (float(x1), float(y1), float(x2), float(y2)), back(np.asarray(points, dtype=np.float32)).astype(np.float32)
 
 
 def face_crop(rgb: np.ndarray, box: Box) -> np.ndarray:
@@ -213,7 +251,18 @@ class Matcher:
         with self.pool.bundle() as bundle:
             with stage("detect"):
                 detections = bundle.detector.detect(rgb)
-            result = ImageAnalysis(role, kind, None, len(detections), timings=timings)
+                turn = 0
+                if kind is ImageKind.CARD and not (detections and self._sure(detections[0])):
+                    # A card's portrait is the largest face it prints: a face found turned replaces one
+                    # found as sent only when larger than a ghost print of it would be.
+                    least = TURNED_MIN_SIZE * max(detections[0].width, detections[0].height) if detections else 0.0
+                    for k in CARD_TURNS:
+                        turned = np.ascontiguousarray(np.rot90(rgb, k))
+                        found = bundle.detector.detect(turned)
+                        if found and self._sure(found[0]) and max(found[0].width, found[0].height) >= least:
+                            rgb, turn, detections = turned, k, found
+                            break
+            result = ImageAnalysis(role, kind, None, len(detections), timings=timings, turned=turn)
             attack = bundle.attack
             if not detections:
                 if checks:
@@ -244,7 +293,9 @@ class Matcher:
                 with stage("ghost"):
                     ghosts = result.ghosts = self._ghosts(bundle, rgb, detections, points, embedding)
         aligned = cv2.cvtColor(np.ascontiguousarray(chip), cv2.COLOR_RGB2GRAY)
-        result.face = Face(best.box, best.score, points, embedding, face_crop(rgb, best.box), aligned)
+        # Box and points in the image as sent; the crop as the face stands (upright on a turned card).
+        box, marks = unturned(best.box, points, turn, rgb.shape)
+        result.face = Face(box, best.score, marks, embedding, face_crop(rgb, best.box), aligned)
         if checks:
             with stage("checks"):
                 score = result.attack_score = _attack_score(attack, rgb, best.box, kind, self.attack_on_cards)
@@ -255,6 +306,13 @@ class Matcher:
                 result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, seen, score,
                                                           own, network, taps, ghosts), self.checks)
         return result
+
+    def _sure(self, d: Detection) -> bool:
+        """Both detector models sure of a face (BlazeFace's score, the face mesh's presence), as for a ghost
+        portrait: a face found on a turned card photo has had three more chances to be a texture."""
+        mesh = d.mesh if isinstance(d.mesh, Mesh) else None
+        sure = self.checks.geometry.other_face_min_score
+        return mesh is not None and mesh.face_score >= SURE_PRESENCE and d.score >= sure
 
     def _ghosts(self, bundle: ModelBundle, rgb: np.ndarray, detections: list[Detection], points: np.ndarray,
                 embedding: np.ndarray) -> list[GhostPortrait]:
@@ -273,9 +331,8 @@ class Matcher:
                                                [d.box for d in detections])
         out = []
         for d in others:
-            mesh = d.mesh if isinstance(d.mesh, Mesh) else None
-            if (mesh is None or mesh.face_score < SURE_PRESENCE or d.score < g.other_face_min_score
-                    or not ghost_placed(portrait.box, points, d.box, f)):
+            mesh = d.mesh
+            if not self._sure(d) or not isinstance(mesh, Mesh) or not ghost_placed(portrait.box, points, d.box, f):
                 continue
             marks = bundle.landmarker(rgb, d.box)
             if eye_distance(marks) < g.min_eye_distance_card or not same_roll(points, marks, f):

@@ -76,3 +76,45 @@ def test_two_people_give_invalid_code_6(matcher, astronaut, cameraman):
 
 def test_no_face_scene(matcher, no_face):
     assert analyze(matcher, no_face, "img2", PORTRAIT).face is None
+
+
+class UprightOnly:
+    """The real detector's faces that both its models are sure of, blind to those not upright (as BlazeFace
+    is to a third of the upside-down card portraits of the dev data's phone photos, docs/checks.md)."""
+
+    def __init__(self, detector):
+        self.detector = detector
+
+    def detect(self, rgb):
+        from facematch.checks.card import quarter_turns
+        from facematch.models.facemesh import Mesh
+
+        return [d for d in self.detector.detect(rgb) if isinstance(d.mesh, Mesh) and d.mesh.face_score >= 0.5
+                and d.score >= 0.7 and quarter_turns(d.mesh.points) == 0]
+
+    def detect_in(self, rgb, region, window, known):
+        return self.detector.detect_in(rgb, region, window, known)
+
+
+def test_upside_down_card_is_turned_and_matched(bundle, head):
+    """A card photo upside down, on a detector that sees only upright faces: the matcher turns the photo,
+    matches its portrait with the selfie, reports the box in the photo as sent and the crop upright."""
+    from facematch.matcher import build_matcher
+    from facematch.models.bundle import ModelBundle, ModelPool
+    from facematch.settings import Settings
+
+    pool = ModelPool([ModelBundle(UprightOnly(bundle.detector), bundle.landmarker, bundle.embedder, bundle.attack)])
+    m = build_matcher(Settings(), pool=pool, parallel=False)
+    photo, portrait_box = card_photo(head, 0)
+    upright = analyze(m, photo, "img1", CARD)
+    flipped = np.ascontiguousarray(np.rot90(photo, 2))
+    turned = analyze(m, flipped, "img1", CARD)
+    assert upright.turned == 0 and turned.turned == 2
+    h, w = photo.shape[:2]
+    x1, y1, x2, y2 = turned.face.box
+    assert (w - x2, h - y2, w - x1, h - y1) == pytest.approx(upright.face.box, abs=1.0)
+    assert turned.face.crop.shape == upright.face.crop.shape
+    assert not turned.findings  # a genuine card, judged upright
+    selfie = cards.render_portrait_selfie(head, np.random.default_rng(100))
+    result = m.compare(turned, analyze(m, selfie, "img2", PORTRAIT))
+    assert result.match == 1
