@@ -16,7 +16,8 @@ phone does, one condition at a time:
   JPEG 50), a washed-out photo (contrast cut to 0.6 and 0.45), a shadow
   over part of the photo;
 - the photo upside down and turned a quarter clockwise (a card lying on a
-  desk, the phone held from another side);
+  desk, the phone held from another side), and mirrored (a front camera, or
+  a web page that saves its mirrored preview);
 - the card small in the frame (about a third of the width), tilted 35
   degrees away from the camera, a half-size photo (800x600), a 3200x2400
   photo, the card cropped to its own edges (what capture apps with a card
@@ -206,6 +207,11 @@ def as_photographed(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator)
     return img
 
 
+def mirrored(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The photo mirrored left to right, as a front camera or a web page drawing its mirrored preview saves it."""
+    return np.ascontiguousarray(img[:, ::-1])
+
+
 def turned(quarters: int) -> Condition:
     """The photo turned ``quarters`` quarter turns anticlockwise, as a card lying on a desk comes out when the
     phone is held from another side (EXIF holds how the phone was held, not how the card lay)."""
@@ -234,6 +240,7 @@ CONDITIONS: dict[str, Condition] = {
     "shadow over part of the photo": shadow,
     "upside down": turned(2),
     "turned a quarter clockwise": turned(3),
+    "mirrored (front camera, web preview)": mirrored,
 }
 LARGE = "3200x2400 photo"
 #: The conditions that need the card's corners; the attacks' photos (a screen, a copy) are read without them.

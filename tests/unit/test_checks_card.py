@@ -8,7 +8,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facematch.checks.card import CardLimits, card_presence, document_colour, face_colour, photocopy, text_lines
+from facematch.checks.card import (
+    CardLimits,
+    card_presence,
+    document_colour,
+    face_colour,
+    facing,
+    photocopy,
+    text_lines,
+    text_sides,
+)
 from tools.synth import cards
 
 LIM = CardLimits()
@@ -186,3 +195,29 @@ def test_card_turned_a_quarter_reads_as_no_document_unless_turned_upright(card_p
     h, w = photo.shape[:2]
     turned = np.ascontiguousarray(np.rot90(photo, -3))
     assert [f.code for f in card_presence(turned, _turned_box(face, w, h, 3), "img1", LIM)] == [1]
+
+
+def mirrored(photo: np.ndarray, face: tuple[float, float, float, float]):
+    w = photo.shape[1]
+    return np.ascontiguousarray(photo[:, ::-1]), (w - face[2], face[1], w - face[0], face[3])
+
+
+def test_the_text_lies_right_of_a_cccd_portrait_and_left_once_mirrored(card_photo):
+    photo, face = card_photo
+    left, right = text_sides(photo, face, LIM)
+    assert right >= LIM.min_text_lines and left <= 1
+    assert text_sides(*mirrored(photo, face), LIM) == (right, left)
+
+
+def test_a_mirrored_card_is_read_facing_the_right_way(card_photo, copy_photo):
+    """A card photo saved mirrored (a front camera, a web page's mirrored preview) is mirrored back for the
+    card checks; one as printed is left as it is."""
+    photo, face = card_photo
+    same, box = facing(photo, face, LIM)
+    assert same is photo and box == face
+    flipped, flipped_face = mirrored(photo, face)
+    back, box = facing(flipped, flipped_face, LIM)
+    assert np.array_equal(back, photo) and box == pytest.approx(face)
+    # The mirrored copy is still a copy and the mirrored colour card still a colour card, read facing.
+    for (p, f), copy in ((copy_photo, True), (card_photo, False)):
+        assert [x.code for x in photocopy(*facing(*mirrored(p, f), LIM), "img1", LIM)] == ([2] if copy else [])

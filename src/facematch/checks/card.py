@@ -116,8 +116,40 @@ def text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, l
     return max(counts)
 
 
+def text_sides(rgb: np.ndarray, box: Box, limits: CardLimits) -> tuple[int, int]:
+    """Text lines (``text_lines``' blobs) whose centre lies beside the portrait on its left and on its right,
+    each side within 3 face widths of it, from a face height above it to one and a half below."""
+    x1, y1, x2, y2 = box
+    fw, fh = x2 - x1, y2 - y1
+    cx, cy = int(max(0, x1 - 3 * fw)), int(max(0, y1 - fh))
+    region = np.ascontiguousarray(rgb[cy:int(y2 + 1.5 * fh), cx:int(x2 + 3 * fw)])
+    xs = _line_centres(region, (x1 - cx, y1 - cy, x2 - cx, y2 - cy), limits)
+    return sum(x < x1 - cx for x in xs), sum(x > x2 - cx for x in xs)
+
+
+def facing(rgb: np.ndarray, box: Box | None, limits: CardLimits) -> tuple[np.ndarray, Box | None]:
+    """``rgb`` mirrored left to right (a view, with ``box`` mapped) when the text beside the portrait lies on
+    its left (``text_sides``: at least ``min_text_lines`` lines there, more than twice those on its right),
+    else as it is. The card checks look for the document to the portrait's right, as a CCCD prints it; a
+    card photo saved mirrored (a front camera, a web page drawing its mirrored preview) or a document that
+    prints its portrait on the right would show them the table beside the card instead."""
+    if box is None:
+        return rgb, box
+    left, right = text_sides(rgb, box, limits)
+    if left < limits.min_text_lines or left <= 2 * right:
+        return rgb, box
+    w = rgb.shape[1]
+    return rgb[:, ::-1], (w - box[2], box[1], w - box[0], box[3])
+
+
 def _text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, limits: CardLimits,
                 long_side: int = 0) -> int:
+    return len(_line_centres(rgb, box, limits, long_side))
+
+
+def _line_centres(rgb: np.ndarray, box: tuple[float, float, float, float] | None, limits: CardLimits,
+                  long_side: int = 0) -> list[float]:
+    """The x of each text-line blob's centre, in pixels of ``rgb`` (``text_lines``)."""
     h, w = rgb.shape[:2]
     if box is not None:
         scale = limits.text_face_height / max(box[3] - box[1], 1.0)
@@ -134,7 +166,7 @@ def _text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, 
         fx1, fy1, fx2, fy2 = (v * scale for v in box)
         m = 0.3 * (fx2 - fx1)
         face = (fx1 - m, fy1 - m, fx2 + m, fy2 + m)
-    lines = 0
+    centres: list[float] = []
     for i in range(1, n):
         x, y, bw_, bh_, area = stats[i]
         span = max(bw_, bh_)
@@ -142,15 +174,16 @@ def _text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, 
             continue
         if face is not None and x + bw_ > face[0] and x < face[2] and y + bh_ > face[1] and y < face[3]:
             continue
+        centre = (x + bw_ / 2) / scale
         if 4 <= bh_ <= 24 and bw_ >= 3 * bh_ and area >= 0.4 * bw_ * bh_:  # a level line
-            lines += 1
+            centres.append(centre)
             continue
         ys, xs = np.nonzero(labels[y:y + bh_, x:x + bw_] == i)  # a tilted one?
         (_, _), (a, b), _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
         thick, long = min(a, b) + 1, max(a, b) + 1
         if 4 <= thick <= 24 and long >= 3 * thick and area >= 0.4 * thick * long:
-            lines += 1
-    return lines
+            centres.append(centre)
+    return centres
 
 
 def card_presence(rgb: np.ndarray, box: tuple[float, float, float, float] | None, image: str,

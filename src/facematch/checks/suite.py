@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from facematch.checks import Finding
-from facematch.checks.card import CardLimits, card_presence, photocopy, quarter_turns, upright
+from facematch.checks.card import CardLimits, card_presence, facing, photocopy, quarter_turns, upright
 from facematch.checks.fraud import FraudLimits, GhostPortrait, ghost_mismatch, presentation_attack, recapture, tampering
 from facematch.checks.geometry import GeometryLimits, face_near_margin, face_too_small, several_faces
 from facematch.checks.occlusion import FaceView, OcclusionLimits, occlusions
@@ -106,6 +106,7 @@ def run_checks(ctx: FaceContext, limits: CheckLimits) -> list[Finding]:
     if ctx.is_card:
         mesh = ctx.face.mesh if ctx.face is not None and isinstance(ctx.face.mesh, Mesh) else None
         card_rgb, card_box = upright(ctx.rgb, box, quarter_turns(None if mesh is None else mesh.points))
+        card_rgb, card_box = facing(card_rgb, card_box, limits.card)
         no_card = card_presence(card_rgb, card_box, ctx.role, limits.card)
         findings += no_card
         if not no_card:  # a copy of, or a portrait pasted on, a document that is not there means nothing
