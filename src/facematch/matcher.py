@@ -26,6 +26,7 @@ from facematch import artifacts
 from facematch.artifacts.adaptation import Adaptation
 from facematch.artifacts.calibration import Calibration
 from facematch.checks import Finding, policy
+from facematch.checks.card import turn_box, turn_points
 from facematch.checks.fraud import GhostPortrait, ghost_placed, ghost_region, same_photo, same_roll
 from facematch.checks.geometry import eye_distance
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
@@ -159,19 +160,8 @@ def unturned(box: Box, points: np.ndarray, turns: int, shape: tuple[int, ...]) -
     (``np.rot90``; ``shape`` the turned image's), in pixels of the image before the turn."""
     if turns % 4 == 0:
         return box, points
-    h, w = shape[:2]  # of the turned image
-
-    def back(p: np.ndarray) -> np.ndarray:
-        x, y = p[..., 0], p[..., 1]
-        if turns % 4 == 1:  # turned: x' = y, y' = W - x, with W = h the original width
-            return np.stack([h - y, x], axis=-1)
-        if turns % 4 == 2:
-            return np.stack([w - x, h - y], axis=-1)
-        return np.stack([y, w - x], axis=-1)  # three turns: x' = H - y, y' = x, with H = w
-
-    corners = back(np.array([[box[0], box[1]], [box[2], box[3]]], dtype=np.float64))
-    (x1, y1), (x2, y2) = corners.min(axis=0), corners.max(axis=0)
-    return (float(x1), float(y1), float(x2), float(y2)), back(np.asarray(points, dtype=np.float32)).astype(np.float32)
+    back = (4 - turns) % 4
+    return turn_box(box, back, shape), turn_points(np.asarray(points, dtype=np.float32), back, shape)
 
 
 def face_crop(rgb: np.ndarray, box: Box) -> np.ndarray:

@@ -65,13 +65,29 @@ def upright(rgb: np.ndarray, box: Box | None, turns: int) -> tuple[np.ndarray, B
     turns %= 4
     if turns == 0:
         return rgb, box
-    h, w = rgb.shape[:2]
     turned = np.rot90(rgb, turns)
-    if box is None:
-        return turned, None
-    x1, y1, x2, y2 = box
-    mapped = {1: (y1, w - x2, y2, w - x1), 2: (w - x2, h - y2, w - x1, h - y1), 3: (h - y2, x1, h - y1, x2)}
-    return turned, mapped[turns]
+    return turned, None if box is None else turn_box(box, turns, rgb.shape)
+
+
+def turn_points(points: np.ndarray, turns: int, shape: tuple[int, ...]) -> np.ndarray:
+    """``points`` (..., 2; x, y) in pixels of an image of ``shape``, mapped into ``np.rot90(image, turns)``."""
+    h, w = shape[:2]
+    x, y = points[..., 0], points[..., 1]
+    turns %= 4
+    if turns == 1:
+        return np.stack([y, w - x], axis=-1)
+    if turns == 2:
+        return np.stack([w - x, h - y], axis=-1)
+    if turns == 3:
+        return np.stack([h - y, x], axis=-1)
+    return points
+
+
+def turn_box(box: Box, turns: int, shape: tuple[int, ...]) -> Box:
+    """``box`` in pixels of an image of ``shape``, mapped into ``np.rot90(image, turns)`` (``turn_points``)."""
+    corners = turn_points(np.array([[box[0], box[1]], [box[2], box[3]]], dtype=np.float64), turns, shape)
+    (x1, y1), (x2, y2) = corners.min(axis=0), corners.max(axis=0)
+    return float(x1), float(y1), float(x2), float(y2)
 
 
 def _resize_grey(rgb: np.ndarray, scale: float) -> np.ndarray:
