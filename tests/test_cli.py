@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.api.conftest import store, web  # noqa: F401 - fixtures
 from tests.conftest import jpeg
@@ -204,7 +205,7 @@ def test_checks_command(tmp_path, astronaut, no_face):
         (folder / f"genuine{i}.jpg").write_bytes(jpeg(cards.photograph(card, np.random.default_rng(10 + i))))
     copy = cards.photograph(cards.photocopy(card, np.random.default_rng(3)), np.random.default_rng(4))
     (folder / "sub" / "copy.jpg").write_bytes(jpeg(copy))
-    (folder / "nobody.jpg").write_bytes(jpeg(no_face))
+    Image.fromarray(no_face).save(folder / "nobody.gif")  # every format the service decodes is read
     (folder / "broken.jpg").write_bytes(b"not an image")
     out, listing = tmp_path / "summary.json", tmp_path / "list.csv"
     done = run("checks", str(folder), "--kind", "card", "--out", str(out), "--workers", "1")
@@ -223,7 +224,7 @@ def test_checks_command(tmp_path, astronaut, no_face):
     assert "| 2 (expected) | 1/3" in done.stdout
     rows = {r.split(",")[0]: r.split(",")[1:] for r in listing.read_text().splitlines()[1:]}
     assert rows["sub/copy.jpg"] == ["1", "1", "2", "2"] and rows["broken.jpg"] == ["0", "0", "", ""]
-    assert rows["nobody.jpg"][:3] == ["1", "0", "4"]
+    assert rows["nobody.gif"][:3] == ["1", "0", "4"]
     # Refused: a code that is no warning, a folder without images.
     assert run("checks", str(folder), "--expect", "13").returncode == 2
     (tmp_path / "empty").mkdir()

@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from facematch.artifacts.adaptation import Adaptation
 from facematch.fit import population as pop
+from facematch.imaging.decode import IMAGE_SUFFIXES
 
 Array = npt.NDArray[np.float64]
 
@@ -41,7 +42,6 @@ METHOD = "wccn"  # centre, within-class whitening (shrunk), optional LDA, length
 DEFAULT_SHRINKAGE = 0.5
 #: Identities in each fold of the cross-fitted calibration, at least (impostor pairs need two).
 MIN_PEOPLE_PER_FOLD = 2
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".heic", ".tif", ".tiff")
 
 Embed = Callable[[list[str], str], dict[str, "npt.NDArray[np.floating[Any]] | None"]]
 

@@ -33,13 +33,13 @@ from typing import Any
 import numpy as np
 
 from facematch.errors import FaceMatchError
+from facematch.imaging.decode import IMAGE_SUFFIXES
 from facematch.matcher import Matcher
 from facematch.settings import Settings
 from facematch.types import ImageKind
 
 #: The limit is a quantile: at least this many genuine faces must lie above it (``min_faces``).
 MIN_ABOVE = 5
-EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".heic", ".heif", ".tif", ".tiff"}
 
 _MATCHER: Matcher | None = None
 
@@ -77,7 +77,7 @@ def flagged(scores: np.ndarray | list[float], limit: float) -> int:
 
 
 def images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in EXTS)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def _init(settings: Settings) -> None:

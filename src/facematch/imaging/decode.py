@@ -39,6 +39,12 @@ pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_image
 #: end the search with a KeyError before the formats after it are tried.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "JPEG2000", "HEIF", "AVIF")
 
+#: File-name suffixes of those formats (docs/api.md, "Image formats"), for the tools that read a folder of
+#: photos (``facematch checks``, ``pad-limit``, ``adapt``): a file the service would decode is not skipped
+#: for its name.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".mpo", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".jp2",
+                            ".j2k", ".j2c", ".heic", ".heif", ".hif", ".avif"})
+
 #: The matcher never needs more than this many pixels on the long side:
 #: larger JPEGs are decoded at a reduced DCT scale (``Image.draft``), larger
 #: JPEG 2000 images at a reduced resolution level (``reduce``).
