@@ -235,7 +235,8 @@ def cmd_adapt(args: argparse.Namespace) -> int:
 
 def cmd_pad_limit(args: argparse.Namespace) -> int:
     from facematch.checks.suite import CheckLimits
-    from facematch.fit.pad_limit import fit_limit, images, min_faces, score_images
+    from facematch.eval.workers import image_files as images
+    from facematch.fit.pad_limit import fit_limit, min_faces, score_images
 
     settings = _settings(args)
     if settings.models.attack_detector == "none":
@@ -270,7 +271,7 @@ def cmd_pad_limit(args: argparse.Namespace) -> int:
 
 def cmd_checks(args: argparse.Namespace) -> int:
     from facematch.eval.findings import judge_folder, report, summarise, write_list
-    from facematch.fit.pad_limit import images
+    from facematch.eval.workers import image_files as images
     from facematch.types import ImageKind
 
     settings = _settings(args)

@@ -28,15 +28,15 @@ from __future__ import annotations
 import csv
 import datetime
 import math
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from facematch.checks import policy
 from facematch.errors import FaceMatchError
+from facematch.eval import workers as pool
 from facematch.matcher import Matcher
 from facematch.settings import Settings
 from facematch.types import ImageKind, InvalidCode
@@ -46,10 +46,6 @@ CODES = {ImageKind.CARD: (1, 2, 3, 10, 6, 11), ImageKind.PORTRAIT: (10, 9, 7, 8,
 #: On a card, the codes that call the document itself into question: on a genuine card, a fraud alarm.
 CARD_FRAUD = (1, 2, 3, 10)
 GENUINE = "genuine"
-
-_MATCHER: Matcher | None = None
-_KIND = ImageKind.CARD
-
 
 @dataclass(frozen=True)
 class Judged:
@@ -82,22 +78,13 @@ def judge(matcher: Matcher, raw: bytes, kind: ImageKind, name: str = "") -> Judg
     return Judged(name, True, a.face is not None, codes, int(shown), measured)
 
 
-def _init(settings: Settings, kind: ImageKind) -> None:
-    global _MATCHER, _KIND
-    from facematch.matcher import build_matcher
-
-    _MATCHER = build_matcher(settings, pool_size=1, parallel=False)
-    _KIND = kind
-
-
-def _judge_path(item: tuple[str, str]) -> Judged:
-    assert _MATCHER is not None, "worker not initialised"
+def _judge_path(kind: ImageKind, item: tuple[str, str]) -> Judged:
     path, name = item
     try:
         raw = Path(path).read_bytes()
     except OSError:
         return Judged(name, False, False, (), -1)
-    return judge(_MATCHER, raw, _KIND, name)
+    return judge(pool.matcher(), raw, kind, name)
 
 
 def judge_folder(paths: list[Path], root: Path, settings: Settings, kind: ImageKind, workers: int | None = None,
@@ -105,14 +92,8 @@ def judge_folder(paths: list[Path], root: Path, settings: Settings, kind: ImageK
     """Every image through the service's pipeline, one process per core (``workers``), in ``paths``' order;
     names relative to ``root``."""
     items = [(str(p), str(p.relative_to(root))) for p in paths]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(items) or 1))
-    out: list[Judged] = []
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(settings, kind)) as pool:
-        for judged in pool.map(_judge_path, items, chunksize=4):
-            out.append(judged)
-            if progress is not None:
-                progress(1)
-    return out
+    return pool.run(partial(_judge_path, kind), items, settings, workers=workers, progress=progress,
+                    matcher_options={})
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

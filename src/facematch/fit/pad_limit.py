@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import datetime
 import math
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,15 +31,12 @@ from typing import Any
 import numpy as np
 
 from facematch.errors import FaceMatchError
-from facematch.imaging.decode import IMAGE_SUFFIXES
-from facematch.matcher import Matcher
+from facematch.eval import workers as pool
 from facematch.settings import Settings
 from facematch.types import ImageKind
 
 #: The limit is a quantile: at least this many genuine faces must lie above it (``min_faces``).
 MIN_ABOVE = 5
-
-_MATCHER: Matcher | None = None
 
 
 @dataclass
@@ -76,22 +71,10 @@ def flagged(scores: np.ndarray | list[float], limit: float) -> int:
     return int((np.asarray(scores, dtype=np.float64) > limit).sum())
 
 
-def images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def _init(settings: Settings) -> None:
-    global _MATCHER
-    from facematch.matcher import build_matcher
-
-    _MATCHER = build_matcher(settings, pool_size=1, parallel=False)
-
-
 def _score_one(path: str) -> tuple[str, float | None]:
     """("judged", score), or why there is none: "unreadable", "no_face", "too_small"."""
-    assert _MATCHER is not None, "worker not initialised"
     try:
-        a = _MATCHER.analyze(Path(path).read_bytes(), ImageKind.PORTRAIT, "img2")
+        a = pool.matcher().analyze(Path(path).read_bytes(), ImageKind.PORTRAIT, "img2")
     except (FaceMatchError, OSError):
         return "unreadable", None
     if a.face is None:
@@ -107,17 +90,14 @@ def score_images(paths: list[Path], settings: Settings, workers: int | None = No
                  progress: Callable[[int], None] | None = None) -> Scores:
     """Every image through the service's pipeline, one process per core (``workers``)."""
     out = Scores()
-    workers = max(1, min(workers or os.cpu_count() or 1, len(paths) or 1))
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(settings,)) as pool:
-        for state, score in pool.map(_score_one, [str(p) for p in paths], chunksize=4):
-            out.images += 1
-            if state == "judged":
-                assert score is not None
-                out.scores.append(score)
-            else:
-                setattr(out, state, getattr(out, state) + 1)
-            if progress is not None:
-                progress(1)
+    for state, score in pool.run(_score_one, [str(p) for p in paths], settings, workers=workers, progress=progress,
+                                 matcher_options={}):
+        out.images += 1
+        if state == "judged":
+            assert score is not None
+            out.scores.append(score)
+        else:
+            setattr(out, state, getattr(out, state) + 1)
     return out
 
 
