@@ -153,6 +153,11 @@ CARD_TURNS = (2, 1, 3)
 #: ``tools.synth.cards``), so neither a ghost nor a smaller texture takes the portrait's place. The same
 #: face found both ways measured 0.56-1.14 on the dev photos turned (a loose box on a turned face).
 TURNED_MIN_SIZE = 0.5
+#: The turns are searched on the card photo halved until its long side is under twice this many pixels; the
+#: faces found are mapped back to the photo itself. A 12-megapixel photo turned is a 36 MB copy and a detection
+#: over 4,000 px, three times over on a photo without a face; halved, a quarter of that. The turned search was
+#: measured on 1600x1200 photos (``benchmarks.card_capture``).
+TURN_SEARCH_SIDE = 1600
 
 
 def unturned(box: Box, points: np.ndarray, turns: int, shape: tuple[int, ...]) -> tuple[Box, np.ndarray]:
@@ -243,15 +248,7 @@ class Matcher:
                 detections = bundle.detector.detect(rgb)
                 turn = 0
                 if kind is ImageKind.CARD and not (detections and self._sure(detections[0])):
-                    # A card's portrait is the largest face it prints: a face found turned replaces one
-                    # found as sent only when larger than a ghost print of it would be.
-                    least = TURNED_MIN_SIZE * max(detections[0].width, detections[0].height) if detections else 0.0
-                    for k in CARD_TURNS:
-                        turned = np.ascontiguousarray(np.rot90(rgb, k))
-                        found = bundle.detector.detect(turned)
-                        if found and self._sure(found[0]) and max(found[0].width, found[0].height) >= least:
-                            rgb, turn, detections = turned, k, found
-                            break
+                    turn, rgb, detections = self._turned(bundle, rgb, detections)
             result = ImageAnalysis(role, kind, None, len(detections), timings=timings, turned=turn)
             attack = bundle.attack
             if not detections:
@@ -296,6 +293,26 @@ class Matcher:
                 result.findings += run_checks(FaceContext(rgb, role, kind, detections, best, points, seen, score,
                                                           own, network, taps, ghosts), self.checks)
         return result
+
+    def _turned(self, bundle: ModelBundle, rgb: np.ndarray, detections: list[Detection]
+                ) -> tuple[int, np.ndarray, list[Detection]]:
+        """The first of ``CARD_TURNS`` under which the card photo's subject face is sure (``_sure``) and, where
+        a face was found as sent, at least ``TURNED_MIN_SIZE`` of its side (a card's portrait is the largest face
+        it prints: a smaller one found turned is a ghost print of it, or a texture): the turn, the photo turned
+        and its faces, in its pixels; else ``(0, rgb, detections)``. The turns are searched on the photo halved
+        while its long side is at least twice ``TURN_SEARCH_SIDE``."""
+        least = TURNED_MIN_SIZE * max(detections[0].width, detections[0].height) if detections else 0.0
+        small, f = rgb, 1.0
+        while max(small.shape[:2]) >= 2 * TURN_SEARCH_SIDE:  # halved: 2x2 averages, a few ms on 12 megapixels
+            small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
+            f *= 0.5
+        for k in CARD_TURNS:
+            found = bundle.detector.detect(np.ascontiguousarray(np.rot90(small, k)))
+            if found and self._sure(found[0]) and max(found[0].width, found[0].height) >= least * f:
+                if f < 1.0:
+                    found = [d.scaled(1.0 / f) for d in found]
+                return k, np.ascontiguousarray(np.rot90(rgb, k)), found
+        return 0, rgb, detections
 
     def _sure(self, d: Detection) -> bool:
         """Both detector models sure of a face (BlazeFace's score, the face mesh's presence), as for a ghost

@@ -134,3 +134,40 @@ def test_unturned_inverts_rot90():
         y, x = np.argwhere(turned)[0]
         box, points = unturned((x, y, x + 1, y + 1), np.array([[x + 0.5, y + 0.5]], np.float32), k, turned.shape)
         assert box == (11.0, 7.0, 12.0, 8.0) and points.tolist() == [[11.5, 7.5]]
+
+
+class Relative(UprightOnly):
+    """A face at the same place relative to the photo, whatever its size, when the photo is upright; records
+    the size of every photo it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, ...]] = []
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        self.shapes.append(rgb.shape[:2])
+        if rgb[:5, :5].mean() < 200:
+            return []
+        h, w = rgb.shape[:2]
+        points = np.column_stack([np.full(468, 0.2 * w), np.full(468, 0.3 * h), np.full(468, 0.01 * w)])
+        return [Detection((0.1 * w, 0.1 * h, 0.3 * w, 0.5 * h), 0.9, np.full((6, 2), 0.2 * w, np.float32),
+                          Mesh(points, 0.99, np.eye(2, 3)))]
+
+
+def test_a_large_photo_is_searched_turned_at_a_reduced_size():
+    """A 12-megapixel card photo upside down: the turns are searched on the photo halved (a quarter of the
+    pixels, each turn), and the face found is mapped back into the photo itself, mesh included."""
+    from facematch.matcher import TURN_SEARCH_SIDE
+
+    h, w = 2 * TURN_SEARCH_SIDE - 200, 2 * TURN_SEARCH_SIDE + 32
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:40, :40] = 255
+    d = Relative()
+    a = analyse(d, np.ascontiguousarray(np.rot90(rgb, 2)))
+    assert a.turned == 2 and d.shapes == [(h, w), (h // 2, w // 2)]
+    expect, _ = unturned((0.1 * w, 0.1 * h, 0.3 * w, 0.5 * h), np.zeros((0, 2), np.float32), 2, (h, w))
+    assert a.face is not None and a.face.box == pytest.approx(expect, abs=1.0)
+    mesh = Detection((0, 0, 2, 2), 0.9, np.zeros((6, 2), np.float32), Mesh(np.ones((468, 3)), 0.5, np.eye(2, 3)))
+    big = mesh.scaled(2.0).mesh
+    assert isinstance(big, Mesh) and np.all(big.points == 2.0) and big.face_score == 0.5
+    assert np.allclose(big.roi[:, :2], 0.5 * np.eye(2))  # the image -> model input affine, for the larger image

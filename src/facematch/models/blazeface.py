@@ -9,7 +9,7 @@ OpenCV. Anchor generation and box decoding follow MediaPipe's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -40,6 +40,13 @@ class Detection:
     @property
     def height(self) -> float:
         return self.box[3] - self.box[1]
+
+    def scaled(self, scale: float) -> Detection:
+        """The same detection on the image resized by ``scale``: box, keypoints and the face mesh it carries
+        (anything with a ``scaled`` method)."""
+        mesh = self.mesh
+        scale_mesh = getattr(mesh, "scaled", None)
+        return replace(self.shifted(0.0, 0.0, scale), mesh=scale_mesh(scale) if scale_mesh is not None else mesh)
 
     def shifted(self, dx: float, dy: float, scale: float = 1.0) -> Detection:
         """The same detection in another frame: ``p * scale + (dx, dy)``."""

@@ -29,6 +29,12 @@ class Mesh:
     face_score: float  # probability that the region holds a face
     roi: np.ndarray  # (2, 3) affine: original image -> 192x192 model input
 
+    def scaled(self, scale: float) -> Mesh:
+        """The same mesh on the image resized by ``scale`` (depth scales with x and y)."""
+        roi = np.asarray(self.roi, dtype=np.float64).copy()
+        roi[:, :2] /= scale
+        return Mesh(np.asarray(self.points) * scale, self.face_score, roi)
+
 
 def roi_affine(det: Detection, scale: float = ROI_SCALE, size: int = INPUT) -> np.ndarray:
     """Affine transform from the image to a ``size``-square crop around ``det``
