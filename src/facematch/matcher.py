@@ -252,7 +252,9 @@ class Matcher:
             result = ImageAnalysis(role, kind, None, len(detections), timings=timings, turned=turn)
             attack = bundle.attack
             if not detections:
-                if checks:
+                # Without a face only a card photo has anything left to check (is it a document, a screen?):
+                # a portrait's checks, the attack model's included, read the face.
+                if checks and kind is ImageKind.CARD:
                     with stage("checks"):
                         score = result.attack_score = _attack_score(attack, rgb, None, kind, self.attack_on_cards)
                         result.findings += run_checks(FaceContext(rgb, role, kind, [], None, None, None, score),
