@@ -216,6 +216,55 @@ def test_large_jpeg2000_is_decoded_at_a_reduced_level():
     assert tuple(out[700, 1200]) == pytest.approx((10, 120, 30), abs=3)
 
 
+@pytest.mark.parametrize("fmt, mode", [("PNG", "RGB"), ("PNG", "P"), ("PNG", "I;16"), ("WEBP", "RGB"),
+                                       ("TIFF", "RGB"), ("BMP", "RGB")])
+def test_large_images_of_other_formats_are_halved_as_a_jpeg_is_reduced(fmt, mode):
+    """Above twice ``WORK_MAX_SIDE`` a PNG, WebP, TIFF or BMP is halved once decoded until its long side is
+    under twice that, as ``draft`` reduces a JPEG: the analysis never handles the full-size array (a 40 MP
+    image costs its detection four times over otherwise)."""
+    from facematch.imaging.decode import WORK_MAX_SIDE, work_halvings
+
+    assert work_halvings(2 * WORK_MAX_SIDE, 100) == 0 and work_halvings(2 * WORK_MAX_SIDE + 1, 100) == 1
+    assert work_halvings(4 * WORK_MAX_SIDE + 8, 100) == 2
+    w, h = 4 * WORK_MAX_SIDE + 8, 24
+    stripes = np.zeros((h, w), np.uint8)
+    stripes[:, ::2] = 200  # one-pixel columns: averaged to grey, not aliased
+    if mode == "I;16":
+        img = Image.fromarray(stripes.astype(np.uint16) * 256)
+    else:
+        img = Image.fromarray(stripes).convert(mode)
+    out = decode_image(encode(img, fmt), max_bytes=50_000_000, max_pixels=40_000_000)
+    assert out.shape == (h // 4, w // 4, 3) and max(out.shape) >= WORK_MAX_SIDE
+    level = 255 if mode == "I;16" else 200  # 16-bit is scaled to its own maximum
+    assert np.all(np.abs(out.astype(int) - int(out.mean())) <= 2) and abs(out.mean() - level / 2) <= 10
+    small = decode_image(encode(Image.new("RGB", (2 * WORK_MAX_SIDE, 10)), fmt), max_bytes=50_000_000,
+                         max_pixels=40_000_000)
+    assert small.shape == (10, 2 * WORK_MAX_SIDE, 3)
+
+
+@pytest.mark.parametrize("kw", [{"quality": 80}, {"lossless": True}])
+def test_still_webp_is_decoded_by_opencv_with_pillows_pixels_and_orientation(kw, monkeypatch):
+    """A still WebP without alpha goes to OpenCV (a fraction of the memory Pillow's decoder takes) and gives
+    the pixels Pillow gives, turned by its EXIF orientation once; with alpha, Pillow composites it over white."""
+    from facematch.imaging import decode
+
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 255, (12, 16, 3), np.uint8)).resize((160, 120), Image.Resampling.BICUBIC)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW on display
+    data = encode(photo, "WEBP", exif=exif, **kw)
+    calls = []
+    real = decode._opencv_rgb
+    monkeypatch.setattr(decode, "_opencv_rgb", lambda *a: calls.append(1) or real(*a))
+    out = decode_image(data, **LIMITS)
+    expect = np.asarray(Image.open(io.BytesIO(data)).convert("RGB").transpose(Image.Transpose.ROTATE_270))
+    assert calls and out.shape == (160, 120, 3) and np.array_equal(out, expect)
+    calls.clear()
+    clear = Image.new("RGBA", (20, 10), (255, 0, 0, 0))
+    out = decode_image(encode(clear, "WEBP", lossless=True), **LIMITS)
+    assert not calls and np.all(out == 255)  # transparent: white, as every format with alpha
+
+
 def test_j2k_levels_on_malformed_headers():
     from facematch.imaging.decode import j2k_levels
 

@@ -10,7 +10,8 @@ JPEG 2000 (the ``.jp2`` file format and the raw ``.j2k`` codestream, as the
 CCCD chip's portrait comes), AVIF (both decoded by Pillow itself) and
 HEIC/HEIF (iPhone photos; pillow-heif's plugin, registered once below).
 Large JPEGs are decoded at a reduced DCT scale (``Image.draft``), large JPEG
-2000 images at a reduced resolution level (``reduce``).
+2000 images at a reduced resolution level (``reduce``), and large images of
+the other formats are halved as often once decoded (``work_halvings``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".mpo", ".png", ".webp", ".gif", ".
 
 #: The matcher never needs more than this many pixels on the long side:
 #: larger JPEGs are decoded at a reduced DCT scale (``Image.draft``), larger
-#: JPEG 2000 images at a reduced resolution level (``reduce``).
+#: JPEG 2000 images at a reduced resolution level (``reduce``), other formats
+#: halved once decoded (``work_halvings``), each to at least this long side.
 WORK_MAX_SIDE = 2048
 
 #: JPEG 2000 markers (ISO/IEC 15444-1, A.2): start of codestream + image size,
@@ -59,6 +61,10 @@ _J2K_SOT = 0xFF90
 _J2K_MAX_MARKERS = 64
 
 RGBArray = npt.NDArray[np.uint8]
+
+#: Modes Pillow's ``Image.reduce`` (box averaging, before any conversion) takes: a large PNG, WebP, TIFF, HEIC
+#: or AVIF is reduced as it is decoded, the way ``draft`` reduces a JPEG, before the full-size RGB array exists.
+_REDUCIBLE = frozenset({"RGB", "RGBA", "RGBX", "L", "LA", "PA", "I", "F", "CMYK", "YCbCr"})
 
 
 def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
@@ -81,13 +87,20 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
                 direct = _colour_jpeg(data, w, h, _orientation(img))
                 if direct is not None:
                     return direct
+            elif img.format == "WEBP" and img.mode == "RGB" and not getattr(img, "is_animated", False):
+                direct = _opencv_rgb(data, w, h, _orientation(img))
+                if direct is not None:
+                    return _halved(direct, work_halvings(w, h))
+            halvings = 0
             if img.format == "JPEG2000":
                 factor = j2k_reduce(data, w, h)
                 if factor:
                     img.reduce = factor  # type: ignore[assignment, method-assign]
+            elif img.format not in ("JPEG", "MPO"):
+                halvings = work_halvings(w, h)
             img.load()
             ImageOps.exif_transpose(img, in_place=True)  # no copy when there is nothing to turn
-            return _to_rgb(img)
+            return _to_rgb(img, halvings)
     except error:
         raise
     except (Image.DecompressionBombError, MemoryError):
@@ -112,6 +125,14 @@ def _orientation(img: Image.Image) -> int:
     return value if isinstance(value, int) and value in _ORIENT else 1
 
 
+def _halved(rgb: RGBArray, halvings: int) -> RGBArray:
+    """``rgb`` halved ``halvings`` times (area averaging)."""
+    if not halvings:
+        return rgb
+    size = (max(1, rgb.shape[1] >> halvings), max(1, rgb.shape[0] >> halvings))
+    return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
 def _colour_jpeg(data: bytes, w: int, h: int, orientation: int) -> RGBArray | None:
     """A colour JPEG decoded by OpenCV straight into one RGB array (the same libjpeg-turbo decoding as
     Pillow's: equal pixels, ``tests/unit/test_decode_strips.py``). Pillow keeps RGB at 4 bytes a pixel and
@@ -121,6 +142,15 @@ def _colour_jpeg(data: bytes, w: int, h: int, orientation: int) -> RGBArray | No
     cannot read, or one whose size differs from its header."""
     if not data.rstrip(b"\x00\r\n").endswith(b"\xff\xd9"):
         return None
+    return _opencv_rgb(data, w, h, orientation)
+
+
+def _opencv_rgb(data: bytes, w: int, h: int, orientation: int) -> RGBArray | None:
+    """``data`` (a colour JPEG or a still WebP without alpha, its header already read by Pillow) decoded by
+    OpenCV into one RGB array, turned as its EXIF says; None where OpenCV cannot read it or its size differs
+    from the header. For WebP, Pillow's decoder (libwebp's animation decoder) holds about 15 bytes a pixel
+    at its peak, OpenCV's about 6, with equal pixels (``tests/unit/test_decode.py``): a 40-megapixel WebP of
+    880 KB took 615 MB (docs/security.md)."""
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if bgr is None or bgr.shape != (h, w, 3):
         return None
@@ -130,18 +160,24 @@ def _colour_jpeg(data: bytes, w: int, h: int, orientation: int) -> RGBArray | No
     return rgb
 
 
-def j2k_reduce(data: bytes, width: int, height: int) -> int:
-    """How many resolution levels to drop when decoding a ``width`` x
-    ``height`` JPEG 2000 image, as ``draft`` does for JPEG: none up to twice
-    ``WORK_MAX_SIDE``, else the most that keeps the long side at least
-    ``WORK_MAX_SIDE``, and never more than the codestream's decomposition
-    levels (its COD marker; 0 when it cannot be read)."""
-    side, factor = max(width, height), 0
+def work_halvings(width: int, height: int) -> int:
+    """How many times a ``width`` x ``height`` image is halved once decoded, as ``draft`` reduces a JPEG: none
+    up to twice ``WORK_MAX_SIDE``, else the most that keeps the long side at least ``WORK_MAX_SIDE``."""
+    side, halvings = max(width, height), 0
     if side <= 2 * WORK_MAX_SIDE:
         return 0
-    while side >> (factor + 1) >= WORK_MAX_SIDE:
-        factor += 1
-    return min(factor, j2k_levels(data))
+    while side >> (halvings + 1) >= WORK_MAX_SIDE:
+        halvings += 1
+    return halvings
+
+
+def j2k_reduce(data: bytes, width: int, height: int) -> int:
+    """How many resolution levels to drop when decoding a ``width`` x
+    ``height`` JPEG 2000 image: ``work_halvings``, never more than the
+    codestream's decomposition levels (its COD marker; 0 when it cannot be
+    read)."""
+    halvings = work_halvings(width, height)
+    return min(halvings, j2k_levels(data)) if halvings else 0
 
 
 def j2k_levels(data: bytes) -> int:
@@ -165,18 +201,26 @@ def j2k_levels(data: bytes) -> int:
     return 0
 
 
-def _to_rgb(img: Image.Image) -> RGBArray:
+def _to_rgb(img: Image.Image, halvings: int = 0) -> RGBArray:
+    """``img`` as 8-bit RGB (alpha over white, 16-bit scaled to its maximum), halved ``halvings`` times (Pillow's
+    ``reduce`` before the array is made where the mode allows it)."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
         hi = arr.max() if arr.size else 0
         arr = (arr / hi * 255.0) if hi > 255 else arr
         grey = np.clip(arr, 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+        return _halved(np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2)), halvings)
+    if halvings and img.mode in _REDUCIBLE:
+        img, halvings = img.reduce(1 << halvings), 0
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    return _pixels(img if img.mode == "RGB" else img.convert("RGB"))
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    if halvings:  # a palette or 1-bit image: reduced once RGB, before its pixels are copied out
+        img = img.reduce(1 << halvings)
+    return _pixels(img)
 
 
 #: Rows copied out of Pillow's image at a time: about this many bytes.
