@@ -32,7 +32,7 @@ from facematch.checks.geometry import eye_distance
 from facematch.checks.suite import CheckLimits, FaceContext, run_checks
 from facematch.errors import InputError, NoContentError, NoFaceError
 from facematch.imaging import dg2
-from facematch.imaging.decode import decode_image
+from facematch.imaging.decode import DecodeBudget, decode_image
 from facematch.models.alignment import alignment_points, dlib150
 from facematch.models.blazeface import Detection
 from facematch.models.bundle import ModelBundle, ModelPool
@@ -123,6 +123,8 @@ class ImageLimits:
     #: A chip portrait (``type1=chip``) is small: about 480x640 and 10-20 KB.
     max_chip_bytes: int
     max_chip_pixels: int
+    #: Memory that decoding may hold at once in this process (``imaging.decode.DecodeBudget``); 0: no bound.
+    max_decode_bytes: int = 0
 
 
 class _Stages:
@@ -202,6 +204,7 @@ class Matcher:
         #: A transform of the embedding fitted to a deployment's population (``facematch adapt``), or None.
         self.adaptation = adaptation
         self.limits = limits
+        self._decode_budget = DecodeBudget(limits.max_decode_bytes) if limits.max_decode_bytes > 0 else None
         self.checks = checks or CheckLimits()
         side_threads = pool.size // 2 if parallel else 0
         self._side = ThreadPoolExecutor(side_threads, thread_name_prefix="facematch-side") if side_threads else None
@@ -216,7 +219,8 @@ class Matcher:
         """RGB pixels, within the limits for ``kind``. A chip portrait may come
         as the DG2 data group or its face record: its image is taken out first."""
         if kind is not ImageKind.CHIP:
-            return decode_image(raw, max_bytes=self.limits.max_bytes, max_pixels=self.limits.max_pixels, error=error)
+            return decode_image(raw, max_bytes=self.limits.max_bytes, max_pixels=self.limits.max_pixels, error=error,
+                                budget=self._decode_budget)
         if len(raw) > self.limits.max_chip_bytes:
             raise error("chip_too_large")
         try:
@@ -224,7 +228,7 @@ class Matcher:
         except NoContentError as exc:
             raise error(exc.detail) from None
         return decode_image(image, max_bytes=self.limits.max_chip_bytes, max_pixels=self.limits.max_chip_pixels,
-                            error=error)
+                            error=error, budget=self._decode_budget)
 
     def analyze(self, raw: bytes, kind: ImageKind, role: str = "img1", *, error: type[InputError] = NoContentError,
                 checks: bool = True) -> ImageAnalysis:
@@ -468,7 +472,8 @@ def build_matcher(settings: Settings, *, pool: ModelPool | None = None, pool_siz
         adaptation.check_dims(pool.embedder.dim)
     log.info("artefacts", extra={"fields": artefact_summary(calibration, adaptation)})
     lim = settings.limits
-    limits = ImageLimits(lim.max_image_bytes, lim.max_image_pixels, lim.max_chip_bytes, lim.max_chip_pixels)
+    limits = ImageLimits(lim.max_image_bytes, lim.max_image_pixels, lim.max_chip_bytes, lim.max_chip_pixels,
+                         lim.max_decode_bytes)
     checks = CheckLimits().with_overrides(settings.check_limits)
     return Matcher(pool, calibration, limits=limits, checks=checks, parallel=parallel, adaptation=adaptation,
                    min_calibrated_eye_distance=settings.match.min_calibrated_eye_distance,

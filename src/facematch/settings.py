@@ -26,6 +26,11 @@ class LimitSettings(BaseModel):
         256 * 1024, description="Largest accepted chip portrait (`type1=chip`: DG2 bytes or its image), in bytes.")
     max_chip_pixels: int = Field(
         2_000_000, description="Largest accepted chip portrait, in decoded pixels (chips hold about 480x640).")
+    max_decode_bytes: int = Field(
+        320 * 1024 * 1024, ge=0,
+        description="Memory that image decoding may hold at once in one process, estimated from each image's "
+                    "header and format; a decode that would pass it waits for others to finish (an image larger "
+                    "than it decodes alone). 0: no bound.")
 
 
 class UrlFetchSettings(BaseModel):

@@ -296,3 +296,51 @@ def test_pdf_and_eps_still_refused():
     for data in (b"%PDF-1.4\n" + b"0" * 100, b"%!PS-Adobe-3.0 EPSF-3.0\n" + b"0" * 100):
         with pytest.raises(NoContentError):
             decode_image(data, **LIMITS)
+
+
+def test_decode_budget_makes_a_decode_wait_for_memory_and_lets_a_large_one_run_alone():
+    """Decodes hold their estimated memory (``decode_bytes``) from a process-wide budget: one that would pass it
+    waits until another gives its share back; one larger than the whole budget still runs, alone."""
+    import threading
+    import time
+
+    from facematch.imaging.decode import DecodeBudget, decode_bytes
+
+    assert decode_bytes("PNG", 100, 10) == 6_000 and decode_bytes("AVIF", 100, 10) == 8_000
+    assert decode_bytes("JPEG", 8200, 100) == (8200 >> 2) * (100 >> 2) * 6  # decoded drafted
+    budget = DecodeBudget(10_000)
+    order: list[str] = []
+    first_in = threading.Event()
+
+    def first() -> None:
+        with budget.hold(8_000):
+            first_in.set()
+            time.sleep(0.2)
+            order.append("first out")
+
+    def second() -> None:
+        first_in.wait()
+        with budget.hold(5_000):  # 8,000 + 5,000 > 10,000: waits for the first
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert order == ["first out", "second in"] and budget.held == 0
+    with budget.hold(50_000):  # larger than the budget: takes all of it, and runs
+        assert budget.held == 10_000
+    assert budget.held == 0
+
+
+def test_decode_with_a_budget_gives_its_share_back_on_success_and_on_failure():
+    from facematch.imaging.decode import DecodeBudget
+
+    budget = DecodeBudget(1_000_000)
+    out = decode_image(encode(Image.new("RGB", (64, 48), (1, 2, 3)), "PNG"), **LIMITS, budget=budget)
+    assert out.shape == (48, 64, 3) and budget.held == 0
+    broken = encode(Image.new("RGB", (64, 48)), "PNG")[:60]
+    with pytest.raises(NoContentError):
+        decode_image(broken, **LIMITS, budget=budget)
+    assert budget.held == 0

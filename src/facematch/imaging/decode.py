@@ -16,14 +16,17 @@ the other formats are halved as often once decoded (``work_halvings``).
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 import warnings
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 import pillow_heif
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from facematch.errors import FaceMatchError, NoContentError
 
@@ -68,8 +71,9 @@ _REDUCIBLE = frozenset({"RGB", "RGBA", "RGBX", "L", "LA", "PA", "I", "F", "CMYK"
 
 
 def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
-                 error: type[FaceMatchError] = NoContentError) -> RGBArray:
-    """Decode an image. Every failure raises ``error`` (by default errorCode 1)."""
+                 error: type[FaceMatchError] = NoContentError, budget: DecodeBudget | None = None) -> RGBArray:
+    """Decode an image. Every failure raises ``error`` (by default errorCode 1). With a ``budget``, the decoding
+    waits until the memory it is estimated to hold (``decode_bytes``, from the header) is free."""
     if not data:
         raise error("empty")
     if len(data) > max_bytes:
@@ -81,32 +85,81 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
             w, h = img.size
             if w < 1 or h < 1 or w * h > max_pixels:
                 raise error("too_many_pixels")
-            if img.format in ("JPEG", "MPO") and max(w, h) > 2 * WORK_MAX_SIDE:
-                img.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
-            elif img.format in ("JPEG", "MPO") and img.mode == "RGB":
-                direct = _colour_jpeg(data, w, h, _orientation(img))
-                if direct is not None:
-                    return direct
-            elif img.format == "WEBP" and img.mode == "RGB" and not getattr(img, "is_animated", False):
-                direct = _opencv_rgb(data, w, h, _orientation(img))
-                if direct is not None:
-                    return _halved(direct, work_halvings(w, h))
-            halvings = 0
-            if img.format == "JPEG2000":
-                factor = j2k_reduce(data, w, h)
-                if factor:
-                    img.reduce = factor  # type: ignore[assignment, method-assign]
-            elif img.format not in ("JPEG", "MPO"):
-                halvings = work_halvings(w, h)
-            img.load()
-            ImageOps.exif_transpose(img, in_place=True)  # no copy when there is nothing to turn
-            return _to_rgb(img, halvings)
+            with budget.hold(decode_bytes(img.format, w, h)) if budget is not None else contextlib.nullcontext():
+                return _decode(img, data, w, h)
     except error:
         raise
     except (Image.DecompressionBombError, MemoryError):
         raise error("too_many_pixels") from None
     except Exception:  # noqa: BLE001 - any decoder failure on untrusted bytes is "no content"
         raise error("undecodable") from None
+
+
+def _decode(img: ImageFile.ImageFile, data: bytes, w: int, h: int) -> RGBArray:
+    if img.format in ("JPEG", "MPO") and max(w, h) > 2 * WORK_MAX_SIDE:
+        img.draft("RGB", (WORK_MAX_SIDE, WORK_MAX_SIDE))
+    elif img.format in ("JPEG", "MPO") and img.mode == "RGB":
+        direct = _colour_jpeg(data, w, h, _orientation(img))
+        if direct is not None:
+            return direct
+    elif img.format == "WEBP" and img.mode == "RGB" and not getattr(img, "is_animated", False):
+        direct = _opencv_rgb(data, w, h, _orientation(img))
+        if direct is not None:
+            return _halved(direct, work_halvings(w, h))
+    halvings = 0
+    if img.format == "JPEG2000":
+        factor = j2k_reduce(data, w, h)
+        if factor:
+            img.reduce = factor  # type: ignore[assignment, method-assign]
+    elif img.format not in ("JPEG", "MPO"):
+        halvings = work_halvings(w, h)
+    img.load()
+    ImageOps.exif_transpose(img, in_place=True)  # no copy when there is nothing to turn
+    return _to_rgb(img, halvings)
+
+
+#: Peak memory of decoding, in bytes per pixel decoded (after a JPEG's draft or a JPEG 2000's reduced level),
+#: as measured on 40-megapixel images of each format (docs/security.md, "Large images within the limits"):
+#: 5.0-5.2 for WebP (OpenCV), PNG, GIF and TIFF and about 6 for a drafted JPEG, 6.6 for HEIC, 8 for AVIF;
+#: JPEG 2000 was not measured and counts as AVIF does.
+_BYTES_PER_PIXEL = {"HEIF": 7, "AVIF": 8, "JPEG2000": 8}
+_DEFAULT_BYTES_PER_PIXEL = 6
+
+
+def decode_bytes(fmt: str | None, w: int, h: int) -> int:
+    """The memory decoding a ``w`` x ``h`` image of format ``fmt`` (Pillow's name) is estimated to hold at its
+    peak: the pixels it decodes (a large JPEG or JPEG 2000 is decoded reduced) times ``_BYTES_PER_PIXEL``."""
+    k = work_halvings(w, h) if fmt in ("JPEG", "MPO", "JPEG2000") else 0
+    return (w >> k) * (h >> k) * _BYTES_PER_PIXEL.get(fmt or "", _DEFAULT_BYTES_PER_PIXEL)
+
+
+class DecodeBudget:
+    """At most ``limit`` bytes of decoding in flight in this process: a decode estimated to pass it waits until
+    enough of the others are done. Its estimate is capped at ``limit``, so that an image larger than the
+    whole budget still decodes, alone. No lock is held while waiting on another: each decode holds one share
+    at a time and gives it back when its pixels are out, so waits end."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._held = 0
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self, nbytes: int) -> Iterator[None]:
+        share = min(max(0, nbytes), self.limit)
+        with self._changed:
+            self._changed.wait_for(lambda: self._held + share <= self.limit)
+            self._held += share
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._held -= share
+                self._changed.notify_all()
+
+    @property
+    def held(self) -> int:
+        return self._held
 
 
 #: EXIF orientation -> the array operation that shows the picture upright (as ``ImageOps.exif_transpose``).
