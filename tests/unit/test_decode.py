@@ -344,3 +344,21 @@ def test_decode_with_a_budget_gives_its_share_back_on_success_and_on_failure():
     with pytest.raises(NoContentError):
         decode_image(broken, **LIMITS, budget=budget)
     assert budget.held == 0
+
+
+def test_the_matcher_decodes_within_the_configured_budget():
+    from facematch.matcher import build_matcher
+    from facematch.models.bundle import ModelBundle, ModelPool
+    from facematch.settings import Settings
+    from facematch.types import ImageKind
+    from tests.support.fakes import FakeDetector, FakeEmbedder, FakeLandmarker
+
+    def matcher(settings: Settings):
+        pool = ModelPool([ModelBundle(FakeDetector(), FakeLandmarker(), FakeEmbedder())])
+        return build_matcher(settings, pool=pool, parallel=False)
+
+    m = matcher(Settings())
+    assert m._decode_budget is not None and m._decode_budget.limit == 320 * 1024 * 1024
+    assert m.decode(encode(Image.new("RGB", (40, 30)), "PNG"), ImageKind.PORTRAIT).shape == (30, 40, 3)
+    assert m._decode_budget.held == 0
+    assert matcher(Settings(limits={"max_decode_bytes": 0}))._decode_budget is None
