@@ -20,7 +20,10 @@ class LimitSettings(BaseModel):
 
     max_image_bytes: int = Field(15 * 1024 * 1024,
                                  description="Largest accepted image, in bytes (upload, base64 or URL).")
-    max_image_pixels: int = Field(40_000_000, description="Largest accepted image, in decoded pixels (width x height).")
+    max_image_pixels: int = Field(
+        40_000_000, description="Largest accepted image, in decoded pixels (width x height). A JPEG above 4096 px "
+                                "is decoded at a half, a quarter or an eighth of its side, and its header may "
+                                "declare up to 4 times this (a 50- or 108-megapixel phone photo).")
     max_body_bytes: int = Field(45 * 1024 * 1024, description="Largest accepted request body, in bytes.")
     max_chip_bytes: int = Field(
         256 * 1024, description="Largest accepted chip portrait (`type1=chip`: DG2 bytes or its image), in bytes.")

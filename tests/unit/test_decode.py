@@ -265,6 +265,24 @@ def test_still_webp_is_decoded_by_opencv_with_pillows_pixels_and_orientation(kw,
     assert not calls and np.all(out == 255)  # transparent: white, as every format with alpha
 
 
+def test_a_large_jpeg_counts_the_pixels_it_decodes():
+    """A 50-megapixel phone JPEG is decoded at half its side (``draft``), 12.5 megapixels: within a 40 MP limit,
+    where its header alone would pass it; a header beyond four times the limit is still refused unread."""
+    from facematch.imaging.decode import JPEG_HEADER_FACTOR, jpeg_draft_scale
+
+    assert jpeg_draft_scale(8160, 6120) == 2 and jpeg_draft_scale(12000, 9000) == 4
+    assert jpeg_draft_scale(4096, 3072) == 1 and jpeg_draft_scale(40000, 1000) == 1
+    data = encode(Image.new("RGB", (8160, 6120), (10, 120, 30)), "JPEG", quality=80)
+    out = decode_image(data, max_bytes=50_000_000, max_pixels=40_000_000)
+    assert out.shape == (3060, 4080, 3) and tuple(int(v) for v in out[1500, 2000]) == pytest.approx((10, 120, 30), abs=3)
+    with pytest.raises(NoContentError) as info:  # the short side keeps a long thin JPEG whole: 41 MP decoded
+        decode_image(encode(Image.new("L", (41_000, 1_000)), "JPEG"), max_bytes=50_000_000, max_pixels=40_000_000)
+    assert info.value.detail == "too_many_pixels"
+    with pytest.raises(NoContentError) as info:
+        decode_image(data, max_bytes=50_000_000, max_pixels=8160 * 6120 // JPEG_HEADER_FACTOR - 1)
+    assert info.value.detail == "too_many_pixels"
+
+
 def test_j2k_levels_on_malformed_headers():
     from facematch.imaging.decode import j2k_levels
 
@@ -307,7 +325,8 @@ def test_decode_budget_makes_a_decode_wait_for_memory_and_lets_a_large_one_run_a
     from facematch.imaging.decode import DecodeBudget, decode_bytes
 
     assert decode_bytes("PNG", 100, 10) == 6_000 and decode_bytes("AVIF", 100, 10) == 8_000
-    assert decode_bytes("JPEG", 8200, 100) == (8200 >> 2) * (100 >> 2) * 6  # decoded drafted
+    assert decode_bytes("JPEG", 8160, 6120) == 4080 * 3060 * 6  # decoded drafted, at half its side
+    assert decode_bytes("JPEG", 8200, 100) == 8200 * 100 * 6  # draft keeps the short side: no reduction
     budget = DecodeBudget(10_000)
     order: list[str] = []
     first_in = threading.Event()

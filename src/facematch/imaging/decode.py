@@ -83,7 +83,7 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
             w, h = img.size
-            if w < 1 or h < 1 or w * h > max_pixels:
+            if w < 1 or h < 1 or not _within(img.format, w, h, max_pixels):
                 raise error("too_many_pixels")
             with budget.hold(decode_bytes(img.format, w, h)) if budget is not None else contextlib.nullcontext():
                 return _decode(img, data, w, h)
@@ -93,6 +93,30 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
         raise error("too_many_pixels") from None
     except Exception:  # noqa: BLE001 - any decoder failure on untrusted bytes is "no content"
         raise error("undecodable") from None
+
+
+#: A JPEG above twice ``WORK_MAX_SIDE`` is decoded reduced (``draft``), so its pixel limit counts the pixels
+#: decoded; its header may declare up to this many times the limit: a 50- or 108-megapixel phone photo is
+#: read at a half or a quarter of its side, where it was refused before. The byte limit bounds the rest.
+JPEG_HEADER_FACTOR = 4
+
+
+def jpeg_draft_scale(w: int, h: int) -> int:
+    """The reduction ``draft`` gives a ``w`` x ``h`` JPEG here: 1 up to twice ``WORK_MAX_SIDE``, else the
+    largest of 8, 4 and 2 that leaves both sides at least ``WORK_MAX_SIDE`` (Pillow's rule), or 1."""
+    if max(w, h) <= 2 * WORK_MAX_SIDE:
+        return 1
+    fits = min(w // WORK_MAX_SIDE, h // WORK_MAX_SIDE)
+    return next((s for s in (8, 4, 2) if fits >= s), 1)
+
+
+def _within(fmt: str | None, w: int, h: int, max_pixels: int) -> bool:
+    """The image's pixels within ``max_pixels``: as decoded for a JPEG (``jpeg_draft_scale``), whose header
+    may then declare up to ``JPEG_HEADER_FACTOR`` times the limit; as declared for every other format."""
+    if fmt in ("JPEG", "MPO"):
+        s = jpeg_draft_scale(w, h)
+        return w * h <= JPEG_HEADER_FACTOR * max_pixels and (w // s) * (h // s) <= max_pixels
+    return w * h <= max_pixels
 
 
 def _decode(img: ImageFile.ImageFile, data: bytes, w: int, h: int) -> RGBArray:
@@ -129,8 +153,13 @@ _DEFAULT_BYTES_PER_PIXEL = 6
 def decode_bytes(fmt: str | None, w: int, h: int) -> int:
     """The memory decoding a ``w`` x ``h`` image of format ``fmt`` (Pillow's name) is estimated to hold at its
     peak: the pixels it decodes (a large JPEG or JPEG 2000 is decoded reduced) times ``_BYTES_PER_PIXEL``."""
-    k = work_halvings(w, h) if fmt in ("JPEG", "MPO", "JPEG2000") else 0
-    return (w >> k) * (h >> k) * _BYTES_PER_PIXEL.get(fmt or "", _DEFAULT_BYTES_PER_PIXEL)
+    if fmt in ("JPEG", "MPO"):
+        s = jpeg_draft_scale(w, h)
+        w, h = w // s, h // s
+    elif fmt == "JPEG2000":
+        k = work_halvings(w, h)
+        w, h = w >> k, h >> k
+    return w * h * _BYTES_PER_PIXEL.get(fmt or "", _DEFAULT_BYTES_PER_PIXEL)
 
 
 class DecodeBudget:
