@@ -353,6 +353,40 @@ def test_decode_budget_makes_a_decode_wait_for_memory_and_lets_a_large_one_run_a
     assert budget.held == 0
 
 
+def test_decode_budget_lets_decodes_in_in_the_order_they_asked():
+    """A small decode that would fit does not pass a larger one already waiting: first come, first in."""
+    import threading
+    import time
+
+    from facematch.imaging.decode import DecodeBudget
+
+    budget = DecodeBudget(10)
+    order: list[str] = []
+    release = threading.Event()
+
+    def take(name: str, n: int, hold_until: threading.Event | None = None) -> None:
+        with budget.hold(n):
+            order.append(name)
+            if hold_until is not None:
+                hold_until.wait(5)
+
+    a = threading.Thread(target=take, args=("a", 8, release))
+    a.start()
+    while budget.held != 8:
+        time.sleep(0.01)
+    b = threading.Thread(target=take, args=("b", 5))  # waits for a
+    b.start()
+    time.sleep(0.1)
+    c = threading.Thread(target=take, args=("c", 1))  # would fit beside a, but b asked first
+    c.start()
+    time.sleep(0.1)
+    assert order == ["a"]
+    release.set()
+    for t in (a, b, c):
+        t.join(5)
+    assert order == ["a", "b", "c"] and budget.held == 0
+
+
 def test_decode_with_a_budget_gives_its_share_back_on_success_and_on_failure():
     from facematch.imaging.decode import DecodeBudget
 

@@ -165,20 +165,27 @@ def decode_bytes(fmt: str | None, w: int, h: int) -> int:
 class DecodeBudget:
     """At most ``limit`` bytes of decoding in flight in this process: a decode estimated to pass it waits until
     enough of the others are done. Its estimate is capped at ``limit``, so that an image larger than the
-    whole budget still decodes, alone. No lock is held while waiting on another: each decode holds one share
-    at a time and gives it back when its pixels are out, so waits end."""
+    whole budget still decodes, alone. Decodes are let in in the order they asked (a ticket each), so a large
+    one is not passed over for ever by small ones that keep coming. No lock is held while waiting on another:
+    each decode holds one share at a time and gives it back when its pixels are out, so waits end."""
 
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
         self._held = 0
+        self._tickets = 0  # handed out
+        self._serving = 0  # the ticket let in next
         self._changed = threading.Condition()
 
     @contextlib.contextmanager
     def hold(self, nbytes: int) -> Iterator[None]:
         share = min(max(0, nbytes), self.limit)
         with self._changed:
-            self._changed.wait_for(lambda: self._held + share <= self.limit)
+            ticket = self._tickets
+            self._tickets += 1
+            self._changed.wait_for(lambda: self._serving == ticket and self._held + share <= self.limit)
             self._held += share
+            self._serving += 1
+            self._changed.notify_all()  # the next ticket may fit beside this one
         try:
             yield
         finally:
