@@ -162,6 +162,11 @@ TURNED_MIN_SIZE = 0.5
 TURN_SEARCH_SIDE = 1600
 
 
+def no_face_code(kind: ImageKind) -> InvalidCode:
+    """The invalidCode of an answer whose image of ``kind`` holds no face found (errorCode 3)."""
+    return InvalidCode.NO_FACE_CARD if kind is ImageKind.CARD else InvalidCode.NO_FACE_PORTRAIT
+
+
 def unturned(box: Box, points: np.ndarray, turns: int, shape: tuple[int, ...]) -> tuple[Box, np.ndarray]:
     """``box`` and ``points`` (N, 2) found on an image turned ``turns`` quarter turns anticlockwise
     (``np.rot90``; ``shape`` the turned image's), in pixels of the image before the turn."""
@@ -369,7 +374,7 @@ class Matcher:
         either has no face, carrying both analyses as ``partial``."""
         for side in (a, b):
             if side.face is None:
-                code = InvalidCode.NO_FACE_CARD if side.kind is ImageKind.CARD else InvalidCode.NO_FACE_PORTRAIT
+                code = no_face_code(side.kind)
                 raise NoFaceError(f"no_face_{side.role}", invalid_code=code, partial=(a, b))
         assert a.face is not None and b.face is not None
         d = distance(a.face.embedding, b.face.embedding)

@@ -37,7 +37,7 @@ from typing import Any
 from facematch.checks import policy
 from facematch.errors import FaceMatchError
 from facematch.eval import workers as pool
-from facematch.matcher import Matcher
+from facematch.matcher import Matcher, no_face_code
 from facematch.settings import Settings
 from facematch.types import ImageKind, InvalidCode
 
@@ -71,10 +71,7 @@ def judge(matcher: Matcher, raw: bytes, kind: ImageKind, name: str = "") -> Judg
     nan = float("nan")
     measured = tuple((f.check, int(f.code), nan if f.value is None else float(f.value),
                       nan if f.limit is None else float(f.limit)) for f in found)
-    if a.face is None:
-        shown = InvalidCode.NO_FACE_CARD if kind is ImageKind.CARD else InvalidCode.NO_FACE_PORTRAIT
-    else:
-        shown = policy.pick(a.findings)
+    shown = no_face_code(kind) if a.face is None else policy.pick(a.findings)
     return Judged(name, True, a.face is not None, codes, int(shown), measured)
 
 

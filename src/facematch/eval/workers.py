@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from facematch.imaging.decode import IMAGE_SUFFIXES
-from facematch.matcher import Matcher
+from facematch.matcher import Matcher, build_matcher
 from facematch.settings import Settings
 
 T = TypeVar("T")
@@ -33,8 +33,6 @@ def _start(settings: Settings, options: dict[str, Any] | None) -> None:
     global _MATCHER
     if options is None:
         return
-    from facematch.matcher import build_matcher
-
     _MATCHER = build_matcher(settings, pool_size=1, parallel=False, **options)
 
 

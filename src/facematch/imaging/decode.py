@@ -11,7 +11,7 @@ CCCD chip's portrait comes), AVIF (both decoded by Pillow itself) and
 HEIC/HEIF (iPhone photos; pillow-heif's plugin, registered once below).
 Large JPEGs are decoded at a reduced DCT scale (``Image.draft``), large JPEG
 2000 images at a reduced resolution level (``reduce``), and large images of
-the other formats are halved as often once decoded (``work_halvings``).
+the other formats are halved once decoded (``work_halvings``).
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".mpo", ".png", ".webp", ".gif", ".
                             ".j2k", ".j2c", ".heic", ".heif", ".hif", ".avif"})
 
 #: The matcher never needs more than this many pixels on the long side:
-#: larger JPEGs are decoded at a reduced DCT scale (``Image.draft``), larger
-#: JPEG 2000 images at a reduced resolution level (``reduce``), other formats
-#: halved once decoded (``work_halvings``), each to at least this long side.
+#: larger JPEGs are decoded at a reduced DCT scale (``Image.draft``: each side
+#: kept at least this), larger JPEG 2000 images at a reduced resolution level
+#: (``reduce``) and other formats halved once decoded (``work_halvings``: the
+#: long side kept at least this).
 WORK_MAX_SIDE = 2048
 
 #: JPEG 2000 markers (ISO/IEC 15444-1, A.2): start of codestream + image size,
@@ -66,7 +67,7 @@ _J2K_MAX_MARKERS = 64
 RGBArray = npt.NDArray[np.uint8]
 
 #: Modes Pillow's ``Image.reduce`` (box averaging, before any conversion) takes: a large PNG, WebP, TIFF, HEIC
-#: or AVIF is reduced as it is decoded, the way ``draft`` reduces a JPEG, before the full-size RGB array exists.
+#: or AVIF is reduced right after decoding, before the full-size RGB array exists.
 _REDUCIBLE = frozenset({"RGB", "RGBA", "RGBX", "L", "LA", "PA", "I", "F", "CMYK", "YCbCr"})
 
 
@@ -152,7 +153,8 @@ _DEFAULT_BYTES_PER_PIXEL = 6
 
 def decode_bytes(fmt: str | None, w: int, h: int) -> int:
     """The memory decoding a ``w`` x ``h`` image of format ``fmt`` (Pillow's name) is estimated to hold at its
-    peak: the pixels it decodes (a large JPEG or JPEG 2000 is decoded reduced) times ``_BYTES_PER_PIXEL``."""
+    peak: the pixels it decodes (a large JPEG or JPEG 2000 is decoded reduced; a JPEG 2000 codestream with fewer
+    resolution levels than ``work_halvings`` asks decodes larger than counted) times ``_BYTES_PER_PIXEL``."""
     if fmt in ("JPEG", "MPO"):
         s = jpeg_draft_scale(w, h)
         w, h = w // s, h // s
@@ -250,8 +252,9 @@ def _opencv_rgb(data: bytes, w: int, h: int, orientation: int) -> RGBArray | Non
 
 
 def work_halvings(width: int, height: int) -> int:
-    """How many times a ``width`` x ``height`` image is halved once decoded, as ``draft`` reduces a JPEG: none
-    up to twice ``WORK_MAX_SIDE``, else the most that keeps the long side at least ``WORK_MAX_SIDE``."""
+    """How many times a ``width`` x ``height`` image is halved once decoded: none up to twice
+    ``WORK_MAX_SIDE``, else the most that keeps the long side at least ``WORK_MAX_SIDE``. (A JPEG's ``draft``
+    keeps each side at least that, ``jpeg_draft_scale``: a long, thin JPEG is reduced less.)"""
     side, halvings = max(width, height), 0
     if side <= 2 * WORK_MAX_SIDE:
         return 0
