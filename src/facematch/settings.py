@@ -151,6 +151,10 @@ class Settings(BaseSettings):
     workers: int = Field(2, description="Requests matched at the same time in one process; each also gets a side "
                                         "thread for its second image.")
     queue_limit: int = Field(16, description="Requests allowed to wait for a matching thread before 503.")
+    key_in_flight: int | None = Field(
+        None, ge=1,
+        description="Most requests one API key may have admitted at once (matching or waiting) before 503; "
+                    "default: queue_limit, at least workers, which keeps workers slots free for other keys.")
     request_deadline_s: float = Field(
         30.0,
         description="Longest a request may take to send its images, fetch its URLs, wait and match; 503 after it.")

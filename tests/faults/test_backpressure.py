@@ -76,7 +76,7 @@ async def fire(app, auth, n: int, body=None, timeout: float = 30) -> list[tuple[
 
 def test_over_capacity_gets_503_with_retry_after_at_once(harness):
     make, auth = harness
-    app, matcher = make(0.3, queue_limit=2)  # 1 thread + 2 waiting = 3 admitted
+    app, matcher = make(0.3, queue_limit=2, key_in_flight=3)  # 1 thread + 2 waiting = 3 admitted, all one key's
     results = asyncio.run(fire(app, auth, 10))
     ok = [r for r in results if r[0] == 200]
     refused = [r for r in results if r[0] == 503]
@@ -142,3 +142,42 @@ def test_slow_upload_is_cut_at_the_deadline(harness):
     assert (status, code, retry_after) == (503, "503", "1")
     assert elapsed < 1.2 and len(pulled) < 10
     assert matcher.started == 0
+
+
+def test_a_flooding_key_leaves_room_and_turns_for_another(tmp_path):
+    """One key sends more than the service admits; another key's request is still admitted (the flooder may
+    hold queue_limit slots, not all) and runs next, before the flooder's queued requests (the matching
+    threads serve the keys in turn)."""
+    store = SqliteKeyStore(tmp_path / "k.db")
+    (bulk, bulk_secret), (other, other_secret) = store.create_key(quota=None), store.create_key(quota=None)
+    cfg = Settings(data_dir=tmp_path, workers=1, queue_limit=3)  # 4 slots, 3 per key (the default)
+    ran: list[str] = []
+
+    class Recording(SlowMatcher):
+        def match(self, raw1, raw2, kind1, *, error):
+            ran.append(raw1[len(TINY):].decode())
+            return super().match(raw1, raw2, kind1, error=error)
+
+    app = create_app(cfg, store=store, matcher=Recording(cfg, 0.3))
+
+    async def scenario():
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as c:
+                async def one(auth, tag: str):
+                    files = {"img1": ("a.png", TINY + tag.encode()), "img2": ("b.png", TINY)}
+                    r = await c.post(f"{PATH}?type1=portrait&format_type=file", auth=auth, files=files)
+                    return tag, r.status_code, r.headers.get("retry-after", "")
+
+                for auth in ((bulk.api_key, bulk_secret), (other.api_key, other_secret)):
+                    await c.post(f"{PATH}?format_type=file", auth=auth, json={})  # warm the credential cache
+                flood = [asyncio.create_task(one((bulk.api_key, bulk_secret), f"bulk{i}")) for i in range(6)]
+                await asyncio.sleep(0.1)  # the flood is admitted (3) or refused (3), its first one running
+                late = await one((other.api_key, other_secret), "other")
+                return await asyncio.gather(*flood), late
+
+    flood, late = asyncio.run(scenario())
+    assert sorted(status for _, status, _ in flood) == [200, 200, 200, 503, 503, 503], flood
+    assert all(retry == "1" for _, status, retry in flood if status == 503)
+    assert late[1] == 200
+    assert len(ran) == 4 and ran[1] == "other", ran  # one bulk request ran before it, two waited behind it

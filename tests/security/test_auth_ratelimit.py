@@ -4,13 +4,15 @@ are unaffected; the block lifts when the window passes."""
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from facematch.api.app import create_app
 from facematch.api.errors import status_of
-from facematch.api.ratelimit import Admission, FailedAuthLimiter, client_address
+from facematch.api.ratelimit import Admission, FailedAuthLimiter, FairPool, client_address
 from facematch.errors import RateLimitedError, ServiceUnavailableError
 from facematch.settings import Settings
 from tests.security.conftest import PATH, no_traceback
@@ -72,6 +74,43 @@ def test_admission_slots():
             pass
         assert adm.taken == 2
     assert adm.taken == 0
+
+
+def test_admission_keeps_room_for_other_keys():
+    adm = Admission(3, per_owner=2)
+    with adm.slot("a"), adm.slot("a"):
+        with pytest.raises(ServiceUnavailableError, match="key_busy"), adm.slot("a"):
+            pass
+        with adm.slot("b"):  # the slot "a" may not take is there for "b"
+            assert adm.held("a") == 2 and adm.held("b") == 1
+            with pytest.raises(ServiceUnavailableError, match="overloaded"), adm.slot("c"):
+                pass
+    assert adm.taken == 0 and adm.held("a") == 0
+
+
+def test_fair_pool_serves_keys_in_turn_and_skips_cancelled_work():
+    pool = FairPool(1)
+    started, gate, order = threading.Event(), threading.Event(), []
+    try:
+        first = pool.submit("bulk", lambda: started.set() or gate.wait())  # holds the only thread
+        assert started.wait(5)
+        jobs = [pool.submit("bulk", lambda i=i: order.append(f"bulk{i}")) for i in range(4)]
+        jobs.append(pool.submit("other", lambda: order.append("other")))
+        jobs.append(pool.submit("third", lambda: order.append("third")))
+        assert jobs[2].cancel()  # a request that gave up while queued
+        gate.set()
+        for job in [first, *jobs]:
+            if job is not jobs[2]:
+                job.result(timeout=5)
+        # the keys served least recently first, not first come first served; the cancelled one never ran
+        assert order == ["other", "third", "bulk0", "bulk1", "bulk3"]
+        failing = pool.submit("x", lambda: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            failing.result(timeout=5)
+        assert pool.submit("x", lambda: 7).result(timeout=5) == 7  # the thread survived
+    finally:
+        gate.set()
+        pool.shutdown()
 
 
 @pytest.fixture

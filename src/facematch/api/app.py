@@ -20,7 +20,6 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -33,7 +32,7 @@ from fastapi.responses import JSONResponse, Response
 from facematch import web
 from facematch.api import errors, metrics, multipart
 from facematch.api.auth import Authenticator
-from facematch.api.ratelimit import Admission, FailedAuthLimiter, guarded_authenticate
+from facematch.api.ratelimit import Admission, FailedAuthLimiter, FairPool, guarded_authenticate
 from facematch.contract import envelope, schema
 from facematch.contract.models import CHIP_FIELDS, FormatType
 from facematch.errors import (
@@ -79,7 +78,7 @@ class Services:
     matcher: MatchService
     calibration_version: str
     fetcher: UrlFetcher
-    executor: ThreadPoolExecutor  # the matching threads
+    executor: FairPool  # the matching threads, serving the keys in turn
     auth_limiter: FailedAuthLimiter
     admission: Admission  # requests past the door: matching threads + queue_limit
     trust: TrustStore | None = None  # the CSCAs chip data is verified against (FACEMATCH_CHIP__CSCA)
@@ -143,18 +142,19 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             the_matcher = await anyio.to_thread.run_sync(lambda: build_matcher(cfg, pool=pool))
         client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
         threads = the_matcher.concurrency
-        executor = ThreadPoolExecutor(threads, thread_name_prefix="facematch-match")
+        executor = FairPool(threads, name="facematch-match")
+        per_key = cfg.key_in_flight or max(threads, cfg.queue_limit)
         app.state.services = Services(
             settings=cfg, store=key_store, auth=Authenticator(key_store), matcher=the_matcher,
             calibration_version=getattr(getattr(the_matcher, "calibration", None), "version", ""),
             fetcher=UrlFetcher.from_settings(cfg, client, resolver), executor=executor,
             auth_limiter=FailedAuthLimiter(cfg.auth_fail_limit, cfg.auth_fail_window_s),
-            admission=Admission(threads + cfg.queue_limit), trust=trust)
+            admission=Admission(threads + cfg.queue_limit, per_key), trust=trust)
         try:
             yield
         finally:
             await client.aclose()
-            executor.shutdown(wait=False, cancel_futures=True)
+            executor.shutdown()
             if matcher is None:
                 the_matcher.close()
             if store is None and hasattr(key_store, "close"):
@@ -232,7 +232,7 @@ async def _handle(request: Request, svc: Services, spans: dict[str, float]) -> M
     decode_error: type[InputError] = UrlUnavailableError if mode == "url" else NoContentError
     # Admission before any body is read or URL fetched (503 when full); one
     # deadline over reading, fetching, queueing and matching (503 past it).
-    with svc.admission.slot() as slot:
+    with svc.admission.slot(api_key) as slot:
         try:
             async with asyncio.timeout(svc.settings.request_deadline_s):
                 raw1, raw2, chip = await _read_images(request, svc, mode)
@@ -370,6 +370,6 @@ async def _run_limited(svc: Services, slot: Any, fn: Callable[[], T]) -> T:
     stays taken until the work has finished, even if the request gave up (a
     thread cannot be interrupted); work still queued when its request gives
     up (deadline, client gone) is cancelled and never runs."""
-    future = svc.executor.submit(fn)
+    future = svc.executor.submit(slot.owner, fn)
     slot.hold_until(future)
     return await asyncio.wrap_future(future)
