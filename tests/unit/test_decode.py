@@ -327,6 +327,10 @@ def test_decode_budget_makes_a_decode_wait_for_memory_and_lets_a_large_one_run_a
     assert decode_bytes("PNG", 100, 10) == 6_000 and decode_bytes("AVIF", 100, 10) == 8_000
     assert decode_bytes("JPEG", 8160, 6120) == 4080 * 3060 * 6  # decoded drafted, at half its side
     assert decode_bytes("JPEG", 8200, 100) == 8200 * 100 * 6  # draft keeps the short side: no reduction
+    five_levels = b"\xff\x4f\xff\x51\x00\x02\xff\x52\x00\x0c\x00\x00\x00\x01\x00\x05"
+    no_levels = five_levels[:-1] + b"\x00"
+    assert decode_bytes("JPEG2000", 8000, 6000, five_levels) == 4000 * 3000 * 8  # decoded a level down
+    assert decode_bytes("JPEG2000", 8000, 6000, no_levels) == 8000 * 6000 * 8  # nothing to drop: full size
     budget = DecodeBudget(10_000)
     order: list[str] = []
     first_in = threading.Event()

@@ -86,7 +86,7 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
             w, h = img.size
             if w < 1 or h < 1 or not _within(img.format, w, h, max_pixels):
                 raise error("too_many_pixels")
-            with budget.hold(decode_bytes(img.format, w, h)) if budget is not None else contextlib.nullcontext():
+            with budget.hold(decode_bytes(img.format, w, h, data)) if budget is not None else contextlib.nullcontext():
                 return _decode(img, data, w, h)
     except error:
         raise
@@ -151,15 +151,16 @@ _BYTES_PER_PIXEL = {"HEIF": 7, "AVIF": 8, "JPEG2000": 8}
 _DEFAULT_BYTES_PER_PIXEL = 6
 
 
-def decode_bytes(fmt: str | None, w: int, h: int) -> int:
+def decode_bytes(fmt: str | None, w: int, h: int, data: bytes = b"") -> int:
     """The memory decoding a ``w`` x ``h`` image of format ``fmt`` (Pillow's name) is estimated to hold at its
-    peak: the pixels it decodes (a large JPEG or JPEG 2000 is decoded reduced; a JPEG 2000 codestream with fewer
-    resolution levels than ``work_halvings`` asks decodes larger than counted) times ``_BYTES_PER_PIXEL``."""
+    peak: the pixels it decodes (a large JPEG is decoded drafted; a large JPEG 2000 at a reduced level, as far
+    as its codestream ``data`` has levels to drop, ``j2k_reduce``: one with none decodes at full size) times
+    ``_BYTES_PER_PIXEL``."""
     if fmt in ("JPEG", "MPO"):
         s = jpeg_draft_scale(w, h)
         w, h = w // s, h // s
     elif fmt == "JPEG2000":
-        k = work_halvings(w, h)
+        k = j2k_reduce(data, w, h)
         w, h = w >> k, h >> k
     return w * h * _BYTES_PER_PIXEL.get(fmt or "", _DEFAULT_BYTES_PER_PIXEL)
 
