@@ -31,6 +31,7 @@ def test_spans_of_a_match_in_both_modes(client, key, astronaut, astronaut_selfie
         assert set(spans) == {"auth", "read", "core", "match", "consume", "envelope", "json"}
         assert all(isinstance(v, float) and v >= 0 for v in spans.values())
         assert spans["core"] <= spans["match"] <= line["ms"]
+        assert line["key"] == key[0] and line["reason"] is None
         text = json.dumps(line)
         assert len(text) < 2000  # codes and numbers only
         for image in (a, b):
@@ -47,3 +48,6 @@ def test_a_refused_request_logs_the_spans_it_reached(client, key, astronaut, cap
     first, second = request_lines(caplog)
     assert set(first["spans"]) == {"auth", "json"} and first["errorCode"] == "1"
     assert set(second["spans"]) == {"json"} and second["errorCode"] == "5"
+    # who sent it and why it failed: the key once authenticated, never the one a failed attempt named
+    assert first["key"] == key[0] and first["reason"] == "invalid_base64"
+    assert second["key"] is None and second["reason"] == "bad_credentials"

@@ -186,19 +186,25 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         started = time.perf_counter()
         result: MatchResult | None = None
         spans: dict[str, float] = {}  # milliseconds per step of the request, for the log
+        reason: str | None = None  # a failure's fixed reason, for the log
         try:
             result = await _handle(request, svc, spans)
             t0 = time.perf_counter()
             body, status, headers = envelope.success(result, rid), 200, {"X-Request-ID": rid}
             _lap(spans, "envelope", t0)
         except Exception as exc:  # noqa: BLE001 - every failure answers in the envelope (api.errors)
-            body, status, headers = errors.render(errors.as_domain_error(exc, rid), rid)
+            error = errors.as_domain_error(exc, rid)
+            reason = error.detail or None
+            body, status, headers = errors.render(error, rid)
         t0 = time.perf_counter()
         response = errors.respond(body, 200 if svc.settings.legacy_http_200 else status, headers)
         _lap(spans, "json", t0)
         log.info("request", extra={"request_id": rid, "fields": {
             "method": request.method, "status": status, "errorCode": body.errorCode,
             "invalidCode": body.data.invalidCode,
+            # the authenticated key's public id (none before authentication succeeds: a failed attempt's
+            # "key" may be anything) and a failure's reason (fixed strings, facematch.errors: no user data)
+            "key": getattr(request.state, "api_key", None), "reason": reason,
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()},
             "spans": dict(spans)}})  # a copy: a timed-out match's thread may still add "core"
@@ -226,6 +232,7 @@ async def _handle(request: Request, svc: Services, spans: dict[str, float]) -> M
                                                      request.headers.get("authorization"),
                                                      request.client.host if request.client else None)
     t = _lap(spans, "auth", t)
+    request.state.api_key = api_key
     kind1, mode = _request_mode(request)
     if not quota_left:
         raise QuotaExceededError("quota")
