@@ -171,7 +171,10 @@ def main() -> int:
     ap.add_argument("--overload", type=float, default=2.0, help="arrival rate as a multiple of measured capacity")
     ap.add_argument("--max-outstanding", type=int, default=200)
     ap.add_argument("--settle-s", type=float, default=5.0)
-    ap.add_argument("--warm-s", type=float, default=10.0)
+    # 30 s: the RSS of today's pipeline reaches its plateau within about 30 s of overload (after 10 s it was
+    # still rising, so the memory check read +11-13 % on a steady process; a one-off run of four 30 s
+    # overloads read 374, 390, 375 and 383 MiB, 2026-12-07)
+    ap.add_argument("--warm-s", type=float, default=30.0)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/load.json")
     args = ap.parse_args()
 
