@@ -75,6 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from facematch import logs
     from facematch.api.app import create_app
+    from facematch.api.protocol import protocol_for
 
     settings = _settings(args)
     logs.configure(settings.log_level)
@@ -103,10 +104,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # One BLAS thread per process (numpy): the processes already fill the cores.
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         uvicorn.run("facematch.api.app:create_served_app", factory=True, workers=args.processes, host=args.host,
-                    port=args.port, log_config=None, timeout_graceful_shutdown=5, http=args.http, loop=args.loop)
+                    port=args.port, log_config=None, timeout_graceful_shutdown=5, http=protocol_for(args.http),
+                    loop=args.loop)
     else:
         uvicorn.run(create_app(settings, store=store), host=args.host, port=args.port, log_config=None,
-                    timeout_graceful_shutdown=5, http=args.http, loop=args.loop)
+                    timeout_graceful_shutdown=5, http=protocol_for(args.http), loop=args.loop)
     return 0
 
 

@@ -155,6 +155,10 @@ class Settings(BaseSettings):
         None, ge=1,
         description="Most requests one API key may have admitted at once (matching or waiting) before 503; "
                     "default: queue_limit, at least workers, which keeps workers slots free for other keys.")
+    head_timeout_s: float = Field(
+        10.0, ge=0,
+        description="Longest a connection may take to send a request's line and headers (from connecting, or "
+                    "from the previous response when kept alive) before it is closed (Slowloris); 0 turns it off.")
     request_deadline_s: float = Field(
         30.0,
         description="Longest a request may take to send its images, fetch its URLs, wait and match; 503 after it.")

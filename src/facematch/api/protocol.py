@@ -1,0 +1,98 @@
+"""uvicorn's HTTP/1.1 protocols with a deadline on a request's head (Slowloris).
+
+uvicorn times out nothing while a request's line and headers arrive: its keep-alive timer is cancelled by the
+first byte a connection sends, so a client that sends a partial head, a byte now and then, holds its
+connection (a socket, a file descriptor) for as long as it likes, and a few hundred such clients take every
+descriptor the process has. The application cannot help: it is called only once the head is complete.
+
+Here a connection must complete each request's head within ``head_timeout_s`` (``FACEMATCH_HEAD_TIMEOUT_S``)
+of connecting, or of the previous response on a kept-alive connection; otherwise it is closed. The body is not
+covered here: the service admits a request before reading its body and bounds the rest by
+``request_deadline_s`` (``api/app.py``).
+
+``facematch serve`` passes these classes to uvicorn by name (``http=``), so that each worker process of
+``--processes`` imports them itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from facematch.settings import Settings
+
+log = logging.getLogger("facematch.api")
+
+__all__ = ["H11HeadDeadline", "HttpToolsHeadDeadline", "protocol_for"]
+
+
+@functools.cache
+def head_timeout_s() -> float:
+    """This process's ``head_timeout_s`` (read once, from the environment as the service's other settings)."""
+    return Settings().head_timeout_s
+
+
+class _HeadDeadline:
+    """Mixed into a uvicorn HTTP protocol (``cycle``, ``loop``, ``transport`` and the two hooks are theirs)."""
+
+    cycle: Any
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    _head_timer: asyncio.TimerHandle | None = None
+    _head_cycle: Any = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # type: ignore[misc]
+        if self._head_timer is not None and self.cycle is not self._head_cycle:
+            self._disarm_head()  # a new request's head is complete
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+            self._arm_head()  # kept alive, idle: the next head has the same time
+
+    def _arm_head(self) -> None:
+        self._disarm_head()
+        timeout = head_timeout_s()
+        if timeout > 0:
+            self._head_cycle = self.cycle
+            self._head_timer = self.loop.call_later(timeout, self._head_expired)
+
+    def _disarm_head(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_expired(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing() and self.cycle is self._head_cycle:
+            log.info("connection closed: no complete request head within head_timeout_s")
+            self.transport.close()
+
+
+class HttpToolsHeadDeadline(_HeadDeadline, HttpToolsProtocol):
+    """uvicorn's httptools protocol (the default) with the head deadline."""
+
+
+class H11HeadDeadline(_HeadDeadline, H11Protocol):
+    """uvicorn's pure-Python (h11) protocol with the head deadline."""
+
+
+def protocol_for(http: str) -> str:
+    """The import path uvicorn's ``http=`` gets for ``facematch serve --http`` (``auto``: httptools, a
+    dependency, as uvicorn's own ``auto`` picks it)."""
+    name = "H11HeadDeadline" if http == "h11" else "HttpToolsHeadDeadline"
+    return f"facematch.api.protocol:{name}"

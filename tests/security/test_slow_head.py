@@ -1,0 +1,58 @@
+"""Slowloris: a connection that sends a request's head a byte at a time is closed after head_timeout_s, on a
+new connection and on a kept-alive one, with both HTTP parsers; complete requests are unaffected (the real
+``facematch serve``)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import pytest
+
+from tools.service_proc import Service, free_port, serve_command
+
+HEAD = b"POST /api/v2/ekyc/face_matching?format_type=file HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+
+
+def trickle_until_closed(sock: socket.socket, limit_s: float) -> float:
+    """Send a byte every 0.2 s until the server closes the connection; the seconds that took (``limit_s``
+    if it never did)."""
+    sock.settimeout(0.2)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        try:
+            sock.sendall(b"a")
+            if sock.recv(4096) == b"":
+                return time.monotonic() - t0
+        except TimeoutError:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - t0
+    return limit_s
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_a_slow_head_is_cut_and_complete_requests_are_not(tmp_path, parser):
+    port = free_port()
+    env = {"FACEMATCH_DATA_DIR": str(tmp_path), "FACEMATCH_HEAD_TIMEOUT_S": "1.5"}
+    with Service(serve_command(port) + ["--http", parser], port, env, tmp_path / "service.log").start() as svc:
+        with socket.create_connection(("127.0.0.1", port)) as slow:  # a new connection, head never finished
+            slow.sendall(HEAD)
+            cut_after = trickle_until_closed(slow, limit_s=8)
+        assert 1.3 <= cut_after <= 4, cut_after
+
+        with socket.create_connection(("127.0.0.1", port)) as kept:  # kept alive after a complete request
+            kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert kept.recv(4096).startswith(b"HTTP/1.1 200")
+            time.sleep(1.0)  # idle, then a slow next head: the time counts from the response
+            kept.sendall(HEAD)
+            cut_after = trickle_until_closed(kept, limit_s=8)
+        assert cut_after <= 2, cut_after
+
+        with httpx.Client(timeout=30) as client:  # complete requests on one kept-alive connection, spaced
+            for _ in range(3):
+                assert client.get(svc.base_url + "/healthz").status_code == 200
+                time.sleep(1.0)
+            r = client.post(svc.url + "?format_type=file", files={"img1": ("a.jpg", b"x")})
+            assert r.json()["errorCode"] == "5"  # answered (no credentials), not cut
