@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from facematch.settings import Settings
+
+#: Seconds ``facematch serve`` waits, beyond ``request_deadline_s``, for the requests in flight when told to stop.
+SHUTDOWN_MARGIN_S = 5
 
 if TYPE_CHECKING:
     from facematch.store import KeyStore
@@ -98,17 +102,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("=" * 64, file=sys.stderr, flush=True)
     print(f"facematch: serving http://{args.host}:{args.port}/api/v2/ekyc/face_matching "
           f"(database {settings.resolved_database_url().split('@')[-1]})", file=sys.stderr, flush=True)
+    # Told to stop (SIGTERM: a rolling update), the server stops listening and lets every request it admitted
+    # finish: none takes longer than request_deadline_s (it is answered 503 there), so wait that and a margin.
+    grace = math.ceil(settings.request_deadline_s) + SHUTDOWN_MARGIN_S
     if args.processes > 1:
         # Each process loads its own models and opens the same database.
         os.environ["FACEMATCH_DATA_DIR"] = str(settings.data_dir)
         # One BLAS thread per process (numpy): the processes already fill the cores.
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         uvicorn.run("facematch.api.app:create_served_app", factory=True, workers=args.processes, host=args.host,
-                    port=args.port, log_config=None, timeout_graceful_shutdown=5, http=protocol_for(args.http),
+                    port=args.port, log_config=None, timeout_graceful_shutdown=grace, http=protocol_for(args.http),
                     loop=args.loop)
     else:
         uvicorn.run(create_app(settings, store=store), host=args.host, port=args.port, log_config=None,
-                    timeout_graceful_shutdown=5, http=protocol_for(args.http), loop=args.loop)
+                    timeout_graceful_shutdown=grace, http=protocol_for(args.http), loop=args.loop)
     return 0
 
 
