@@ -174,9 +174,13 @@ def test_a_flooding_key_leaves_room_and_turns_for_another(tmp_path):
                 flood = [asyncio.create_task(one((bulk.api_key, bulk_secret), f"bulk{i}")) for i in range(6)]
                 await asyncio.sleep(0.1)  # the flood is admitted (3) or refused (3), its first one running
                 late = await one((other.api_key, other_secret), "other")
-                return await asyncio.gather(*flood), late
+                results = await asyncio.gather(*flood), late
+                return (*results, (await c.get("/metrics")).text)
 
-    flood, late = asyncio.run(scenario())
+    flood, late, metrics = asyncio.run(scenario())
+    # the refusals, by reason: this key was at its share, the service was not full
+    assert 'facematch_refusals_total{reason="key_busy"} 3.0' in metrics
+    assert 'reason="overloaded"' not in metrics
     assert sorted(status for _, status, _ in flood) == [200, 200, 200, 503, 503, 503], flood
     assert all(retry == "1" for _, status, retry in flood if status == 503)
     assert late[1] == 200

@@ -208,7 +208,7 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()},
             "spans": dict(spans)}})  # a copy: a timed-out match's thread may still add "core"
-        metrics.observe(request, body, status, result, time.perf_counter() - started)
+        metrics.observe(request, body, status, result, time.perf_counter() - started, reason)
         return response
 
     return app

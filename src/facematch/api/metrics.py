@@ -13,6 +13,11 @@ Exposed (besides the standard ``process_*``/``python_*`` collectors):
 - ``facematch_stage_duration_seconds{stage}``: per pipeline stage
   (``decode``, ``img1.detect``, ``img2.embed``, ...), successful matches only.
 - ``facematch_quota_rejections_total``: requests refused with errorCode 4.
+- ``facematch_refusals_total{reason}``: requests refused with 503 or 429, by the
+  error's fixed reason: ``overloaded`` (every slot taken: add replicas),
+  ``key_busy`` (one key at FACEMATCH_KEY_IN_FLIGHT: that client floods),
+  ``deadline``, ``auth_busy``, ``auth_rate_limited``, ``sqlite_*`` and
+  ``postgres_*`` (the database).
 - ``facematch_admitted_requests``: requests admitted now (reading images, waiting
   for or running on a matching thread).
 
@@ -48,6 +53,7 @@ if TYPE_CHECKING:
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 TOTAL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 _STAGE_NAME = re.compile(r"^[a-z0-9_.]{1,40}$")
+_REASON = re.compile(r"^[a-z0-9_]{1,40}$")  # the fixed reasons of facematch.errors
 _MODES = {"multipart/form-data": "file", "application/json": "base64"}
 
 
@@ -73,17 +79,23 @@ class Metrics:
         self.quota_rejections = Counter(
             "facematch_quota_rejections", "Requests refused because the key's quota is used up (errorCode 4).",
             registry=r)
+        self.refusals = Counter(
+            "facematch_refusals", "v2 requests refused with 503 or 429, by reason (overloaded, key_busy, deadline, "
+            "auth_busy, auth_rate_limited, sqlite_* and postgres_*: the database).", ["reason"], registry=r)
         self.admitted = Gauge(
             "facematch_admitted_requests", "Requests admitted now: reading images, waiting for or running on a "
             "matching thread (503 when all FACEMATCH_WORKERS + FACEMATCH_QUEUE_LIMIT slots are taken).", registry=r)
 
-    def observe(self, mode: str, body: Envelope, status: int, result: MatchResult | None, seconds: float) -> None:
+    def observe(self, mode: str, body: Envelope, status: int, result: MatchResult | None, seconds: float,
+                reason: str | None = None) -> None:
         error_code = body.errorCode
         invalid_code = body.data.invalidCode or "none"
         self.requests.labels(mode, error_code, invalid_code, str(status)).inc()
         self.duration.labels(error_code).observe(seconds)
         if error_code == "4":
             self.quota_rejections.inc()
+        if error_code in ("503", "429"):
+            self.refusals.labels(reason if reason and _REASON.match(reason) else "other").inc()
         if result is not None:
             for stage, ms in result.timings.items():
                 if _STAGE_NAME.match(stage):
@@ -101,11 +113,13 @@ def request_mode(request: Request) -> str:
     return _MODES.get(ctype, "other")
 
 
-def observe(request: Request, body: Envelope, status: int, result: MatchResult | None, seconds: float) -> None:
-    """Record one answered v2 request on the app's metrics (no-op if not installed)."""
+def observe(request: Request, body: Envelope, status: int, result: MatchResult | None, seconds: float,
+            reason: str | None = None) -> None:
+    """Record one answered v2 request on the app's metrics (no-op if not installed); ``reason``: a failure's
+    fixed reason (``FaceMatchError.detail``)."""
     m: Metrics | None = getattr(request.app.state, "metrics", None)
     if m is not None:
-        m.observe(request_mode(request), body, status, result, seconds)
+        m.observe(request_mode(request), body, status, result, seconds, reason)
 
 
 def install(app: FastAPI) -> Metrics:
