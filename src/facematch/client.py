@@ -24,6 +24,7 @@ import base64
 import io
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -239,9 +240,15 @@ class Client:
 
     def __init__(self, base_url: str, api_key: str, api_secret: str, *, timeout: float = 60.0,
                  transport: httpx.BaseTransport | None = None, path: str = PATH,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, retries: int = 2, max_retry_wait_s: float = 10.0) -> None:
+        """``retries``: how many times a request is sent again when the service answers 503 (overloaded,
+        this key's share taken, deadline, database: nothing was charged), after its ``Retry-After`` (at most
+        ``max_retry_wait_s``), or when the connection could not be made (nothing was sent). Never after a
+        timeout or a dropped answer, which may have been a charged match. 0: never."""
         self.base_url = base_url.rstrip("/")
         self.path = path
+        self.retries = max(0, retries)
+        self.max_retry_wait_s = max_retry_wait_s
         self._http = httpx.Client(base_url=self.base_url, auth=(api_key, api_secret), timeout=timeout,
                                   transport=transport, headers={"User-Agent": "facematch-client", **(headers or {})})
 
@@ -297,11 +304,30 @@ class Client:
                 content=body.model_dump_json(exclude_unset=True), headers={"Content-Type": "application/json"})
         else:
             raise ValueError("mode must be 'file', 'base64' or 'url'")
-        try:
-            response = self._http.send(request)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return _parse(response)
+        request.read()  # the body in memory, so that a retry sends it again
+        retries = self.retries
+        while True:
+            try:
+                response = self._http.send(request)
+            except httpx.ConnectError as exc:
+                if not retries:
+                    raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+                wait = 1.0
+            except httpx.HTTPError as exc:
+                raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+            else:
+                try:
+                    return _parse(response)
+                except ServiceUnavailableError as exc:
+                    if not retries:
+                        raise
+                    wait = exc.retry_after or 1.0
+            retries -= 1
+            _sleep(min(wait, self.max_retry_wait_s))
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
 
 
 def _upload_query(kind: ImageKind, format_type: FormatType) -> dict[str, Any]:

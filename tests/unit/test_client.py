@@ -147,8 +147,8 @@ def test_one_exception_class_per_error_code():
         assert issubclass(cls, ClientError) and cls.error_code == code
 
 
-def _mock(handler) -> Client:
-    return Client("http://svc", "k", "s", transport=httpx.MockTransport(handler))
+def _mock(handler, **options) -> Client:
+    return Client("http://svc", "k", "s", transport=httpx.MockTransport(handler), **options)
 
 
 def test_requests_follow_the_contract():
@@ -205,7 +205,7 @@ def test_transport_and_non_envelope_failures():
     def refuse(request):
         raise httpx.ConnectError("connection refused", request=request)
 
-    with _mock(refuse) as c, pytest.raises(TransportError) as exc:
+    with _mock(refuse, retries=0) as c, pytest.raises(TransportError) as exc:
         c.match(b"a", b"b")
     assert exc.value.error_code is None and isinstance(exc.value.__cause__, httpx.ConnectError)
 
@@ -215,7 +215,7 @@ def test_transport_and_non_envelope_failures():
     assert exc.value.http_status == 502 and exc.value.error_code is None
 
     envelope = {"data": {"request_id": "r1"}, "errorCode": "503", "errorMessage": "Service temporarily unavailable"}
-    with _mock(lambda r: httpx.Response(503, json=envelope, headers={"Retry-After": "2"})) as c, \
+    with _mock(lambda r: httpx.Response(503, json=envelope, headers={"Retry-After": "2"}), retries=0) as c, \
             pytest.raises(fmc.ServiceUnavailableError) as exc:
         c.match(b"a", b"b")
     assert exc.value.retry_after == 2.0 and exc.value.request_id == "r1"
@@ -224,6 +224,52 @@ def test_transport_and_non_envelope_failures():
     with _mock(lambda r: httpx.Response(400, json=envelope)) as c, pytest.raises(ClientError) as exc:
         c.match(b"a", b"b")
     assert type(exc.value) is ClientError and exc.value.error_code == 77
+
+
+def test_retries_what_was_not_charged_and_nothing_else(monkeypatch):
+    """503 (after its Retry-After, capped) and a refused connection are sent again, up to ``retries`` times,
+    the same body each time; a timeout or a 429 is not (it may have been a charged match, or a lockout)."""
+    slept: list[float] = []
+    monkeypatch.setattr(fmc, "_sleep", slept.append)
+    busy = {"data": {"request_id": "r"}, "errorCode": "503", "errorMessage": "Service temporarily unavailable"}
+    ok = {"data": {"matching": "80.00", "match": "1", "face1": "", "face2": "", "face1_score": "0.9",
+                   "face2_score": "0.9", "invalidCode": "0", "invalidMessage": "", "warnings": [],
+                   "request_id": "r"}, "errorCode": "0", "errorMessage": "Success"}
+    bodies: list[bytes] = []
+    answers = iter([httpx.ConnectError("refused"), httpx.Response(503, json=busy, headers={"Retry-After": "30"}),
+                    httpx.Response(200, json=ok)])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.read())
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with _mock(flaky, retries=2, max_retry_wait_s=5) as c:
+        assert c.match(b"card-bytes", b"selfie-bytes").matching == 80.0
+    assert slept == [1.0, 5.0]  # a refused connection: 1 s; Retry-After 30 capped at 5
+    assert len(bodies) == 3 and len(set(bodies)) == 1 and b"card-bytes" in bodies[0]
+
+    slept.clear()
+    with _mock(lambda r: httpx.Response(503, json=busy), retries=2) as c, \
+            pytest.raises(fmc.ServiceUnavailableError):
+        c.match(b"a", b"b")
+    assert slept == [1.0, 1.0]  # no Retry-After: 1 s, then the last answer raised
+
+    calls: list[int] = []
+
+    def timeout(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    limited = {"data": {}, "errorCode": "429", "errorMessage": "Too many failed authentication attempts"}
+    with _mock(timeout, retries=2) as c, pytest.raises(TransportError):
+        c.match(b"a", b"b")
+    with _mock(lambda r: calls.append(1) or httpx.Response(429, json=limited, headers={"Retry-After": "9"}),
+               retries=2) as c, pytest.raises(fmc.RateLimitedError):
+        c.match(b"a", b"b")
+    assert calls == [1, 1] and slept == [1.0, 1.0]
 
 
 def test_match_response_is_frozen():
