@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,8 +30,8 @@ from pathlib import Path
 import httpx
 
 from benchmarks.inputs import card_and_selfie
-from benchmarks.load import DEADLINE_S, QUEUE_LIMIT, WORKERS, Tally, closed_loop
-from benchmarks.machine import describe, write_result
+from benchmarks.load import QUEUE_LIMIT, WORKERS, Tally, closed_loop, result_header, server_env
+from benchmarks.machine import write_result
 from tools.service_proc import Service, free_port, serve_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,13 +60,8 @@ def main() -> int:
     one_info, one_secret = store.create_key(quota=None, label="interactive")
     bulk, interactive = (bulk_info.api_key, bulk_secret), (one_info.api_key, one_secret)
     port = free_port()
-    env = {"FACEMATCH_DATA_DIR": str(data_dir), "FACEMATCH_WORKERS": str(WORKERS),
-           "FACEMATCH_QUEUE_LIMIT": str(QUEUE_LIMIT), "FACEMATCH_REQUEST_DEADLINE_S": str(DEADLINE_S),
-           "FACEMATCH_LOG_LEVEL": "WARNING"}
-    result: dict = {"machine": describe(), "command": "python " + " ".join(sys.argv),
-                    "note": "driver and server share this machine's 2 cores; other work may share the CPU",
-                    "server": {"workers": WORKERS, "queue_limit": QUEUE_LIMIT, "request_deadline_s": DEADLINE_S},
-                    "flood_clients": args.flood}
+    env = server_env(data_dir)
+    result: dict = {**result_header(), "flood_clients": args.flood}
     with Service(serve_command(port), port, env, data_dir / "service.log").start() as svc:
         url = f"{svc.url}?type1=card&format_type=file"
         with httpx.Client(timeout=60) as c:

@@ -49,6 +49,20 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKERS, QUEUE_LIMIT, DEADLINE_S = 2, 8, 10.0
 
 
+def server_env(data_dir: Path) -> dict[str, str]:
+    """The environment these benchmarks start `facematch serve` with."""
+    return {"FACEMATCH_DATA_DIR": str(data_dir), "FACEMATCH_WORKERS": str(WORKERS),
+            "FACEMATCH_QUEUE_LIMIT": str(QUEUE_LIMIT), "FACEMATCH_REQUEST_DEADLINE_S": str(DEADLINE_S),
+            "FACEMATCH_LOG_LEVEL": "WARNING"}
+
+
+def result_header() -> dict:
+    """What every result of these benchmarks starts with: the machine, the command, the server's settings."""
+    return {"machine": describe(), "command": "python " + " ".join(sys.argv),
+            "note": "driver and server share this machine's 2 cores; other work may share the CPU",
+            "server": {"workers": WORKERS, "queue_limit": QUEUE_LIMIT, "request_deadline_s": DEADLINE_S}}
+
+
 def pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 1) if values else None
 
@@ -186,12 +200,8 @@ def main() -> int:
     info, secret = open_store(f"sqlite:///{data_dir / 'facematch.db'}").create_key(quota=None, label="load")
     auth = (info.api_key, secret)
     port = free_port()
-    env = {"FACEMATCH_DATA_DIR": str(data_dir), "FACEMATCH_WORKERS": str(WORKERS),
-           "FACEMATCH_QUEUE_LIMIT": str(QUEUE_LIMIT), "FACEMATCH_REQUEST_DEADLINE_S": str(DEADLINE_S),
-           "FACEMATCH_LOG_LEVEL": "WARNING"}
-    result: dict = {"machine": describe(), "command": "python " + " ".join(sys.argv),
-                    "note": "driver and server share this machine's 2 cores; other work may share the CPU",
-                    "server": {"workers": WORKERS, "queue_limit": QUEUE_LIMIT, "request_deadline_s": DEADLINE_S},
+    env = server_env(data_dir)
+    result: dict = {**result_header(),
                     "inputs": {"card_bytes": len(card), "selfie_bytes": len(selfie), "mode": "file"}}
     load_before = os.getloadavg()
     with Service(serve_command(port), port, env, data_dir / "service.log").start() as svc:
