@@ -61,6 +61,10 @@ def test_keys_commands(tmp_path):
     assert [k["api_key"] for k in listed] == [created["api_key"]]
     assert "api_secret" not in listed[0] and created["api_secret"] not in json.dumps(listed)
     assert run("keys", "quota", created["api_key"], "unlimited", "--data-dir", d).returncode == 0
+    rotated = json.loads(run("keys", "rotate", created["api_key"], "--json", "--data-dir", d).stdout)
+    assert rotated["api_key"] == created["api_key"] and len(rotated["api_secret"]) > 30
+    assert rotated["api_secret"] != created["api_secret"]
+    assert run("keys", "rotate", "fm_missing", "--data-dir", d).returncode == 1
     assert run("keys", "revoke", created["api_key"], "--data-dir", d).returncode == 0
     listed = json.loads(run("keys", "list", "--json", "--data-dir", d).stdout)
     assert listed[0]["quota"] is None and listed[0]["revoked"] is True

@@ -139,6 +139,17 @@ def cmd_keys(args: argparse.Namespace) -> int:
                 quota = "unlimited" if k.quota is None else k.quota
                 print(f"{k.api_key:28} {k.label[:12]:12} {quota:>10} {k.used:>8} {str(k.revoked):>8}  {k.created_at}")
         return 0
+    if args.keys_cmd == "rotate":
+        new = store.rotate_secret(args.api_key)
+        if new is None:
+            print(f"no such active key: {args.api_key}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps({"api_key": args.api_key, "api_secret": new}))
+        else:
+            print(f"api_key    {args.api_key}\napi_secret {new}\n"
+                  "The old secret no longer works. The new one is shown only now; it is stored hashed.")
+        return 0
     if args.keys_cmd == "quota":
         ok = store.set_quota(args.api_key, args.quota)
     else:
@@ -359,7 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     quota.add_argument("quota", type=_quota, help="requests allowed in total (used ones included), or 'unlimited'")
     revoke = keys_sub.add_parser("revoke", help="revoke a key")
     revoke.add_argument("api_key")
-    for p in (create, lst, quota, revoke):
+    rotate = keys_sub.add_parser("rotate", help="give a key a new secret (quota and usage kept; the old secret "
+                                                "stops working at once) and print it (once)")
+    rotate.add_argument("api_key")
+    rotate.add_argument("--json", action="store_true", help="print the key and its new secret as JSON")
+    for p in (create, lst, quota, revoke, rotate):
         p.add_argument("--data-dir", type=Path, help="directory of the SQLite database (default ./data)")
     keys.set_defaults(func=cmd_keys)
 

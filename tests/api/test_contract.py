@@ -89,6 +89,23 @@ def test_revoked_key_gives_5(client, key, store):
     assert r.status_code == 401 and r.json()["errorCode"] == "5"
 
 
+def test_a_rotated_secret_stops_working_at_once(client, key, store):
+    """The old secret was just verified (so remembered by the service); after rotation it is refused on the
+    very next request, the new one accepted, the quota and usage kept."""
+    body = {"img1": "x", "img2": "y"}  # errorCode 1 after authentication: authenticated, nothing charged
+    assert client.post(f"{PATH}?format_type=base64", auth=key, json=body).json()["errorCode"] == "1"
+    before = store.get(key[0])
+    new = store.rotate_secret(key[0])
+    assert new and new != key[1]
+    old = client.post(f"{PATH}?format_type=base64", auth=key, json=body)
+    assert old.status_code == 401 and old.json()["errorCode"] == "5"
+    assert client.post(f"{PATH}?format_type=base64", auth=(key[0], new), json=body).json()["errorCode"] == "1"
+    after = store.get(key[0])
+    assert (after.quota, after.used, after.revoked) == (before.quota, before.used, False)
+    store.revoke(key[0])
+    assert store.rotate_secret(key[0]) is None and store.rotate_secret("fm_missing") is None
+
+
 @pytest.mark.parametrize("query, kind", [
     ("type1=card&format_type=base64", "file"),     # multipart sent, base64 declared
     ("type1=card&format_type=file", "json"),       # JSON sent, file declared

@@ -55,6 +55,17 @@ def test_secret_is_hashed_at_rest(store):
     assert store.secret_hash(other.api_key).split("$")[4] != stored.split("$")[4]
 
 
+def test_rotate_secret(store):
+    info, secret = store.create_key(quota=4, label="bank-b")
+    assert store.consume(info.api_key)
+    new = store.rotate_secret(info.api_key)
+    stored = store.secret_hash(info.api_key)
+    assert new and new != secret and verify_secret(new, stored) and not verify_secret(secret, stored)
+    assert store.get(info.api_key) == KeyInfo(info.api_key, "bank-b", 4, 1, False, info.created_at)
+    assert store.rotate_secret("fm_missing") is None
+    assert store.revoke(info.api_key) and store.rotate_secret(info.api_key) is None
+
+
 def test_quota_counts_and_stops(store):
     info, _ = store.create_key(quota=2)
     assert store.has_quota(info.api_key)

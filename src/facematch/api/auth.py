@@ -4,7 +4,8 @@ Secrets are verified with scrypt (slow on purpose). So that every request does
 not pay that cost, a successful verification is remembered for a short time as
 an HMAC of the secret under a per-process random key: the plain secret is
 never kept, and revocation still applies because the store is asked on every
-request whether the key is active.
+request whether the key is active. What is remembered is bound to the stored
+hash, so a rotated secret (``facematch keys rotate``) stops working at once.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Authenticator:
         self._kdf_slots = threading.BoundedSemaphore(max_concurrent_kdf)
         self.kdf_wait_s = kdf_wait_s
         self._pepper = secrets.token_bytes(32)
-        self._cache: dict[str, tuple[bytes, float]] = {}
+        self._cache: dict[str, tuple[bytes, str, float]] = {}  # api_key -> (mac, stored hash, expiry)
         self._lock = threading.Lock()
 
     def _mac(self, api_key: str, secret: str) -> bytes:
@@ -58,7 +59,8 @@ class Authenticator:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(api_key)
-        if stored is not None and cached and cached[1] > now and hmac.compare_digest(cached[0], mac):
+        if (stored is not None and cached and cached[2] > now and cached[1] == stored
+                and hmac.compare_digest(cached[0], mac)):
             return api_key
         if not self._kdf_slots.acquire(timeout=self.kdf_wait_s):
             raise ServiceUnavailableError("auth_busy")
@@ -66,10 +68,10 @@ class Authenticator:
             ok = verify_secret(secret, stored)
         finally:
             self._kdf_slots.release()
-        if not ok:
+        if not ok or stored is None:
             raise AuthError("bad_credentials")
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[api_key] = (mac, now + self.cache_ttl_s)
+            self._cache[api_key] = (mac, stored, now + self.cache_ttl_s)
         return api_key

@@ -45,6 +45,11 @@ class KeyStore(Protocol):
 
     def revoke(self, api_key: str) -> bool: ...
 
+    def rotate_secret(self, api_key: str) -> str | None:
+        """A new secret for an active key, its quota and usage kept; the old one stops working at once (also
+        where a service remembered it: ``api.auth`` binds what it remembers to the stored hash). None for an
+        unknown or revoked key."""
+
     def has_quota(self, api_key: str) -> bool:
         """True if the key is active and has requests left (a cheap pre-check)."""
 

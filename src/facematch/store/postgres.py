@@ -205,6 +205,14 @@ class PostgresKeyStore:
         return self._run(lambda c: c.execute("UPDATE api_keys SET revoked = TRUE WHERE api_key = %s",
                                              (api_key,)).rowcount == 1, retry=False)
 
+    def rotate_secret(self, api_key: str) -> str | None:
+        secret = new_secret()
+        hashed = hash_secret(secret)
+        changed = self._run(lambda c: c.execute(
+            "UPDATE api_keys SET secret_hash = %s WHERE api_key = %s AND NOT revoked",
+            (hashed, api_key)).rowcount == 1, retry=False)
+        return secret if changed else None
+
     def has_quota(self, api_key: str) -> bool:
         row = self._run(lambda c: c.execute(
             "SELECT 1 FROM api_keys WHERE api_key = %s AND NOT revoked AND (quota IS NULL OR used < quota)",

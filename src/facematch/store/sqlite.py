@@ -146,6 +146,13 @@ class SqliteKeyStore:
         with self._conn() as c:
             return c.execute("UPDATE api_keys SET revoked = 1 WHERE api_key = ?", (api_key,)).rowcount == 1
 
+    def rotate_secret(self, api_key: str) -> str | None:
+        secret = new_secret()
+        with self._conn() as c:
+            changed = c.execute("UPDATE api_keys SET secret_hash = ? WHERE api_key = ? AND revoked = 0",
+                                (hash_secret(secret), api_key)).rowcount == 1
+        return secret if changed else None
+
     def has_quota(self, api_key: str) -> bool:
         with self._conn() as c:
             row = c.execute("SELECT 1 FROM api_keys WHERE api_key = ? AND revoked = 0 "
