@@ -93,6 +93,7 @@ def test_request_id_header_on_every_v2_response(client, key, astronaut, astronau
         rid = r.headers["X-Request-ID"]
         assert re.fullmatch(r"[0-9a-f]{32}", rid)
         assert r.json()["data"]["request_id"] == rid
+        assert r.headers["Cache-Control"] == "no-store"  # face crops: kept by no cache on the way
         ids.append(rid)
     assert len(set(ids)) == 3
     logged = {rec.request_id for rec in caplog.records if rec.getMessage() == "request"}

@@ -85,8 +85,11 @@ def render(error: FaceMatchError, request_id: str) -> tuple[Envelope, int, dict[
 
 
 def respond(body: Envelope, status: int, headers: dict[str, str]) -> Response:
-    """The envelope as sent: serialised by pydantic-core from the model (``Envelope.to_json``)."""
-    return Response(body.to_json(), status_code=status, headers=headers, media_type="application/json")
+    """The envelope as sent: serialised by pydantic-core from the model (``Envelope.to_json``). Never stored
+    by a cache on the way or in a browser (``no-store``): an answer holds face crops, biometric data, and a
+    ``format_type=url`` request is a GET."""
+    return Response(body.to_json(), status_code=status, headers={**headers, "Cache-Control": "no-store"},
+                    media_type="application/json")
 
 
 def request_id(request: Request) -> str:
