@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import tempfile
 import time
@@ -104,7 +105,7 @@ def main() -> int:
     print(run, flush=True)
     result: dict = {"machine": describe(), "command": "python " + " ".join(sys.argv), "runs": [run]}
     if args.out.exists():  # one file, one run per setting
-        old = __import__("json").loads(args.out.read_text())
+        old = json.loads(args.out.read_text())
         keep = [r for r in old.get("runs", []) if (r["head_timeout_s"], r["reconnect"]) !=
                 (run["head_timeout_s"], run["reconnect"])]
         result["runs"] = keep + [run]

@@ -222,10 +222,6 @@ class FairPool:
             self._ready.notify()
         return future
 
-    def queued(self) -> int:
-        with self._ready:
-            return sum(len(q) for q in self._queues.values())
-
     def _next(self) -> tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None:
         with self._ready:
             self._ready.wait_for(lambda: self._stopping or bool(self._queues))
