@@ -11,6 +11,7 @@ Encoding the face crops for the v2 envelope is the contract layer's job
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from facematch import artifacts
+from facematch import artifacts, cancel
 from facematch.artifacts.adaptation import Adaptation
 from facematch.artifacts.calibration import Calibration
 from facematch.checks import Finding, policy
@@ -135,6 +136,7 @@ class _Stages:
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
+        cancel.checkpoint()  # work whose request gave up stops here (``cancel``)
         t0 = time.perf_counter()
         try:
             yield
@@ -239,6 +241,7 @@ class Matcher:
                 checks: bool = True) -> ImageAnalysis:
         """Decode one image (failures raise ``error``: errorCode 1, or 2 for
         images fetched from URLs), then ``analyze_image``."""
+        cancel.checkpoint()
         t0 = time.perf_counter()
         rgb = self.decode(raw, kind, error)
         decode_ms = (time.perf_counter() - t0) * 1000.0
@@ -318,6 +321,7 @@ class Matcher:
             small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
             f *= 0.5
         for k in CARD_TURNS:
+            cancel.checkpoint()
             found = bundle.detector.detect(np.ascontiguousarray(np.rot90(small, k)))
             if found and self._sure(found[0]) and max(found[0].width, found[0].height) >= least * f:
                 if f < 1.0:
@@ -422,7 +426,9 @@ class Matcher:
             a = self.analyze(raw1, kind1, "img1", error=error)
             b = self.analyze(raw2, ImageKind.PORTRAIT, "img2", error=error)
             return self.compare(a, b)
-        second = self._side.submit(self.analyze, raw2, ImageKind.PORTRAIT, "img2", error=error)
+        # The side thread runs in this context, so that it stops too when the request gives up (``cancel``).
+        second = self._side.submit(contextvars.copy_context().run, self.analyze, raw2, ImageKind.PORTRAIT, "img2",
+                                   error=error)
         try:
             a = self.analyze(raw1, kind1, "img1", error=error)
         except BaseException:

@@ -20,7 +20,8 @@ REPO = SRC.parent
 SERVING = ("facematch.api", "facematch.matcher", "facematch.checks", "facematch.models", "facematch.imaging",
            "facematch.artifacts", "facematch.scoring", "facematch.contract", "facematch.store",
            "facematch.passive_auth", "facematch.errors", "facematch.types", "facematch.settings",
-           "facematch.web", "facematch.memory", "facematch.logs", "facematch.client", "facematch.data")
+           "facematch.web", "facematch.memory", "facematch.logs", "facematch.client", "facematch.data",
+           "facematch.cancel")
 #: What serving must never import.
 FITTING_AND_MEASURING = ("facematch.fit", "facematch.eval", "facematch.cli", "benchmarks", "tools", "tests")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -29,7 +30,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from facematch import web
+from facematch import cancel, web
 from facematch.api import errors, metrics, multipart
 from facematch.api.auth import Authenticator
 from facematch.api.ratelimit import Admission, FailedAuthLimiter, FairPool, guarded_authenticate
@@ -376,7 +377,18 @@ async def _run_limited(svc: Services, slot: Any, fn: Callable[[], T]) -> T:
     """Run CPU-bound work on the fixed pool. The request's admission ``slot``
     stays taken until the work has finished, even if the request gave up (a
     thread cannot be interrupted); work still queued when its request gives
-    up (deadline, client gone) is cancelled and never runs."""
-    future = svc.executor.submit(slot.owner, fn)
+    up (deadline) is cancelled and never runs, and work already running stops
+    at its next stage (``facematch.cancel``)."""
+    abandoned = threading.Event()
+
+    def run() -> T:
+        with cancel.scope(abandoned):
+            return fn()
+
+    future = svc.executor.submit(slot.owner, run)
     slot.hold_until(future)
-    return await asyncio.wrap_future(future)
+    try:
+        return await asyncio.wrap_future(future)
+    except BaseException:  # the deadline's cancellation: nothing will read the result
+        abandoned.set()
+        raise

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import pillow_heif
 from PIL import Image, ImageFile, ImageOps
 
+from facematch import cancel
 from facematch.errors import FaceMatchError, NoContentError
 
 # HEIC/HEIF: pillow-heif's opener, registered once, at import. Process-wide it
@@ -170,14 +171,25 @@ class DecodeBudget:
     enough of the others are done. Its estimate is capped at ``limit``, so that an image larger than the
     whole budget still decodes, alone. Decodes are let in in the order they asked (a ticket each), so a large
     one is not passed over for ever by small ones that keep coming. No lock is held while waiting on another:
-    each decode holds one share at a time and gives it back when its pixels are out, so waits end."""
+    each decode holds one share at a time and gives it back when its pixels are out, so waits end. A decode
+    whose request gave up while it waited (``facematch.cancel``) leaves the line within ``POLL_S``, and the
+    ones behind it move up."""
+
+    #: Seconds between two looks, while waiting, at whether the request gave up.
+    POLL_S = 0.05
 
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
         self._held = 0
         self._tickets = 0  # handed out
         self._serving = 0  # the ticket let in next
+        self._gone: set[int] = set()  # tickets whose work was abandoned while waiting
         self._changed = threading.Condition()
+
+    def _pass_gone(self) -> None:
+        while self._serving in self._gone:
+            self._gone.remove(self._serving)
+            self._serving += 1
 
     @contextlib.contextmanager
     def hold(self, nbytes: int) -> Iterator[None]:
@@ -185,9 +197,18 @@ class DecodeBudget:
         with self._changed:
             ticket = self._tickets
             self._tickets += 1
-            self._changed.wait_for(lambda: self._serving == ticket and self._held + share <= self.limit)
+            try:
+                while not (self._serving == ticket and self._held + share <= self.limit):
+                    cancel.checkpoint()  # a request that gave up stops waiting (``facematch.cancel``)
+                    self._changed.wait(self.POLL_S)
+            except cancel.Abandoned:
+                self._gone.add(ticket)  # its turn is passed over
+                self._pass_gone()
+                self._changed.notify_all()
+                raise
             self._held += share
             self._serving += 1
+            self._pass_gone()
             self._changed.notify_all()  # the next ticket may fit beside this one
         try:
             yield

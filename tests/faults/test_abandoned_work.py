@@ -1,0 +1,158 @@
+"""Work whose request gave up (its deadline passed) stops at its next stage (``facematch.cancel``): the real
+``Matcher`` on fakes of the models, one of them slow, in the real app; the decode budget's queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import io
+import threading
+import time
+
+import httpx
+import pytest
+from PIL import Image
+
+from facematch import cancel
+from facematch.api.app import create_app
+from facematch.imaging.decode import DecodeBudget
+from facematch.matcher import build_matcher
+from facematch.models.bundle import ModelBundle, ModelPool
+from facematch.settings import Settings
+from facematch.store.sqlite import SqliteKeyStore
+from facematch.types import ImageKind
+from tests.support.fakes import FakeDetector, FakeEmbedder, FakeLandmarker
+
+PATH = "/api/v2/ekyc/face_matching"
+
+
+def png(colour: tuple[int, int, int]) -> bytes:
+    img = Image.new("RGB", (64, 48), colour)
+    img.putpixel((3, 3), (255, 255, 255))  # not flat: the fake detector finds a face
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+class SlowDetector(FakeDetector):
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def detect(self, rgb):
+        time.sleep(self.seconds)
+        return super().detect(rgb)
+
+
+class CountingEmbedder(FakeEmbedder):
+    def __init__(self, calls: list[float]) -> None:
+        self.calls = calls
+
+    def embed(self, chip):
+        self.calls.append(time.monotonic())
+        return super().embed(chip)
+
+
+def slow_pool(seconds: float, calls: list[float], size: int = 2) -> ModelPool:
+    return ModelPool([ModelBundle(SlowDetector(seconds), FakeLandmarker(), CountingEmbedder(calls))
+                      for _ in range(size)])
+
+
+def test_work_given_up_before_it_starts_does_nothing_and_gives_the_models_back():
+    calls: list[float] = []
+    pool = slow_pool(0.0, calls)
+    matcher = build_matcher(Settings(), pool=pool, parallel=True, check_calibration=False)
+    gone = threading.Event()
+    gone.set()
+    with cancel.scope(gone), pytest.raises(cancel.Abandoned):
+        matcher.match(png((200, 40, 40)), png((40, 40, 200)), ImageKind.PORTRAIT)
+    matcher.close()
+    assert calls == []
+    with pool.bundle(), pool.bundle():  # both bundles are back (a third would wait for ever)
+        pass
+
+
+def test_both_images_stop_at_their_next_stage():
+    """The mark reaches the side thread that analyses img2: neither image is embedded."""
+    calls: list[float] = []
+    matcher = build_matcher(Settings(), pool=slow_pool(0.3, calls, size=4), parallel=True, check_calibration=False)
+    gone = threading.Event()
+    threading.Timer(0.1, gone.set).start()  # while both images are in detection
+    with cancel.scope(gone), pytest.raises(cancel.Abandoned):
+        matcher.match(png((200, 40, 40)), png((40, 40, 200)), ImageKind.PORTRAIT)
+    assert calls == []
+    # Without a mark (the CLI, evaluation) nothing changes.
+    result = contextvars.Context().run(matcher.match, png((200, 40, 40)), png((200, 40, 40)), ImageKind.PORTRAIT)
+    matcher.close()
+    assert result.image1.face is not None and result.image2.face is not None and len(calls) == 2
+
+
+def test_a_decode_given_up_while_waiting_leaves_the_line_and_the_next_moves_up():
+    budget = DecodeBudget(10)
+    order: list[str] = []
+    release, gone = threading.Event(), threading.Event()
+    outcome: dict[str, str] = {}
+
+    def take(name: str, n: int, mark: threading.Event | None = None, hold: threading.Event | None = None) -> None:
+        try:
+            with cancel.scope(mark or threading.Event()), budget.hold(n):
+                order.append(name)
+                if hold is not None:
+                    hold.wait(5)
+            outcome[name] = "decoded"
+        except cancel.Abandoned:
+            outcome[name] = "abandoned"
+
+    a = threading.Thread(target=take, args=("a", 8, None, release))
+    a.start()
+    while budget.held != 8:
+        time.sleep(0.01)
+    b = threading.Thread(target=take, args=("b", 5, gone))  # waits for a; its request will give up
+    b.start()
+    time.sleep(0.1)
+    c = threading.Thread(target=take, args=("c", 5))  # behind b
+    c.start()
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    gone.set()
+    b.join(2)
+    assert outcome.get("b") == "abandoned" and time.monotonic() - t0 < 1.0
+    release.set()
+    for t in (a, c):
+        t.join(5)
+    assert order == ["a", "c"] and outcome == {"a": "decoded", "b": "abandoned", "c": "decoded"}
+    assert budget.held == 0
+    with budget.hold(10):  # the line is not stuck on b's ticket
+        assert budget.held == 10
+
+
+def test_a_request_past_its_deadline_stops_its_work_and_frees_its_slot(tmp_path):
+    """Detection takes 0.6 s, the deadline is 0.3 s: the answer is 503 at the deadline, the image is never
+    embedded, and the admission slot is free once detection returns, not after the whole match."""
+    store = SqliteKeyStore(tmp_path / "k.db")
+    info, secret = store.create_key(quota=None)
+    auth = (info.api_key, secret)
+    files = {"img1": ("a.png", png((200, 40, 40))), "img2": ("b.png", png((200, 40, 40)))}
+
+    async def one(deadline: float, calls: list[float]):
+        cfg = Settings(data_dir=tmp_path, workers=1, request_deadline_s=deadline)
+        app = create_app(cfg, store=store, pool=slow_pool(0.6, calls))
+        async with app.router.lifespan_context(app):
+            svc = app.state.services
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as c:
+                await c.post(f"{PATH}?format_type=file", auth=auth, json={})  # warm the credential cache
+                r = await c.post(f"{PATH}?type1=portrait&format_type=file", auth=auth, files=files)
+                t0 = time.monotonic()
+                while svc.admission.taken and time.monotonic() - t0 < 5:
+                    await asyncio.sleep(0.02)
+                freed = time.monotonic() - t0
+                await asyncio.sleep(0.2)
+                return r, freed
+
+    calls: list[float] = []
+    r, freed = asyncio.run(one(0.3, calls))
+    assert r.status_code == 503 and r.json()["errorCode"] == "503"
+    assert calls == []  # neither image embedded after the deadline
+    assert freed < 0.6
+    r, _ = asyncio.run(one(5.0, calls))  # the same work within its deadline
+    assert r.status_code == 200 and r.json()["errorCode"] == "0" and len(calls) == 2
