@@ -156,3 +156,79 @@ def test_a_request_past_its_deadline_stops_its_work_and_frees_its_slot(tmp_path)
     assert freed < 0.6
     r, _ = asyncio.run(one(5.0, calls))  # the same work within its deadline
     assert r.status_code == 200 and r.json()["errorCode"] == "0" and len(calls) == 2
+
+
+def _multipart(files: dict[str, tuple[str, bytes]]) -> tuple[bytes, bytes]:
+    """A multipart body and its content type, as httpx writes them."""
+    request = httpx.Request("POST", "http://t/", files=files)
+    return request.read(), request.headers["content-type"].encode()
+
+
+async def _asgi(app, auth: tuple[str, str], body: bytes, ctype: bytes, sent: int, leave_after: float) -> list[dict]:
+    """One v2 request straight through the ASGI interface, as a server passes it: the first ``sent`` bytes of
+    ``body``, then, ``leave_after`` seconds later, the client closes the connection (``http.disconnect``)."""
+    import base64
+
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode())
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": PATH, "raw_path": PATH.encode(), "query_string": b"type1=portrait&format_type=file",
+             "root_path": "", "client": ("127.0.0.1", 50000), "server": ("t", 80),
+             "headers": [(b"host", b"t"), (b"authorization", b"Basic " + token), (b"content-type", ctype),
+                         (b"content-length", str(len(body)).encode())]}
+    parts = [{"type": "http.request", "body": body[:sent], "more_body": sent < len(body)}]
+    messages: list[dict] = []
+
+    async def receive() -> dict:
+        if parts:
+            return parts.pop()
+        await asyncio.sleep(leave_after)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        messages.append(message)
+
+    await app(scope, receive, send)
+    return messages
+
+
+def test_a_client_that_leaves_is_logged_as_gone_never_as_an_error_and_its_work_stops(tmp_path, caplog):
+    """Before: a client closing the connection while uploading was logged as an unhandled error with a
+    traceback and counted as HTTP 500; one leaving during its match had the match run to the end for nobody.
+    Now both are status 499 ``client_gone`` in the log, ``facematch_client_gone_total`` in the metrics, not
+    charged, and the match stops at its next stage."""
+    import logging
+
+    store = SqliteKeyStore(tmp_path / "k.db")
+    info, secret = store.create_key(quota=5)
+    auth = (info.api_key, secret)
+    body, ctype = _multipart({"img1": ("a.png", png((200, 40, 40))), "img2": ("b.png", png((200, 40, 40)))})
+    calls: list[float] = []
+    cfg = Settings(data_dir=tmp_path, workers=1)
+    app = create_app(cfg, store=store, pool=slow_pool(0.6, calls))
+
+    async def scenario():
+        async with app.router.lifespan_context(app):
+            svc = app.state.services
+            uploading = await _asgi(app, auth, body, ctype, sent=len(body) // 2, leave_after=0.05)
+            t0 = time.monotonic()
+            matching = await _asgi(app, auth, body, ctype, sent=len(body), leave_after=0.2)
+            gone_after = time.monotonic() - t0
+            while svc.admission.taken and time.monotonic() - t0 < 5:
+                await asyncio.sleep(0.02)
+            freed = time.monotonic() - t0
+            metrics = app.state.metrics.render().decode()
+            return uploading, matching, gone_after, freed, metrics
+
+    with caplog.at_level(logging.INFO, logger="facematch.api"):
+        uploading, matching, gone_after, freed, metrics = asyncio.run(scenario())
+    records = [r for r in caplog.records if r.name == "facematch.api"]
+    assert not [r for r in records if r.levelno >= logging.WARNING], [r.getMessage() for r in records]
+    lines = [r.fields for r in records if r.getMessage() == "request"]
+    assert [(f["status"], f["reason"], f["during"]) for f in lines] == [
+        (499, "client_gone", "reading"), (499, "client_gone", "matching")]
+    assert 'facematch_client_gone_total{during="reading"} 1.0' in metrics
+    assert 'facematch_client_gone_total{during="matching"} 1.0' in metrics
+    assert "facematch_requests_total{" not in metrics  # nothing was answered
+    assert gone_after < 0.5  # the handler returned when the client left, not when the match would have ended
+    assert calls == [] and freed < 1.0  # detection finished (0.6 s), nothing after it ran
+    assert store.get(info.api_key).used == 0  # never charged

@@ -29,6 +29,7 @@ import anyio
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from facematch import cancel, web
 from facematch.api import errors, metrics, multipart
@@ -58,6 +59,17 @@ log = logging.getLogger("facematch.api")
 PATH = "/api/v2/ekyc/face_matching"
 FORMAT_TYPES = tuple(FormatType)
 T = TypeVar("T")
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its answer: while sending its images (``reading``), or while
+    its match waited for a thread or ran (``matching``, which then stops: ``facematch.cancel``). Nobody is
+    left to answer: logged with status 499 (nginx's "client closed request"), counted in
+    ``facematch_client_gone_total``, never charged, and not an error of the service."""
+
+    def __init__(self, during: str) -> None:
+        super().__init__(during)
+        self.during = during
 
 
 class MatchService(Protocol):
@@ -193,6 +205,13 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             t0 = time.perf_counter()
             body, status, headers = envelope.success(result, rid), 200, {"X-Request-ID": rid}
             _lap(spans, "envelope", t0)
+        except ClientGone as gone:
+            log.info("request", extra={"request_id": rid, "fields": {
+                "method": request.method, "status": 499, "errorCode": None, "invalidCode": None,
+                "key": getattr(request.state, "api_key", None), "reason": "client_gone", "during": gone.during,
+                "ms": round((time.perf_counter() - started) * 1000, 1), "spans": dict(spans)}})
+            metrics.client_gone(request, gone.during)
+            return Response(status_code=499)  # to a closed connection: the server drops it
         except Exception as exc:  # noqa: BLE001 - every failure answers in the envelope (api.errors)
             error = errors.as_domain_error(exc, rid)
             reason = error.detail or None
@@ -253,7 +272,7 @@ async def _handle(request: Request, svc: Services, spans: dict[str, float]) -> M
                     finally:
                         _lap(spans, "core", t1)  # on the matching thread: "match" less this is the thread hop
 
-                result = await _run_limited(svc, slot, work)
+                result = await _run_limited(svc, slot, work, request)
                 t = _lap(spans, "match", t)
         except TimeoutError:
             raise ServiceUnavailableError("deadline") from None
@@ -304,11 +323,14 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLargeError("body_too_large")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLargeError("body_too_large")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLargeError("body_too_large")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone("reading") from None
     return b"".join(chunks)
 
 
@@ -373,12 +395,13 @@ def _upload(parts: list[multipart.Part], name: str, max_bytes: int) -> bytes:
     return data
 
 
-async def _run_limited(svc: Services, slot: Any, fn: Callable[[], T]) -> T:
+async def _run_limited(svc: Services, slot: Any, fn: Callable[[], T], request: Request) -> T:
     """Run CPU-bound work on the fixed pool. The request's admission ``slot``
     stays taken until the work has finished, even if the request gave up (a
-    thread cannot be interrupted); work still queued when its request gives
-    up (deadline) is cancelled and never runs, and work already running stops
-    at its next stage (``facematch.cancel``)."""
+    thread cannot be interrupted). When the request gives up (its deadline
+    passes, or its client closes the connection: ``ClientGone``), work still
+    queued is cancelled and never runs, and work already running stops at its
+    next stage (``facematch.cancel``)."""
     abandoned = threading.Event()
 
     def run() -> T:
@@ -387,8 +410,22 @@ async def _run_limited(svc: Services, slot: Any, fn: Callable[[], T]) -> T:
 
     future = svc.executor.submit(slot.owner, run)
     slot.hold_until(future)
+    work = asyncio.wrap_future(future)
+    gone = asyncio.ensure_future(_disconnected(request))
     try:
-        return await asyncio.wrap_future(future)
-    except BaseException:  # the deadline's cancellation: nothing will read the result
-        abandoned.set()
-        raise
+        await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
+        if not work.done():
+            raise ClientGone("matching")
+        return work.result()
+    finally:
+        gone.cancel()
+        if not work.done():  # the deadline or the client: nothing will read the result
+            abandoned.set()
+            work.cancel()  # and the pool's future with it, if it is still queued
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has closed the connection (ASGI ``http.disconnect``). Called once the body
+    has been read: the server answers ``receive`` only when the connection closes (or the response is sent)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

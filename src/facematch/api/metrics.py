@@ -18,6 +18,12 @@ Exposed (besides the standard ``process_*``/``python_*`` collectors):
   ``key_busy`` (one key at FACEMATCH_KEY_IN_FLIGHT: that client floods),
   ``deadline``, ``auth_busy``, ``auth_rate_limited``, ``sqlite_*`` and
   ``postgres_*`` (the database).
+- ``facematch_client_gone_total{during}``: v2 requests whose client closed the
+  connection before the answer, ``reading`` (while sending its images) or
+  ``matching`` (while its match waited or ran; the work stops): not answered,
+  not in ``facematch_requests_total``. Many ``matching``: clients give up
+  sooner than the service answers (their timeout is below its deadline, or it
+  is overloaded).
 - ``facematch_admitted_requests``: requests admitted now (reading images, waiting
   for or running on a matching thread).
 
@@ -82,6 +88,9 @@ class Metrics:
         self.refusals = Counter(
             "facematch_refusals", "v2 requests refused with 503 or 429, by reason (overloaded, key_busy, deadline, "
             "auth_busy, auth_rate_limited, sqlite_* and postgres_*: the database).", ["reason"], registry=r)
+        self.gone = Counter(
+            "facematch_client_gone", "v2 requests whose client closed the connection before the answer, while "
+            "sending its images (reading) or while its match waited or ran (matching).", ["during"], registry=r)
         self.admitted = Gauge(
             "facematch_admitted_requests", "Requests admitted now: reading images, waiting for or running on a "
             "matching thread (503 when all FACEMATCH_WORKERS + FACEMATCH_QUEUE_LIMIT slots are taken).", registry=r)
@@ -120,6 +129,13 @@ def observe(request: Request, body: Envelope, status: int, result: MatchResult |
     m: Metrics | None = getattr(request.app.state, "metrics", None)
     if m is not None:
         m.observe(request_mode(request), body, status, result, seconds, reason)
+
+
+def client_gone(request: Request, during: str) -> None:
+    """Record a v2 request whose client left before its answer (``during``: ``reading`` or ``matching``)."""
+    m: Metrics | None = getattr(request.app.state, "metrics", None)
+    if m is not None:
+        m.gone.labels(during).inc()
 
 
 def install(app: FastAPI) -> Metrics:
