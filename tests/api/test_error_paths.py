@@ -53,6 +53,22 @@ def assert_envelope(r, error_code: str, status: int) -> dict:
     return body
 
 
+def test_files_named_as_clients_name_them_are_uploads(client, key):
+    """A file name that is not ASCII, in quotes as UTF-8 (browsers, httpx, OkHttp) or as an RFC 5987
+    ``filename*`` alone (urllib3 before 1.25: ``requests`` of 2019 and older), is an upload like any other."""
+    one, two = image((200, 40, 40)), image((200, 40, 40))
+
+    def part(disposition: bytes, data: bytes) -> bytes:
+        return b"--B\r\nContent-Disposition: form-data; " + disposition + b"\r\nContent-Type: image/jpeg\r\n\r\n" \
+            + data + b"\r\n"
+
+    body = (part(b"name=\"img1\"; filename*=utf-8''%E1%BA%A3nh%20CCCD.jpg", one)
+            + part('name="img2"; filename="ch\u00e2n dung.jpg"'.encode(), two) + b"--B--\r\n")
+    r = client.post(f"{PATH}?type1=portrait&format_type=file", auth=key, content=body,
+                    headers={"content-type": "multipart/form-data; boundary=B"})
+    assert assert_envelope(r, "0", 200)["data"]["match"] == "1"
+
+
 def test_the_matcher_on_fake_models_answers_the_contract(client, key):
     r = client.post(f"{PATH}?type1=portrait&format_type=file", auth=key,
                     files={"img1": ("a.jpg", image((200, 40, 40))), "img2": ("b.jpg", image((200, 40, 40)))})

@@ -38,6 +38,19 @@ def test_preamble_and_epilogue_are_ignored():
     assert [(p.name, p.filename, p.data) for p in parts] == [("img1", "a.jpg", b"DATA")]
 
 
+@pytest.mark.parametrize("disposition, filename", [
+    # a name that is not ASCII, as urllib3 before 1.25 (requests of 2019 and older) wrote it: filename* alone
+    (b"filename*=utf-8''%E1%BA%A3nh%20CCCD.jpg", "\u1ea3nh CCCD.jpg"),
+    (b"FILENAME* = \"ISO-8859-1'vi'caf%E9.jpg\"", "caf\u00e9.jpg"),
+    (b"filename*=x-unknown''a%FF.jpg", "a\ufffd.jpg"),  # an unknown charset: the bytes, as UTF-8 with replacement
+    (b'filename="plain.jpg"; filename*=utf-8\'\'other.jpg', "plain.jpg"),  # both: the plain one, as before
+    ("filename=\"\u1ea3nh.jpg\"".encode(), "\u1ea3nh.jpg"),  # UTF-8 in quotes (browsers, httpx, OkHttp)
+])
+def test_a_file_named_by_an_extended_parameter_is_a_file(disposition, filename):
+    parts = parse(CT, body(b'Content-Disposition: form-data; name="img1"; ' + disposition + b"\r\n\r\nDATA"))
+    assert [(p.name, p.filename, p.data) for p in parts] == [("img1", filename, b"DATA")]
+
+
 def test_empty_file_part():
     parts = parse(CT, body(b'Content-Disposition: form-data; name="img1"; filename="a"\r\n\r\n'))
     assert parts[0].data == b""

@@ -10,7 +10,9 @@ that is not well-formed raises ``MultipartError``; the caller answers it as
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 
 from python_multipart.multipart import parse_options_header
 
@@ -87,5 +89,28 @@ def _part(body: bytes, start: int, end: int) -> Part:
     if kind != b"form-data" or name is None:
         raise MultipartError("content-disposition")
     filename = params.get(b"filename")
+    if filename is None:
+        filename = _extended_filename(disposition)
     return Part(name.decode("utf-8", "replace"), None if filename is None else filename.decode("utf-8", "replace"),
                 body[head_end + 4:end])
+
+
+#: ``filename*=charset'language'percent-encoded`` (RFC 5987/8187). RFC 7578 tells senders not to use it in
+#: form data, but some clients do for a name that is not ASCII (urllib3 before 1.25, so ``requests`` of
+#: 2019 and older: ``filename*=utf-8''%E1%BA%A3nh.jpg`` alone), and werkzeug, busboy and Spring read it;
+#: python-multipart drops it, which made such an upload a plain field ("img1_missing").
+_EXTENDED_FILENAME = re.compile(rb";\s*filename\*\s*=\s*([^;]*)", re.IGNORECASE)
+
+
+def _extended_filename(disposition: bytes) -> bytes | None:
+    """The file name of a ``filename*`` parameter, as UTF-8 bytes; None without one."""
+    found = _EXTENDED_FILENAME.search(disposition)
+    if found is None:
+        return None
+    value = found.group(1).strip().strip(b'"')
+    charset, _, rest = value.partition(b"'")
+    encoded = rest.partition(b"'")[2] if rest else value
+    try:
+        return unquote_to_bytes(encoded).decode(charset.decode("ascii") or "utf-8").encode("utf-8")
+    except (LookupError, UnicodeDecodeError):
+        return unquote_to_bytes(encoded)
