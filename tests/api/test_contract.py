@@ -64,6 +64,25 @@ def test_url_mode(client, key, web):
     assert {req.url.host for req in web.requests} == {PUBLIC_IP}
 
 
+def test_url_mode_with_signed_urls_written_in_unencoded(client, key, web):
+    """The contract's reference client formats the URLs into the query string as they are
+    (``"?img1=%s&img2=%s&type1=%s&format_type=%s" % (...)``): a signed URL's own parameters arrive as
+    parameters of the request. They are joined back onto the URL they follow, as the client wrote it."""
+    card = ("http://cdn.example/card.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261207"
+            "&X-Amz-Signature=0f1e+2d")
+    selfie = "https://cdn.example/selfie.jpg?token=abc&expires=1796700000"
+    r = client.get(f"{PATH}?img1={card}&img2={selfie}&type1=portrait&format_type=url", auth=key)
+    assert r.status_code == 200, r.json()
+    assert_match(r.json(), same=True)
+    asked = sorted(req.url.raw_path.decode() for req in web.requests)
+    assert asked == [card.removeprefix("http://cdn.example"), selfie.removeprefix("https://cdn.example")]
+    # Encoded, as requests' params= writes them, the same URLs are read the same way.
+    web.requests.clear()
+    r = client.get(PATH, params={"img1": card, "img2": selfie, "type1": "portrait", "format_type": "url"}, auth=key)
+    assert r.json()["errorCode"] == "0"
+    assert sorted(req.url.raw_path.decode() for req in web.requests) == asked
+
+
 def test_type1_defaults_to_card(client, key, astronaut, astronaut_selfie):
     r = client.post(f"{PATH}?format_type=file", auth=key,
                     files={"img1": ("a.jpg", jpeg(astronaut)), "img2": ("b.jpg", jpeg(astronaut_selfie))})

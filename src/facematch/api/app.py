@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote_plus
 
 import anyio
 import httpx
@@ -318,6 +319,39 @@ def _request_mode(request: Request) -> tuple[ImageKind, str]:
     return kind1, declared
 
 
+#: The v2 path's query parameters. Any other name right after an ``img1`` or ``img2`` URL written into the
+#: query string unencoded, with a query of its own, is that URL's parameter (``_url_params``).
+_V2_PARAMS = frozenset({"img1", "img2", "type1", "format_type"})
+
+
+def _url_params(query_string: bytes) -> list[list[str]]:
+    """The values of ``img1`` and of ``img2`` in a ``format_type=url`` query string. The contract's reference
+    client writes the URLs in unencoded (``"?img1=%s&img2=%s&..." % (card_url, portrait_url)``), so a URL
+    with a query of its own, a signed one (``card.jpg?X-Amz-Credential=...&X-Amz-Signature=...``) or one
+    with a token and an expiry, arrives cut at its first ``&``. A value holding a literal ``?`` was not
+    encoded (an encoder writes ``%3F``, and then every ``&`` of the URL as ``%26``): it is taken as written,
+    with the pieces after it up to the next v2 parameter (``_V2_PARAMS``) joined back on. Every other value
+    is decoded as ``request.query_params`` decodes it."""
+    found: dict[str, list[str]] = {"img1": [], "img2": []}
+    verbatim: str | None = None  # the unencoded URL being continued
+    for piece in query_string.decode("latin-1").split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        key = unquote_plus(name)
+        if verbatim is not None and key not in _V2_PARAMS:
+            found[verbatim][-1] += "&" + piece.encode("latin-1").decode("utf-8", "replace")
+            continue
+        verbatim = None
+        if key in found:
+            if "?" in value:
+                found[key].append(value.encode("latin-1").decode("utf-8", "replace"))
+                verbatim = key
+            else:
+                found[key].append(unquote_plus(value))
+    return [found["img1"], found["img2"]]
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -337,7 +371,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def _read_images(request: Request, svc: Services, mode: str) -> tuple[bytes, bytes, ChipInput]:
     limits = svc.settings.limits
     if mode == "url":
-        urls = [request.query_params.getlist(name) for name in ("img1", "img2")]
+        urls = _url_params(request.scope.get("query_string", b""))
         if any(len(u) != 1 or not u[0].strip() for u in urls):
             raise UrlUnavailableError("missing_url")
         fetches = [asyncio.ensure_future(svc.fetcher.fetch(u[0].strip())) for u in urls]
