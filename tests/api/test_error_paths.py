@@ -69,6 +69,19 @@ def test_files_named_as_clients_name_them_are_uploads(client, key):
     assert assert_envelope(r, "0", 200)["data"]["match"] == "1"
 
 
+def test_a_trailing_slash_is_answered_not_redirected(client, key):
+    """Starlette redirected ``.../face_matching/`` with a 307 to an absolute ``http://`` URL (the request's
+    own scheme: plain HTTP behind a balancer that terminates TLS), and a client following it sent the
+    images again over it. The v2 path answers with a slash as without; no path redirects to an absolute URL."""
+    r = client.post(f"{PATH}/?type1=portrait&format_type=file", auth=key, follow_redirects=False,
+                    files={"img1": ("a.jpg", image((200, 40, 40))), "img2": ("b.jpg", image((200, 40, 40)))})
+    assert assert_envelope(r, "0", 200)["data"]["match"] == "1"
+    for path in (f"{PATH}/?format_type=url", "/healthz/", "/readyz/", "/metrics/", "/docs/", "/openapi.json/",
+                 "/demo", "/"):
+        r = client.get(path, follow_redirects=False)
+        assert not (300 <= r.status_code < 400) or not r.headers["location"].startswith("http"), (path, r.headers)
+
+
 def test_the_matcher_on_fake_models_answers_the_contract(client, key):
     r = client.post(f"{PATH}?type1=portrait&format_type=file", auth=key,
                     files={"img1": ("a.jpg", image((200, 40, 40))), "img2": ("b.jpg", image((200, 40, 40)))})

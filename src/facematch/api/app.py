@@ -174,7 +174,12 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             if store is None and hasattr(key_store, "close"):
                 key_store.close()  # pooled database connections of a store this app opened
 
+    # No redirect to the path with or without its trailing slash: Starlette's is an absolute URL built from the
+    # request's own scheme, plain http behind a balancer that terminates TLS, and a client following a 307
+    # sends the images (and with some clients the credentials) again, over it. The v2 path answers with a
+    # trailing slash as without.
     app = FastAPI(title="facematch", version="2", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  redirect_slashes=False,
                   description="Face matching for eKYC: an ID card (CMND/CCCD) photo against a live portrait.")
     metrics.install(app)  # GET /metrics
     schema.install(app)  # /openapi.json from the contract's models
@@ -192,6 +197,7 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         return JSONResponse({"status": "ready", "calibration": svc.calibration_version})
 
     # One handler for both methods; it reads the request itself (contract/schema.py says why).
+    @app.api_route(PATH + "/", methods=["GET", "POST"], include_in_schema=False)
     @app.get(PATH, **schema.get_operation())
     @app.post(PATH, **schema.post_operation())
     async def face_matching(request: Request) -> Response:
