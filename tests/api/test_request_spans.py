@@ -32,6 +32,10 @@ def test_spans_of_a_match_in_both_modes(client, key, astronaut, astronaut_selfie
         assert all(isinstance(v, float) and v >= 0 for v in spans.values())
         assert spans["core"] <= spans["match"] <= line["ms"]
         assert line["key"] == key[0] and line["reason"] is None
+        # the decision, as answered: an audit can say why a customer was accepted or refused
+        data = (r1 if line["request_id"] == r1.headers["X-Request-ID"] else r2).json()["data"]
+        assert (line["match"], line["matching"]) == (data["match"], data["matching"])
+        assert line["warnings"] == [f"{w['image']}:{w['check']}" for w in data["warnings"]]
         text = json.dumps(line)
         assert len(text) < 2000  # codes and numbers only
         for image in (a, b):
@@ -50,4 +54,5 @@ def test_a_refused_request_logs_the_spans_it_reached(client, key, astronaut, cap
     assert set(second["spans"]) == {"json"} and second["errorCode"] == "5"
     # who sent it and why it failed: the key once authenticated, never the one a failed attempt named
     assert first["key"] == key[0] and first["reason"] == "invalid_base64"
+    assert first["match"] is None and first["matching"] is None and first["warnings"] == []
     assert second["key"] is None and second["reason"] == "bad_credentials"

@@ -232,6 +232,10 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             # the authenticated key's public id (none before authentication succeeds: a failed attempt's
             # "key" may be anything) and a failure's reason (fixed strings, facematch.errors: no user data)
             "key": getattr(request.state, "api_key", None), "reason": reason,
+            # the decision, for an audit of who was accepted or refused and why: the answer's match and
+            # matching, and each warning as image:check (no picture, no embedding)
+            "match": body.data.match or None, "matching": body.data.matching or None,
+            "warnings": [f"{w.image}:{w.check}" for w in body.data.warnings or []],
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()},
             "spans": dict(spans)}})  # a copy: a timed-out match's thread may still add "core"
