@@ -56,3 +56,18 @@ def test_a_refused_request_logs_the_spans_it_reached(client, key, astronaut, cap
     assert first["key"] == key[0] and first["reason"] == "invalid_base64"
     assert first["match"] is None and first["matching"] is None and first["warnings"] == []
     assert second["key"] is None and second["reason"] == "bad_credentials"
+
+
+def test_the_clients_own_request_id_is_logged_beside_the_services(client, key, astronaut, caplog):
+    """A bank finds its transaction in the service's log by its own id (X-Request-ID or X-Correlation-ID);
+    the answer keeps the service's id, and a header that is not a plain id is not logged."""
+    caplog.set_level(logging.INFO, logger="facematch.api")
+    sent = [b"bank-txn:2026-12-07.0001", b"x" * 65, b"a b", b"<script>", "evil\u00e9".encode()]
+    for value in sent:
+        r = client.post(f"{PATH}?format_type=base64", auth=key, json={"img1": "@@@", "img2": "@@@"},
+                        headers={b"X-Request-ID": value})
+        assert r.headers["X-Request-ID"] != value and len(r.headers["X-Request-ID"]) == 32
+    r = client.post(f"{PATH}?format_type=base64", auth=key, json={"img1": "@@@", "img2": "@@@"},
+                    headers={"X-Correlation-ID": "corr-42"})
+    logged = [line["client_request_id"] for line in request_lines(caplog)]
+    assert logged == ["bank-txn:2026-12-07.0001", None, None, None, None, "corr-42"]

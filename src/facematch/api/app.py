@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             log.info("request", extra={"request_id": rid, "fields": {
                 "method": request.method, "status": 499, "errorCode": None, "invalidCode": None,
                 "key": getattr(request.state, "api_key", None), "reason": "client_gone", "during": gone.during,
+                "client_request_id": _client_request_id(request),
                 "ms": round((time.perf_counter() - started) * 1000, 1), "spans": dict(spans)}})
             metrics.client_gone(request, gone.during)
             return Response(status_code=499)  # to a closed connection: the server drops it
@@ -232,6 +234,7 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             # the authenticated key's public id (none before authentication succeeds: a failed attempt's
             # "key" may be anything) and a failure's reason (fixed strings, facematch.errors: no user data)
             "key": getattr(request.state, "api_key", None), "reason": reason,
+            "client_request_id": _client_request_id(request),
             # the decision, for an audit of who was accepted or refused and why: the answer's match and
             # matching, and each warning as image:check (no picture, no embedding)
             "match": body.data.match or None, "matching": body.data.matching or None,
@@ -243,6 +246,19 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         return response
 
     return app
+
+
+#: A client's own id for the request (``X-Request-ID`` or ``X-Correlation-ID``), logged beside the service's
+#: so that a bank can find its transaction in the service's log; anything else is not logged.
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def _client_request_id(request: Request) -> str | None:
+    for header in ("x-request-id", "x-correlation-id"):
+        value = request.headers.get(header, "").strip()
+        if _CLIENT_ID.fullmatch(value):
+            return value
+    return None
 
 
 def _lap(spans: dict[str, float], name: str, t0: float) -> float:
