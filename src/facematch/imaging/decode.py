@@ -30,6 +30,7 @@ from PIL import Image, ImageFile, ImageOps
 
 from facematch import cancel
 from facematch.errors import FaceMatchError, NoContentError
+from facematch.imaging import colour
 
 # HEIC/HEIF: pillow-heif's opener, registered once, at import. Process-wide it
 # adds the format "HEIF" (opener, saver, MIME type and extensions) to Pillow's
@@ -88,7 +89,7 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
             if w < 1 or h < 1 or not _within(img.format, w, h, max_pixels):
                 raise error("too_many_pixels")
             with budget.hold(decode_bytes(img.format, w, h, data)) if budget is not None else contextlib.nullcontext():
-                return _decode(img, data, w, h)
+                return colour.to_srgb(_decode(img, data, w, h), img.info)
     except error:
         raise
     except (Image.DecompressionBombError, MemoryError):

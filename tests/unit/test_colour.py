@@ -1,0 +1,98 @@
+"""Photos saved in another RGB colour space (Display P3, Adobe RGB) are converted to sRGB once decoded
+(``imaging/colour.py``), as LittleCMS (Pillow's ImageCms, the reference here) converts them; sRGB photos,
+photos without a profile and profiles that cannot be read are left as they are."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from facematch.imaging import colour
+from facematch.imaging.decode import decode_image
+from tools.synth import icc
+
+LIMITS = {"max_bytes": 10_000_000, "max_pixels": 50_000_000}
+P3_ICC = icc.display_p3_profile()
+
+
+def photo() -> np.ndarray:
+    """Every hue at several saturations and lightness levels, and greys."""
+    h, s, v = np.meshgrid(np.linspace(0, 179, 36), np.linspace(0, 255, 16), np.linspace(30, 255, 12), indexing="ij")
+    import cv2
+
+    hsv = np.stack([h, s, v], axis=-1).reshape(36, 192, 3).astype(np.uint8)
+    return np.ascontiguousarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
+
+
+def reference(rgb: np.ndarray, profile: bytes) -> np.ndarray:
+    src = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    dst = ImageCms.createProfile("sRGB")
+    t = ImageCms.buildTransform(src, dst, "RGB", "RGB", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+    return np.asarray(ImageCms.applyTransform(Image.fromarray(rgb), t))
+
+
+@pytest.mark.parametrize("name, profile", [
+    ("Display P3 (para curve, as Apple's)", P3_ICC),
+    ("Adobe RGB (gamma 2.2)", icc.profile(icc.ADOBE_RGB, icc.gamma_curve(563 / 256))),
+    ("P3 colorants, a sampled curve", icc.profile(icc.DISPLAY_P3, icc.sampled_curve(2.2))),
+])
+def test_a_profiled_photo_is_converted_as_littlecms_converts_it(name, profile):
+    rgb = photo()
+    ours = colour.to_srgb(rgb, {"icc_profile": profile})
+    diff = np.abs(ours.astype(int) - reference(rgb, profile).astype(int))
+    assert diff.max() <= 2 and diff.mean() < 0.3, (name, diff.max(), diff.mean())
+    assert np.abs(ours.astype(int) - rgb.astype(int)).max() > 10  # it did change the colours
+
+
+def test_srgb_no_profile_and_unreadable_profiles_change_nothing():
+    rgb = photo()
+    littlecms_srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for info in ({}, {"icc_profile": littlecms_srgb}, {"icc_profile": icc.profile(icc.SRGB, icc.srgb_curve())},
+                 {"icc_profile": b"junk" * 100}, {"icc_profile": P3_ICC[:200]},
+                 {"icc_profile": icc.profile(icc.DISPLAY_P3, b"curv" + bytes(4) + struct.pack(">I", 70000))},
+                 {"icc_profile": icc.profile(icc.DISPLAY_P3, b"xxxx" + bytes(12))},
+                 {"icc_profile": b"\0" * (colour.MAX_PROFILE_BYTES + 1)},
+                 {"nclx_profile": {"color_primaries": 1}}):
+        assert colour.to_srgb(rgb, info) is rgb
+    grey = P3_ICC[:16] + b"GRAY" + P3_ICC[20:]
+    assert colour.to_srgb(rgb, {"icc_profile": grey}) is rgb
+
+
+def test_heic_nclx_display_p3_is_converted():
+    rgb = photo()
+    ours = colour.to_srgb(rgb, {"nclx_profile": {"color_primaries": 12, "transfer_characteristics": 13}})
+    diff = np.abs(ours.astype(int) - reference(rgb, P3_ICC).astype(int))
+    assert diff.max() <= 2
+
+
+def test_decoding_applies_the_embedded_profile():
+    """A JPEG and a PNG saved with a Display P3 profile decode to the sRGB pixels, and the same files without
+    the profile to the numbers as stored."""
+    rgb = photo()
+    for fmt in ("PNG", "JPEG"):
+        files = []
+        for options in ({}, {"icc_profile": P3_ICC}):
+            buf = io.BytesIO()
+            Image.fromarray(rgb).save(buf, fmt, quality=95, **options)
+            files.append(decode_image(buf.getvalue(), **LIMITS))
+        stored, converted = files  # the same pixels stored, without and with the profile
+        if fmt == "PNG":
+            assert np.array_equal(stored, rgb)
+        assert np.abs(converted.astype(int) - reference(stored, P3_ICC).astype(int)).max() <= 2, fmt
+
+
+def test_a_photo_stored_as_an_iphone_stores_it_decodes_to_its_srgb_colours():
+    """``tools.synth.icc.to_display_p3`` re-encodes sRGB pixels in Display P3; with the profile embedded the
+    service reads back the colours it started from, without it (a decoder that ignores profiles) duller ones."""
+    rgb = photo()
+    p3 = icc.to_display_p3(rgb)
+    buf = io.BytesIO()
+    Image.fromarray(p3).save(buf, "PNG", icc_profile=P3_ICC)
+    back = decode_image(buf.getvalue(), **LIMITS)
+    error = np.abs(back.astype(int) - rgb.astype(int))
+    assert error.max() <= 4 and error.mean() < 0.5  # 8-bit storage in the wider space rounds dark colours
+    assert np.abs(p3.astype(int) - rgb.astype(int)).max() > 20
