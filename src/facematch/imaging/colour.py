@@ -41,19 +41,27 @@ _SAME = 0.003
 
 #: Per channel, a table from 8-bit values to 16-bit linear light (1x256x3, ``cv2.LUT``); the 3x3 matrix from
 #: the source's linear RGB to linear sRGB; a table from 16-bit linear light to 8-bit sRGB.
+#: Pixels converted at a time: the 16-bit intermediates of a strip take 12 bytes a pixel.
+_STRIP_PIXELS = 1 << 19
+
 Transform = tuple[npt.NDArray[np.uint16], npt.NDArray[np.float32], npt.NDArray[np.uint8]]
 
 
 def to_srgb(rgb: npt.NDArray[np.uint8], info: Mapping[Any, Any]) -> npt.NDArray[np.uint8]:
     """``rgb`` (8-bit, as decoded) in sRGB, by the colour space ``info`` (Pillow's ``Image.info``) declares:
-    ``icc_profile``, or pillow-heif's ``nclx_profile``; as it is without one, or with one it cannot read."""
+    ``icc_profile``, or pillow-heif's ``nclx_profile``; as it is without one, or with one it cannot read.
+    Converted in place where ``rgb`` is writable (the decoder's own array)."""
     transform = _from_info(info)
     if transform is None:
         return rgb
     decode, matrix, encode = transform
-    linear = cv2.LUT(np.ascontiguousarray(rgb), decode)  # per channel: 8-bit value -> 16-bit linear light
-    mixed = cv2.transform(linear, matrix)  # the source's linear RGB -> linear sRGB, saturated to 0-65535
-    out: npt.NDArray[np.uint8] = encode[mixed]  # 16-bit linear -> 8-bit sRGB
+    out = rgb if rgb.flags.writeable and rgb.flags.c_contiguous else np.ascontiguousarray(rgb).copy()
+    step = max(1, _STRIP_PIXELS // max(1, out.shape[1]))
+    for top in range(0, out.shape[0], step):  # in strips, in place: a few MB at a time, not 4x the image
+        strip = out[top:top + step]
+        linear = cv2.LUT(strip, decode)  # per channel: 8-bit value -> 16-bit linear light
+        mixed = cv2.transform(linear, matrix)  # the source's linear RGB -> linear sRGB, saturated to 0-65535
+        strip[...] = encode[mixed]  # 16-bit linear -> 8-bit sRGB
     return out
 
 
