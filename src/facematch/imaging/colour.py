@@ -17,6 +17,7 @@ relative colorimetric through the profile connection space (D50), as colour engi
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections.abc import Mapping
 from functools import lru_cache
@@ -26,8 +27,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-#: Profiles larger than this are not read (phones embed 0.5-4 KB; Pillow keeps a JPEG's whole APP2 data).
-MAX_PROFILE_BYTES = 1 << 20
+#: Profiles larger than this are not read (phones and cameras embed 0.5-4 KB; Pillow keeps a JPEG's whole
+#: APP2 data, up to 16 MB).
+MAX_PROFILE_BYTES = 1 << 18
 #: sRGB's colorants adapted to D50, as the ICC's sRGB profile states them (columns: red, green, blue).
 _SRGB_D50 = np.array([[0.4360747, 0.3850649, 0.1430804],
                       [0.2225045, 0.7168786, 0.0606169],
@@ -81,18 +83,32 @@ def _p3() -> Transform | None:
     return _build(_P3_D50, (curve, curve, curve))
 
 
-@lru_cache(maxsize=32)
 def transform_of(icc: bytes) -> Transform | None:
     """The conversion to sRGB an ICC profile describes (``Transform``); None where it is not a matrix/TRC RGB
-    profile, is malformed, or is sRGB already."""
+    profile, is malformed, or is sRGB already. The last ``_CACHED`` are kept, by the profile's digest."""
+    key = hashlib.sha256(icc).digest()
+    if key in _cache:
+        return _cache[key]
+    transform = _transform_of(icc)
+    if len(_cache) >= _CACHED:
+        _cache.pop(next(iter(_cache)), None)
+    _cache[key] = transform
+    return transform
+
+
+_CACHED = 32
+_cache: dict[bytes, Transform | None] = {}
+
+
+def _transform_of(icc: bytes) -> Transform | None:
     try:
         parsed = _parse(icc)
-    except (ValueError, struct.error, IndexError, ZeroDivisionError, OverflowError):
-        return None
-    if parsed is None:
-        return None
-    colorants, curves = parsed
-    return _build(colorants, tuple(_curve_table(c) for c in curves))
+        if parsed is None:
+            return None
+        colorants, curves = parsed
+        return _build(colorants, tuple(_curve_table(c) for c in curves))
+    except (ValueError, struct.error, IndexError, ZeroDivisionError, OverflowError, np.linalg.LinAlgError):
+        return None  # malformed: the photo is read as stored
 
 
 def _build(colorants: np.ndarray, tables: tuple[np.ndarray, ...]) -> Transform | None:
@@ -116,7 +132,8 @@ def _srgb_encode(v: np.ndarray) -> np.ndarray:
 
 
 def _curve_table(curve: Any) -> np.ndarray:
-    values = np.asarray(curve(np.arange(256) / 255.0), dtype=np.float64)
+    with np.errstate(all="ignore"):  # a profile's parameters may overflow: such a curve is refused below
+        values = np.asarray(curve(np.arange(256) / 255.0), dtype=np.float64)
     if values.shape != (256,) or not np.all(np.isfinite(values)):
         raise ValueError("curve")
     return np.clip(values, 0.0, 1.0)
@@ -130,12 +147,12 @@ def _parse(icc: bytes) -> tuple[np.ndarray, tuple[Any, Any, Any]] | None:
     (count,) = struct.unpack_from(">I", icc, 128)
     if count > 100 or 132 + 12 * count > len(icc):
         return None
+    needed = (b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC")
     tags: dict[bytes, bytes] = {}
     for i in range(count):
         sig, offset, size = struct.unpack_from(">4sII", icc, 132 + 12 * i)
-        if offset + size <= len(icc):
+        if sig in needed and offset + size <= len(icc):
             tags[sig] = icc[offset:offset + size]
-    needed = (b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC")
     if not all(t in tags for t in needed):
         return None  # a LUT-based profile, or no profile of a display or a camera
     colorants = np.array([_xyz(tags[t]) for t in needed[:3]]).T
