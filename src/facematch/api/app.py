@@ -358,7 +358,7 @@ def _url_params(query_string: bytes) -> list[list[str]]:
     encoded (an encoder writes ``%3F``, and then every ``&`` of the URL as ``%26``): it is taken as written,
     with the pieces after it up to the next v2 parameter (``_V2_PARAMS``) joined back on. Every other value
     is decoded as ``request.query_params`` decodes it."""
-    found: dict[str, list[str]] = {"img1": [], "img2": []}
+    found: dict[str, list[list[str]]] = {"img1": [], "img2": []}  # each value as its pieces, joined by "&"
     verbatim: str | None = None  # the unencoded URL being continued
     for piece in query_string.decode("latin-1").split("&"):
         if not piece:
@@ -366,16 +366,17 @@ def _url_params(query_string: bytes) -> list[list[str]]:
         name, _, value = piece.partition("=")
         key = unquote_plus(name)
         if verbatim is not None and key not in _V2_PARAMS:
-            found[verbatim][-1] += "&" + piece.encode("latin-1").decode("utf-8", "replace")
+            found[verbatim][-1].append(piece)
             continue
         verbatim = None
         if key in found:
             if "?" in value:
-                found[key].append(value.encode("latin-1").decode("utf-8", "replace"))
+                found[key].append([value])
                 verbatim = key
             else:
-                found[key].append(unquote_plus(value))
-    return [found["img1"], found["img2"]]
+                found[key].append([unquote_plus(value)])
+    return [["&".join(v).encode("latin-1").decode("utf-8", "replace") if len(v) > 1 or "?" in v[0] else v[0]
+             for v in found[k]] for k in ("img1", "img2")]
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
