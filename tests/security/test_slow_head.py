@@ -56,3 +56,36 @@ def test_a_slow_head_is_cut_and_complete_requests_are_not(tmp_path, parser):
                 time.sleep(1.0)
             r = client.post(svc.url + "?format_type=file", files={"img1": ("a.jpg", b"x")})
             assert r.json()["errorCode"] == "5"  # answered (no credentials), not cut
+
+
+@pytest.mark.parametrize("parser, head_timeout", [("httptools", "10"), ("h11", "10"), ("httptools", "0")])
+def test_a_head_of_many_headers_is_refused_and_a_large_body_is_not(tmp_path, parser, head_timeout):
+    """llhttp refuses a long request line but not a head of 100,000 headers (10 MB, parsed in full, 26 MB more
+    in the process for one connection): past MAX_HEAD_BYTES the connection gets 431 and is closed. A body of
+    many MB after a normal head, and heads of a few KB, are untouched."""
+    from facematch.api.protocol import MAX_HEAD_BYTES
+
+    port = free_port()
+    env = {"FACEMATCH_DATA_DIR": str(tmp_path), "FACEMATCH_HEAD_TIMEOUT_S": head_timeout}  # 0: no deadline, a limit
+    with Service(serve_command(port) + ["--http", parser], port, env, tmp_path / "service.log").start() as svc:
+        with socket.create_connection(("127.0.0.1", port)) as big:
+            big.settimeout(10)
+            head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            sent = 0
+            answer = b""
+            try:
+                while sent <= 2 * MAX_HEAD_BYTES:
+                    line = b"X-Many-%d: %s\r\n" % (sent, b"v" * 100)
+                    big.sendall(head + line if sent == 0 else line)
+                    sent += len(line)
+                big.sendall(b"\r\n")
+                answer = big.recv(4096)
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            assert not answer.startswith(b"HTTP/1.1 200"), answer[:60]
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 431") or answer.startswith(b"HTTP/1.1 400"), answer
+        with httpx.Client(timeout=30) as client:
+            headers = {f"X-Fine-{i}": "v" * 100 for i in range(40)}  # 4 KB of headers
+            assert client.get(svc.base_url + "/healthz", headers=headers).status_code == 200
+            r = client.post(svc.url + "?format_type=file", files={"img1": ("a.jpg", b"x" * 8_000_000)})
+            assert r.json()["errorCode"] == "5"  # the 8 MB body was read: answered, not cut

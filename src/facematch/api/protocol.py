@@ -6,7 +6,8 @@ connection (a socket, a file descriptor) for as long as it likes, and a few hund
 descriptor the process has. The application cannot help: it is called only once the head is complete.
 
 Here a connection must complete each request's head within ``head_timeout_s`` (``FACEMATCH_HEAD_TIMEOUT_S``)
-of connecting, or of the previous response on a kept-alive connection; otherwise it is closed. The body is not
+of connecting, or of the previous response on a kept-alive connection, and in at most ``MAX_HEAD_BYTES``;
+otherwise it is closed (with 431 for the second). The body is not
 covered here: the service admits a request before reading its body and bounds the rest by
 ``request_deadline_s`` (``api/app.py``).
 
@@ -31,6 +32,14 @@ log = logging.getLogger("facematch.api")
 __all__ = ["H11HeadDeadline", "HttpToolsHeadDeadline", "protocol_for"]
 
 
+#: Most bytes a request's line and headers may take. llhttp refuses a request line of about 80 KB, but not a
+#: head of many headers: 100,000 headers of 100 bytes (10 MB, inside the head deadline) were parsed and grew
+#: the process by 26 MB, for one connection. nginx allows 32 KB by default; signed URLs in ``format_type=url``
+#: take a few KB.
+MAX_HEAD_BYTES = 64 * 1024
+_TOO_LARGE = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+
+
 @functools.cache
 def head_timeout_s() -> float:
     """This process's ``head_timeout_s`` (read once, from the environment as the service's other settings)."""
@@ -45,6 +54,8 @@ class _HeadDeadline:
     transport: asyncio.Transport
     _head_timer: asyncio.TimerHandle | None = None
     _head_cycle: Any = None
+    _head_bytes = 0
+    _in_head = False  # a request's head is arriving (its line and headers not complete yet)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
@@ -56,8 +67,14 @@ class _HeadDeadline:
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)  # type: ignore[misc]
-        if self._head_timer is not None and self.cycle is not self._head_cycle:
+        if self._in_head and self.cycle is not self._head_cycle:
             self._disarm_head()  # a new request's head is complete
+        elif self._in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+                log.info("connection closed: request head over MAX_HEAD_BYTES")
+                self.transport.write(_TOO_LARGE)
+                self.transport.close()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
@@ -66,12 +83,13 @@ class _HeadDeadline:
 
     def _arm_head(self) -> None:
         self._disarm_head()
+        self._head_bytes, self._in_head, self._head_cycle = 0, True, self.cycle
         timeout = head_timeout_s()
         if timeout > 0:
-            self._head_cycle = self.cycle
             self._head_timer = self.loop.call_later(timeout, self._head_expired)
 
     def _disarm_head(self) -> None:
+        self._in_head = False
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
