@@ -383,16 +383,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLargeError("body_too_large")
-    chunks, size = [], 0
+    body = bytearray()  # one buffer: a list of the server's messages cost ~17 bytes a byte sent in tiny chunks
     try:
         async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
+            if len(body) + len(chunk) > limit:
                 raise BodyTooLargeError("body_too_large")
-            chunks.append(chunk)
+            body += chunk
     except ClientDisconnect:
         raise ClientGone("reading") from None
-    return b"".join(chunks)
+    return bytes(body)
 
 
 async def _read_images(request: Request, svc: Services, mode: str) -> tuple[bytes, bytes, ChipInput]:
