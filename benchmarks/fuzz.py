@@ -49,8 +49,8 @@ def main() -> int:
 
     from benchmarks.machine import describe, write_result
     from facematch.api.app import create_app
-    from facematch.models.bundle import ModelPool
-    from facematch.settings import Settings
+    from facematch.models.registry import build_pool
+    from facematch.settings import ModelSettings, Settings
     from facematch.store.sqlite import SqliteKeyStore
     from tools.hostile.fakes import Internet, StubDNS
     from tools.hostile.fuzz_requests import (
@@ -71,7 +71,7 @@ def main() -> int:
     net = Internet()
     net.routes = fuzz_internet_routes(buf.getvalue(), blank_png())
     app = create_app(Settings(data_dir=tmp, auth_fail_limit=0, url_fetch={"timeout_s": 2}), store=store,
-                     pool=ModelPool.load(2), transport=httpx.MockTransport(net.handler), resolver=StubDNS())
+                     pool=build_pool(ModelSettings(), 2), transport=httpx.MockTransport(net.handler), resolver=StubDNS())
     strategy = requests(mutated(seed_images(face)), (info.api_key, secret))
 
     outcomes: Counter = Counter()
