@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from benchmarks import machine, networks
-from benchmarks.population import images_under
+from tools.devsets import images_under
 from facematch import artifacts
 from facematch.artifacts.calibration import Calibration
 from facematch.checks.geometry import eye_distance
