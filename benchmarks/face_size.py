@@ -35,7 +35,6 @@ import cv2
 import numpy as np
 
 from benchmarks import machine, networks
-from tools.devsets import images_under
 from facematch import artifacts
 from facematch.artifacts.calibration import Calibration
 from facematch.checks.geometry import eye_distance
@@ -45,6 +44,7 @@ from facematch.models.alignment import dlib150
 from facematch.scoring import default_calibration
 from facematch.settings import Settings
 from facematch.types import ImageKind
+from tools.devsets import images_under
 
 EYES = (0, 30, 25, 20, 17, 15, 12)  # 0: full size (no downscale)
 BLURS = (0.0, 1.0, 2.0)
