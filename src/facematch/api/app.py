@@ -474,9 +474,9 @@ async def _run_limited(svc: Services, slot: Any, fn: Callable[[], T], request: R
     gone = asyncio.ensure_future(_disconnected(request))
     try:
         await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
-        if not work.done():
+        if not work.done() and gone.exception() is None:
             raise ClientGone("matching")
-        return work.result()
+        return await work  # done, or the watch failed (no word of the client): wait for the work as before
     finally:
         gone.cancel()
         if not work.done():  # the deadline or the client: nothing will read the result
