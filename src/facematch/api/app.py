@@ -354,11 +354,11 @@ def _url_params(query_string: bytes) -> list[list[str]]:
     """The values of ``img1`` and of ``img2`` in a ``format_type=url`` query string. The contract's reference
     client writes the URLs in unencoded (``"?img1=%s&img2=%s&..." % (card_url, portrait_url)``), so a URL
     with a query of its own, a signed one (``card.jpg?X-Amz-Credential=...&X-Amz-Signature=...``) or one
-    with a token and an expiry, arrives cut at its first ``&``. A value holding a literal ``?`` was not
-    encoded (an encoder writes ``%3F``, and then every ``&`` of the URL as ``%26``): it is taken as written,
-    with the pieces after it up to the next v2 parameter (``_V2_PARAMS``) joined back on. Every other value
-    is decoded as ``request.query_params`` decodes it."""
-    found: dict[str, list[list[str]]] = {"img1": [], "img2": []}  # each value as its pieces, joined by "&"
+    with a token and an expiry, arrives cut at its first ``&``. A value holding a literal ``?`` and followed by
+    pieces of other names, up to the next v2 parameter (``_V2_PARAMS``), was not encoded: its pieces are
+    joined back, and the URL is taken as written. Every other value is decoded as ``request.query_params``
+    decodes it, as before."""
+    found: dict[str, list[list[str]]] = {"img1": [], "img2": []}  # each value as its raw pieces
     verbatim: str | None = None  # the unencoded URL being continued
     for piece in query_string.decode("latin-1").split("&"):
         if not piece:
@@ -370,12 +370,9 @@ def _url_params(query_string: bytes) -> list[list[str]]:
             continue
         verbatim = None
         if key in found:
-            if "?" in value:
-                found[key].append([value])
-                verbatim = key
-            else:
-                found[key].append([unquote_plus(value)])
-    return [["&".join(v).encode("latin-1").decode("utf-8", "replace") if len(v) > 1 or "?" in v[0] else v[0]
+            found[key].append([value])
+            verbatim = key if "?" in value else None
+    return [["&".join(v).encode("latin-1").decode("utf-8", "replace") if len(v) > 1 else unquote_plus(v[0])
              for v in found[k]] for k in ("img1", "img2")]
 
 
