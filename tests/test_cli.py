@@ -200,13 +200,14 @@ def test_pad_limit_command(tmp_path, astronaut_selfie, no_face):
 def test_checks_command(tmp_path, astronaut, no_face):
     """``facematch checks`` on a folder of card photos (two genuine, one greyscale copy, one without a face,
     one unreadable): per code, what the API would list and show; no file name unless ``--list`` asks."""
-    from tools.synth import cards
+    from tools.synth import cards, icc
 
     folder = tmp_path / "cards"
     (folder / "sub").mkdir(parents=True)
     card, _ = cards.render_card(astronaut[0:300, 113:338], np.random.default_rng(0))
-    for i in range(2):
-        (folder / f"genuine{i}.jpg").write_bytes(jpeg(cards.photograph(card, np.random.default_rng(10 + i))))
+    (folder / "genuine0.jpg").write_bytes(jpeg(cards.photograph(card, np.random.default_rng(10))))
+    p3 = icc.to_display_p3(cards.photograph(card, np.random.default_rng(11)))  # as an iPhone stores it
+    (folder / "genuine1.jpg").write_bytes(icc.jpeg(p3, icc.display_p3_profile(), quality=90))
     copy = cards.photograph(cards.photocopy(card, np.random.default_rng(3)), np.random.default_rng(4))
     (folder / "sub" / "copy.jpg").write_bytes(jpeg(copy))
     Image.fromarray(no_face).save(folder / "nobody.gif")  # every format the service decodes is read
@@ -221,13 +222,15 @@ def test_checks_command(tmp_path, astronaut, no_face):
     assert doc["invalid_code"] == {"0": 2, "2": 1, "4": 1}  # the unreadable file is errorCode 1: no invalidCode
     assert "| 2 | 1/3 (33.3 %" in done.stdout
     assert doc["checks"]["photocopy"]["images"] == 1 and doc["checks"]["photocopy"]["limit"] == 5.0
+    assert doc["colour_converted"] == {"Display P3": 1} and "Display P3 1" in done.stdout
     assert "genuine0" not in done.stdout + out.read_text() and "copy.jpg" not in out.read_text()  # no file names
     # With --list, which file raised what; --expect reads one code's recall.
     done = run("checks", str(folder), "--expect", "2", "--list", str(listing), "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert "| 2 (expected) | 1/3" in done.stdout
     rows = {r.split(",")[0]: r.split(",")[1:] for r in listing.read_text().splitlines()[1:]}
-    assert rows["sub/copy.jpg"] == ["1", "1", "2", "2"] and rows["broken.jpg"] == ["0", "0", "", ""]
+    assert rows["sub/copy.jpg"] == ["1", "1", "2", "2", ""] and rows["broken.jpg"] == ["0", "0", "", "", ""]
+    assert rows["genuine1.jpg"][-1] == "Display P3"
     assert rows["nobody.gif"][:3] == ["1", "0", "4"]
     # Refused: a code that is no warning, a folder without images.
     assert run("checks", str(folder), "--expect", "13").returncode == 2

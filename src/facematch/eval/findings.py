@@ -37,6 +37,7 @@ from typing import Any
 from facematch.checks import policy
 from facematch.errors import FaceMatchError
 from facematch.eval import workers as pool
+from facematch.imaging.decode import colour_profile
 from facematch.matcher import Matcher, no_face_code
 from facematch.settings import Settings
 from facematch.types import ImageKind, InvalidCode
@@ -58,6 +59,8 @@ class Judged:
     shown: int  # the invalidCode this image gives the response; -1 when unreadable (errorCode 1)
     #: Each finding's check, code, measured value and limit (NaN where the check gives none).
     measured: tuple[tuple[str, int, float, float], ...] = ()
+    #: The colour space the photo declared and was converted from to sRGB (``Display P3``...); "" if none.
+    colour: str = ""
 
 
 def judge(matcher: Matcher, raw: bytes, kind: ImageKind, name: str = "") -> Judged:
@@ -72,7 +75,7 @@ def judge(matcher: Matcher, raw: bytes, kind: ImageKind, name: str = "") -> Judg
     measured = tuple((f.check, int(f.code), nan if f.value is None else float(f.value),
                       nan if f.limit is None else float(f.limit)) for f in found)
     shown = no_face_code(kind) if a.face is None else policy.pick(a.findings)
-    return Judged(name, True, a.face is not None, codes, int(shown), measured)
+    return Judged(name, True, a.face is not None, codes, int(shown), measured, colour_profile(raw) or "")
 
 
 def _judge_path(kind: ImageKind, item: tuple[str, str]) -> Judged:
@@ -137,6 +140,8 @@ def summarise(items: list[Judged], kind: ImageKind, expect: str = GENUINE, comma
                            "shown": _rate(sum(j.shown == c for j in faces), n)} for c in codes},
         "any_warning": _rate(sum(bool(j.codes) for j in faces), n),
         "invalid_code": dict(sorted(shown.items(), key=lambda kv: int(kv[0]))),
+        # photos saved in another colour space (an iPhone's Display P3...), converted to sRGB before the checks
+        "colour_converted": _colour_spaces(items),
     }
     doc["checks"] = _checks(faces)
     if kind is ImageKind.CARD:
@@ -149,6 +154,14 @@ def summarise(items: list[Judged], kind: ImageKind, expect: str = GENUINE, comma
     doc["command"] = command
     doc["date"] = datetime.date.today().isoformat()
     return doc
+
+
+def _colour_spaces(items: list[Judged]) -> dict[str, int]:
+    spaces: dict[str, int] = {}
+    for j in items:
+        if j.colour:
+            spaces[j.colour] = spaces.get(j.colour, 0) + 1
+    return dict(sorted(spaces.items()))
 
 
 def _checks(faces: list[Judged]) -> dict[str, Any]:
@@ -190,6 +203,9 @@ def report(doc: dict[str, Any]) -> str:
     lines.append(f"| any | {cell(doc['any_warning'])} | |")
     if "any_fraud_code" in doc:
         lines.append(f"| 1, 2, 3 or 10 | {cell(doc['any_fraud_code'])} | |")
+    if doc.get("colour_converted"):
+        spaces = ", ".join(f"{name} {n}" for name, n in doc["colour_converted"].items())
+        lines += ["", f"Converted to sRGB before the checks (the colour space the photo declared): {spaces}."]
     if doc.get("checks"):
         lines += ["", "| check | code | images | limit | measured: min, median, max |", "|---|---|---|---|---|"]
         for check, c in doc["checks"].items():
@@ -203,7 +219,7 @@ def write_list(items: list[Judged], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["file", "readable", "face_found", "invalid_code", "codes"])
+        w.writerow(["file", "readable", "face_found", "invalid_code", "codes", "colour_space"])
         for j in items:
             w.writerow([j.name, int(j.readable), int(j.face), "" if j.shown < 0 else j.shown,
-                        " ".join(map(str, j.codes))])
+                        " ".join(map(str, j.codes)), j.colour])

@@ -67,6 +67,37 @@ def to_srgb(rgb: npt.NDArray[np.uint8], info: Mapping[Any, Any]) -> npt.NDArray[
     return out
 
 
+def converted_from(info: Mapping[Any, Any]) -> str | None:
+    """What ``to_srgb`` converts from, as ``info`` declares it (``Display P3``, ``Adobe RGB (1998)``, the
+    profile's own description); None where it leaves the pixels as they are. For reports on photo sets."""
+    if _from_info(info) is None:
+        return None
+    icc = info.get("icc_profile")
+    if isinstance(icc, bytes) and icc:
+        return _description(icc) or "ICC profile"
+    return "nclx primaries 12 (Display P3)"
+
+
+def _description(icc: bytes) -> str | None:
+    """The ``desc`` tag's text (ICC v2 ``desc`` or v4 ``mluc``), at most 64 characters; None without one."""
+    try:
+        (count,) = struct.unpack_from(">I", icc, 128)
+        for i in range(min(count, 100)):
+            sig, offset, size = struct.unpack_from(">4sII", icc, 132 + 12 * i)
+            if sig != b"desc":
+                continue
+            tag = icc[offset:offset + min(size, 4096)]
+            if tag[:4] == b"mluc":
+                length, start = struct.unpack_from(">II", tag, 20)
+                return tag[start:start + length].decode("utf-16-be", "replace")[:64].strip("\0 ") or None
+            if tag[:4] == b"desc":
+                (length,) = struct.unpack_from(">I", tag, 8)
+                return tag[12:12 + length].decode("latin-1", "replace")[:64].strip("\0 ") or None
+    except (struct.error, IndexError):
+        return None
+    return None
+
+
 def _from_info(info: Mapping[Any, Any]) -> Transform | None:
     icc = info.get("icc_profile")
     if isinstance(icc, bytes) and icc:

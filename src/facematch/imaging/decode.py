@@ -98,6 +98,17 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
         raise error("undecodable") from None
 
 
+def colour_profile(data: bytes) -> str | None:
+    """The colour space an encoded image declares where decoding converts it to sRGB (``colour.to_srgb``):
+    ``Display P3``, ``Adobe RGB (1998)``...; None for sRGB, no profile, one it does not read, or an image it
+    refuses. Reads the header only (``facematch checks`` reports how many photos of a set were converted)."""
+    try:
+        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
+            return colour.converted_from(img.info)
+    except Exception:  # noqa: BLE001 - an image the decoder refuses declares nothing it would use
+        return None
+
+
 #: A JPEG above twice ``WORK_MAX_SIDE`` is decoded reduced (``draft``), so its pixel limit counts the pixels
 #: decoded; its header may declare up to this many times the limit: a 50- or 108-megapixel phone photo is
 #: read at a half or a quarter of its side, where it was refused before. The byte limit bounds the rest.
