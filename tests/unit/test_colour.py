@@ -134,3 +134,19 @@ def test_mutated_profiles_never_raise():
         cut = bytes(data[: int(rng.integers(100, len(data) + 1))])
         out = colour.to_srgb(rgb.copy(), {"icc_profile": cut})
         assert out.shape == rgb.shape and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("how", ["icc", "nclx"])
+def test_an_iphone_heic_decodes_to_its_srgb_colours(how):
+    """An iPhone's HEIC declares Display P3 by an ICC profile or by HEIF's nclx colour description."""
+    from facematch.imaging.decode import colour_profile
+
+    rgb = np.full((64, 64, 3), (200, 60, 40), np.uint8)
+    options = ({"icc_profile": P3_ICC} if how == "icc" else
+               {"save_nclx_profile": True, "color_primaries": 12, "transfer_characteristic": 13,
+                "matrix_coefficients": 6, "full_range_flag": 1})
+    buf = io.BytesIO()
+    Image.fromarray(icc.to_display_p3(rgb)).save(buf, "HEIF", quality=95, **options)
+    out = decode_image(buf.getvalue(), **LIMITS)
+    assert np.abs(out[32, 32].astype(int) - rgb[0, 0].astype(int)).max() <= 3
+    assert colour_profile(buf.getvalue()) == ("Display P3" if how == "icc" else "nclx primaries 12 (Display P3)")
