@@ -222,14 +222,18 @@ def test_checks_command(tmp_path, astronaut, no_face):
     assert doc["invalid_code"] == {"0": 2, "2": 1, "4": 1}  # the unreadable file is errorCode 1: no invalidCode
     assert "| 2 | 1/3 (33.3 %" in done.stdout
     assert doc["checks"]["photocopy"]["images"] == 1 and doc["checks"]["photocopy"]["limit"] == 5.0
-    assert doc["colour_converted"] == {"Display P3": 1} and "Display P3 1" in done.stdout
+    photos = doc["photos"]  # what the set is made of
+    assert photos["formats"] == {"GIF": 1, "JPEG": 3} and photos["colour_converted"] == {"Display P3": 1}
+    assert photos["jpeg_quality"] == [90, 90, 90, 90, 90] and photos["long_side_px"][-1] >= 640
+    assert "converted to sRGB from Display P3 1" in done.stdout
     assert "genuine0" not in done.stdout + out.read_text() and "copy.jpg" not in out.read_text()  # no file names
     # With --list, which file raised what; --expect reads one code's recall.
     done = run("checks", str(folder), "--expect", "2", "--list", str(listing), "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert "| 2 (expected) | 1/3" in done.stdout
     rows = {r.split(",")[0]: r.split(",")[1:] for r in listing.read_text().splitlines()[1:]}
-    assert rows["sub/copy.jpg"] == ["1", "1", "2", "2", ""] and rows["broken.jpg"] == ["0", "0", "", "", ""]
+    assert rows["sub/copy.jpg"][:4] == ["1", "1", "2", "2"] and rows["sub/copy.jpg"][4] == "JPEG"
+    assert rows["sub/copy.jpg"][7:] == ["90", ""] and rows["broken.jpg"] == ["0", "0", "", ""] + [""] * 5
     assert rows["genuine1.jpg"][-1] == "Display P3"
     assert rows["nobody.gif"][:3] == ["1", "0", "4"]
     # Refused: a code that is no warning, a folder without images.

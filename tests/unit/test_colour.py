@@ -139,7 +139,7 @@ def test_mutated_profiles_never_raise():
 @pytest.mark.parametrize("how", ["icc", "nclx"])
 def test_an_iphone_heic_decodes_to_its_srgb_colours(how):
     """An iPhone's HEIC declares Display P3 by an ICC profile or by HEIF's nclx colour description."""
-    from facematch.imaging.decode import colour_profile
+    from facematch.imaging.decode import header
 
     rgb = np.full((64, 64, 3), (200, 60, 40), np.uint8)
     options = ({"icc_profile": P3_ICC} if how == "icc" else
@@ -149,4 +149,6 @@ def test_an_iphone_heic_decodes_to_its_srgb_colours(how):
     Image.fromarray(icc.to_display_p3(rgb)).save(buf, "HEIF", quality=95, **options)
     out = decode_image(buf.getvalue(), **LIMITS)
     assert np.abs(out[32, 32].astype(int) - rgb[0, 0].astype(int)).max() <= 3
-    assert colour_profile(buf.getvalue()) == ("Display P3" if how == "icc" else "nclx primaries 12 (Display P3)")
+    facts = header(buf.getvalue())
+    assert facts is not None and facts.format == "HEIF" and facts.jpeg_quality is None
+    assert facts.colour == ("Display P3" if how == "icc" else "nclx primaries 12 (Display P3)")

@@ -37,7 +37,7 @@ from typing import Any
 from facematch.checks import policy
 from facematch.errors import FaceMatchError
 from facematch.eval import workers as pool
-from facematch.imaging.decode import colour_profile
+from facematch.imaging.decode import Header, header
 from facematch.matcher import Matcher, no_face_code
 from facematch.settings import Settings
 from facematch.types import ImageKind, InvalidCode
@@ -59,8 +59,8 @@ class Judged:
     shown: int  # the invalidCode this image gives the response; -1 when unreadable (errorCode 1)
     #: Each finding's check, code, measured value and limit (NaN where the check gives none).
     measured: tuple[tuple[str, int, float, float], ...] = ()
-    #: The colour space the photo declared and was converted from to sRGB (``Display P3``...); "" if none.
-    colour: str = ""
+    #: What the photo's header says (format, size, JPEG quality, colour space converted from); None unreadable.
+    header: Header | None = None
 
 
 def judge(matcher: Matcher, raw: bytes, kind: ImageKind, name: str = "") -> Judged:
@@ -75,7 +75,7 @@ def judge(matcher: Matcher, raw: bytes, kind: ImageKind, name: str = "") -> Judg
     measured = tuple((f.check, int(f.code), nan if f.value is None else float(f.value),
                       nan if f.limit is None else float(f.limit)) for f in found)
     shown = no_face_code(kind) if a.face is None else policy.pick(a.findings)
-    return Judged(name, True, a.face is not None, codes, int(shown), measured, colour_profile(raw) or "")
+    return Judged(name, True, a.face is not None, codes, int(shown), measured, header(raw))
 
 
 def _judge_path(kind: ImageKind, item: tuple[str, str]) -> Judged:
@@ -140,8 +140,8 @@ def summarise(items: list[Judged], kind: ImageKind, expect: str = GENUINE, comma
                            "shown": _rate(sum(j.shown == c for j in faces), n)} for c in codes},
         "any_warning": _rate(sum(bool(j.codes) for j in faces), n),
         "invalid_code": dict(sorted(shown.items(), key=lambda kv: int(kv[0]))),
-        # photos saved in another colour space (an iPhone's Display P3...), converted to sRGB before the checks
-        "colour_converted": _colour_spaces(items),
+        # what the set is made of: a warning's rate on one set of photos does not carry to another
+        "photos": _photos(items),
     }
     doc["checks"] = _checks(faces)
     if kind is ImageKind.CARD:
@@ -156,12 +156,22 @@ def summarise(items: list[Judged], kind: ImageKind, expect: str = GENUINE, comma
     return doc
 
 
-def _colour_spaces(items: list[Judged]) -> dict[str, int]:
-    spaces: dict[str, int] = {}
-    for j in items:
-        if j.colour:
-            spaces[j.colour] = spaces.get(j.colour, 0) + 1
-    return dict(sorted(spaces.items()))
+def _photos(items: list[Judged]) -> dict[str, Any]:
+    """Formats, long sides, JPEG qualities and the colour spaces converted to sRGB (an iPhone's Display P3...),
+    over the readable photos: what a set is made of, beside what it raised."""
+    heads = [j.header for j in items if j.header is not None]
+
+    def spread(values: list[int]) -> list[int] | None:
+        v = sorted(values)
+        return [v[0], v[len(v) // 10], v[len(v) // 2], v[(9 * len(v)) // 10], v[-1]] if v else None
+
+    def counts(names: list[str]) -> dict[str, int]:
+        return {n: names.count(n) for n in sorted(set(names))}
+
+    return {"formats": counts([h.format for h in heads]),
+            "long_side_px": spread([max(h.width, h.height) for h in heads]),
+            "jpeg_quality": spread([h.jpeg_quality for h in heads if h.jpeg_quality is not None]),
+            "colour_converted": counts([h.colour for h in heads if h.colour])}
 
 
 def _checks(faces: list[Judged]) -> dict[str, Any]:
@@ -203,9 +213,15 @@ def report(doc: dict[str, Any]) -> str:
     lines.append(f"| any | {cell(doc['any_warning'])} | |")
     if "any_fraud_code" in doc:
         lines.append(f"| 1, 2, 3 or 10 | {cell(doc['any_fraud_code'])} | |")
-    if doc.get("colour_converted"):
-        spaces = ", ".join(f"{name} {n}" for name, n in doc["colour_converted"].items())
-        lines += ["", f"Converted to sRGB before the checks (the colour space the photo declared): {spaces}."]
+    photos = doc.get("photos") or {}
+    if photos.get("formats"):
+        def five(v: list[int] | None) -> str:
+            return "-" if not v else f"{v[0]}, {v[1]}, {v[2]}, {v[3]}, {v[4]}"
+
+        spaces = ", ".join(f"{n} {k}" for n, k in photos["colour_converted"].items()) or "none"
+        lines += ["", f"Photos: {', '.join(f'{n} {k}' for n, k in photos['formats'].items())}; long side px "
+                      f"(min, 10 %, median, 90 %, max) {five(photos['long_side_px'])}; JPEG quality "
+                      f"{five(photos['jpeg_quality'])}; converted to sRGB from {spaces}."]
     if doc.get("checks"):
         lines += ["", "| check | code | images | limit | measured: min, median, max |", "|---|---|---|---|---|"]
         for check, c in doc["checks"].items():
@@ -219,7 +235,10 @@ def write_list(items: list[Judged], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["file", "readable", "face_found", "invalid_code", "codes", "colour_space"])
+        w.writerow(["file", "readable", "face_found", "invalid_code", "codes", "format", "width", "height",
+                    "jpeg_quality", "colour_space"])
         for j in items:
+            h = j.header
             w.writerow([j.name, int(j.readable), int(j.face), "" if j.shown < 0 else j.shown,
-                        " ".join(map(str, j.codes)), j.colour])
+                        " ".join(map(str, j.codes)), h.format if h else "", h.width if h else "",
+                        h.height if h else "", (h.jpeg_quality or "") if h else "", (h.colour or "") if h else ""])

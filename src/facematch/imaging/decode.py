@@ -17,6 +17,7 @@ the other formats are halved once decoded (``work_halvings``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import threading
 import warnings
@@ -98,14 +99,36 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int,
         raise error("undecodable") from None
 
 
-def colour_profile(data: bytes) -> str | None:
-    """The colour space an encoded image declares where decoding converts it to sRGB (``colour.to_srgb``):
-    ``Display P3``, ``Adobe RGB (1998)``...; None for sRGB, no profile, one it does not read, or an image it
-    refuses. Reads the header only (``facematch checks`` reports how many photos of a set were converted)."""
+@dataclasses.dataclass(frozen=True)
+class Header:
+    """What an encoded image's header says, for reports on photo sets (``facematch checks``)."""
+
+    format: str  # Pillow's name: JPEG, PNG, HEIF...
+    width: int
+    height: int
+    #: The IJG quality its luminance quantization table corresponds to (JPEG only; phones use tables of their
+    #: own, so an indication), else None.
+    jpeg_quality: int | None
+    #: The colour space decoding converts from to sRGB (``colour.to_srgb``: ``Display P3``...), else None.
+    colour: str | None
+
+
+#: IJG's luminance quantization table at quality 50 (libjpeg's ``std_luminance_quant_tbl``), summed.
+_IJG_LUMINANCE_SUM = 3688
+
+
+def header(data: bytes) -> Header | None:
+    """``data``'s header, read without decoding its pixels; None for an image the decoder refuses."""
     try:
         with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
-            return colour.converted_from(img.info)
-    except Exception:  # noqa: BLE001 - an image the decoder refuses declares nothing it would use
+            quality = None
+            tables = getattr(img, "quantization", None)
+            if img.format in ("JPEG", "MPO") and tables:
+                scale = 100.0 * sum(tables[0]) / _IJG_LUMINANCE_SUM  # libjpeg: 5000 / q below 50, 200 - 2q above
+                quality = round((200.0 - scale) / 2.0 if scale <= 100.0 else 5000.0 / scale)
+                quality = max(1, min(100, quality))
+            return Header(str(img.format), img.width, img.height, quality, colour.converted_from(img.info))
+    except Exception:  # noqa: BLE001 - an image the decoder refuses has no header worth reporting
         return None
 
 
