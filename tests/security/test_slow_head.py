@@ -89,3 +89,45 @@ def test_a_head_of_many_headers_is_refused_and_a_large_body_is_not(tmp_path, par
             assert client.get(svc.base_url + "/healthz", headers=headers).status_code == 200
             r = client.post(svc.url + "?format_type=file", files={"img1": ("a.jpg", b"x" * 8_000_000)})
             assert r.json()["errorCode"] == "5"  # the 8 MB body was read: answered, not cut
+
+
+def test_a_pipelined_head_is_limited_while_the_request_before_it_is_answered():
+    """HTTP/1.1 lets a client send its next request before the answer to the last: while that one is being
+    answered the byte count of the head deadline is not running, so llhttp's own parse of the next head is
+    counted (``HttpToolsHeadDeadline``). Without it a pipelined head of 320 KB was taken whole."""
+    import asyncio
+    from unittest import mock
+
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from facematch.api.protocol import MAX_HEAD_BYTES, HttpToolsHeadDeadline
+
+    async def slow_app(scope, receive, send):
+        await asyncio.sleep(5)  # the first request is still being answered
+
+    async def scenario() -> tuple[bool, int, list[bytes]]:
+        config = uvicorn.Config(app=slow_app, log_level="critical")
+        config.load()
+        proto = HttpToolsHeadDeadline(config=config, server_state=ServerState(), app_state={},
+                                      _loop=asyncio.get_running_loop())
+        transport = mock.Mock()
+        transport.get_extra_info.return_value = None
+        transport.is_closing.return_value = False
+        written: list[bytes] = []
+        transport.write.side_effect = written.append
+        proto.connection_made(transport)
+        proto.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        await asyncio.sleep(0.05)
+        head = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: %s\r\n" % (i, b"v" * 100) for i in range(3000))
+        sent = 0
+        while sent < len(head) and not transport.close.called:
+            proto.data_received(head[sent:sent + 4096])
+            sent += 4096
+        proto.connection_lost(None)
+        await asyncio.sleep(0.05)
+        return transport.close.called, sent, written
+
+    closed, sent, written = asyncio.run(scenario())
+    assert closed and sent <= MAX_HEAD_BYTES + 8192, sent
+    assert written and written[0].startswith(b"HTTP/1.1 400")

@@ -29,7 +29,7 @@ from facematch.settings import Settings
 
 log = logging.getLogger("facematch.api")
 
-__all__ = ["H11HeadDeadline", "HttpToolsHeadDeadline", "protocol_for"]
+__all__ = ["H11HeadDeadline", "HeadTooLarge", "HttpToolsHeadDeadline", "protocol_for"]
 
 
 #: Most bytes a request's line and headers may take. llhttp refuses a request line of about 80 KB, but not a
@@ -101,8 +101,35 @@ class _HeadDeadline:
             self.transport.close()
 
 
+class HeadTooLarge(Exception):
+    """A request's line and headers past ``MAX_HEAD_BYTES``, as parsed."""
+
+
 class HttpToolsHeadDeadline(_HeadDeadline, HttpToolsProtocol):
-    """uvicorn's httptools protocol (the default) with the head deadline."""
+    """uvicorn's httptools protocol (the default) with the head deadline. Each request's head is also counted
+    as llhttp parses it (its URL and headers), so that a head arriving while another request on the same
+    connection is being answered (pipelined), when the byte count above is not running, is limited too: past
+    ``MAX_HEAD_BYTES`` the parser stops and uvicorn answers 400 and closes the connection."""
+
+    _parsed_head = 0
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._parsed_head = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._parsed(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._parsed(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _parsed(self, size: int) -> None:
+        self._parsed_head += size
+        if self._parsed_head > MAX_HEAD_BYTES:
+            log.info("connection closed: request head over MAX_HEAD_BYTES")
+            raise HeadTooLarge  # llhttp hands it to uvicorn as a parser error: 400, connection closed
 
 
 class H11HeadDeadline(_HeadDeadline, H11Protocol):
