@@ -41,13 +41,8 @@ def scope(abandoned: threading.Event) -> Iterator[None]:
         _MARK.reset(token)
 
 
-def is_abandoned() -> bool:
-    """Whether the work running in this context has been given up."""
-    mark = _MARK.get()
-    return mark is not None and mark.is_set()
-
-
 def checkpoint() -> None:
     """Raise ``Abandoned`` if the work running in this context has been given up."""
-    if is_abandoned():
+    mark = _MARK.get()
+    if mark is not None and mark.is_set():
         raise Abandoned

@@ -38,7 +38,7 @@ from facematch.api import errors, metrics, multipart
 from facematch.api.auth import Authenticator
 from facematch.api.ratelimit import Admission, FailedAuthLimiter, FairPool, guarded_authenticate
 from facematch.contract import envelope, schema
-from facematch.contract.models import CHIP_FIELDS, FormatType
+from facematch.contract.models import CHIP_FIELDS, Envelope, FormatType
 from facematch.errors import (
     BodyTooLargeError,
     FormatTypeError,
@@ -214,11 +214,7 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
             body, status, headers = envelope.success(result, rid), 200, {"X-Request-ID": rid}
             _lap(spans, "envelope", t0)
         except ClientGone as gone:
-            log.info("request", extra={"request_id": rid, "fields": {
-                "method": request.method, "status": 499, "errorCode": None, "invalidCode": None,
-                "key": getattr(request.state, "api_key", None), "reason": "client_gone", "during": gone.during,
-                "client_request_id": _client_request_id(request),
-                "ms": round((time.perf_counter() - started) * 1000, 1), "spans": dict(spans)}})
+            _log_request(request, rid, started, spans, 499, "client_gone", during=gone.during)
             metrics.client_gone(request, gone.during)
             return Response(status_code=499)  # to a closed connection: the server drops it
         except Exception as exc:  # noqa: BLE001 - every failure answers in the envelope (api.errors)
@@ -228,24 +224,36 @@ def create_app(settings: Settings | None = None, *, store: KeyStore | None = Non
         t0 = time.perf_counter()
         response = errors.respond(body, 200 if svc.settings.legacy_http_200 else status, headers)
         _lap(spans, "json", t0)
-        log.info("request", extra={"request_id": rid, "fields": {
-            "method": request.method, "status": status, "errorCode": body.errorCode,
-            "invalidCode": body.data.invalidCode,
-            # the authenticated key's public id (none before authentication succeeds: a failed attempt's
-            # "key" may be anything) and a failure's reason (fixed strings, facematch.errors: no user data)
-            "key": getattr(request.state, "api_key", None), "reason": reason,
-            "client_request_id": _client_request_id(request),
-            # the decision, for an audit of who was accepted or refused and why: the answer's match and
-            # matching, and each warning as image:check (no picture, no embedding)
-            "match": body.data.match or None, "matching": body.data.matching or None,
-            "warnings": [f"{w.image}:{w.check}" for w in body.data.warnings or []],
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-            "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()},
-            "spans": dict(spans)}})  # a copy: a timed-out match's thread may still add "core"
+        _log_request(request, rid, started, spans, status, reason, body, result)
         metrics.observe(request, body, status, result, time.perf_counter() - started, reason)
         return response
 
     return app
+
+
+def _log_request(request: Request, rid: str, started: float, spans: dict[str, float], status: int,
+                 reason: str | None, body: Envelope | None = None, result: MatchResult | None = None,
+                 during: str | None = None) -> None:
+    """The request's one log line: codes, who, why, the decision and timings; never a picture or base64.
+    Without ``body`` nothing was answered (the client left ``during`` reading or matching)."""
+    data = body.data if body is not None else None
+    fields: dict[str, Any] = {
+        "method": request.method, "status": status, "errorCode": body.errorCode if body else None,
+        "invalidCode": data.invalidCode if data else None,
+        # the authenticated key's public id (none before authentication succeeds: a failed attempt's
+        # "key" may be anything) and a failure's reason (fixed strings, facematch.errors: no user data)
+        "key": getattr(request.state, "api_key", None), "reason": reason,
+        "client_request_id": _client_request_id(request),
+        # the decision, for an audit of who was accepted or refused and why: the answer's match and
+        # matching, and each warning as image:check (no picture, no embedding)
+        "match": (data.match or None) if data else None, "matching": (data.matching or None) if data else None,
+        "warnings": [f"{w.image}:{w.check}" for w in data.warnings or []] if data else [],
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+        "stages": {k: round(v, 1) for k, v in (result.timings if result else {}).items()},
+        "spans": dict(spans)}  # a copy: a timed-out match's thread may still add "core"
+    if during is not None:
+        fields["during"] = during
+    log.info("request", extra={"request_id": rid, "fields": fields})
 
 
 #: A client's own id for the request (``X-Request-ID`` or ``X-Correlation-ID``), logged beside the service's

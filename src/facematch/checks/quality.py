@@ -34,7 +34,7 @@ class QualityLimits:
     reblur_sigma: float = 1.5
     #: Noise: Immerkaer's estimate of the noise's standard deviation in grey
     #: levels, over the flatter half of the face (``noise_sigma``): 0.4-3.1 on
-    #: clean_face, 0.4-4.7 after JPEG quality 50; 5.5-9.5 with Gaussian noise of
+    #: clean_face, 0.4-4.7 after JPEG quality 50; 5.5-9.3 with Gaussian noise of
     #: sigma 20 (the lowest of those, rounded down; docs/checks.md).
     max_noise: float = 5.5
 

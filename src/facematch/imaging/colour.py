@@ -3,7 +3,7 @@
 An iPhone saves its photos (JPEG and HEIC) in Display P3 and says so in an embedded ICC profile; other
 phones and cameras may use Adobe RGB or their own profiles. Decoders hand over the numbers as stored, and
 read as sRGB the same colours come out less saturated: the card checks' colour measures (the photocopy
-check's a*b* spread of the portrait and the card, ``checks/card.py``) read about 14 % lower on the dev
+check's a*b* spread of the portrait and the card, ``checks/card.py``) read 16-18 % lower on the dev
 data's genuine card photos encoded as Display P3, and 2 of 26 of them became "photocopies"
 (docs/checks.md, "Photos in Display P3"). Every limit was fitted on sRGB photos, so a photo with a
 profile is converted to sRGB once decoded, as a browser shows it.
@@ -41,11 +41,13 @@ _P3_D50 = np.array([[0.5151215, 0.2919769, 0.1571045],
 #: Largest difference from sRGB's colorants still taken as sRGB (profiles round them differently).
 _SAME = 0.003
 
-#: Per channel, a table from 8-bit values to 16-bit linear light (1x256x3, ``cv2.LUT``); the 3x3 matrix from
-#: the source's linear RGB to linear sRGB; a table from 16-bit linear light to 8-bit sRGB.
 #: Pixels converted at a time: the 16-bit intermediates of a strip take 12 bytes a pixel.
 _STRIP_PIXELS = 1 << 19
+#: The tags a matrix/TRC RGB profile describes its colour space by.
+_MATRIX_TRC = (b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC")
 
+#: Per channel, a table from 8-bit values to 16-bit linear light (1x256x3, ``cv2.LUT``); the 3x3 matrix from
+#: the source's linear RGB to linear sRGB; a table from 16-bit linear light to 8-bit sRGB.
 Transform = tuple[npt.NDArray[np.uint16], npt.NDArray[np.float32], npt.NDArray[np.uint8]]
 
 
@@ -81,21 +83,30 @@ def converted_from(info: Mapping[Any, Any]) -> str | None:
 def _description(icc: bytes) -> str | None:
     """The ``desc`` tag's text (ICC v2 ``desc`` or v4 ``mluc``), at most 64 characters; None without one."""
     try:
-        (count,) = struct.unpack_from(">I", icc, 128)
-        for i in range(min(count, 100)):
-            sig, offset, size = struct.unpack_from(">4sII", icc, 132 + 12 * i)
-            if sig != b"desc":
-                continue
-            tag = icc[offset:offset + min(size, 4096)]
-            if tag[:4] == b"mluc":
-                length, start = struct.unpack_from(">II", tag, 20)
-                return tag[start:start + length].decode("utf-16-be", "replace")[:64].strip("\0 ") or None
-            if tag[:4] == b"desc":
-                (length,) = struct.unpack_from(">I", tag, 8)
-                return tag[12:12 + length].decode("latin-1", "replace")[:64].strip("\0 ") or None
+        tag = _tags(icc, (b"desc",)).get(b"desc", b"")
+        if tag[:4] == b"mluc":
+            length, start = struct.unpack_from(">II", tag, 20)
+            return tag[start:start + length].decode("utf-16-be", "replace")[:64].strip("\0 ") or None
+        if tag[:4] == b"desc":
+            (length,) = struct.unpack_from(">I", tag, 8)
+            return tag[12:12 + length].decode("latin-1", "replace")[:64].strip("\0 ") or None
     except (struct.error, IndexError):
         return None
     return None
+
+
+def _tags(icc: bytes, wanted: tuple[bytes, ...]) -> dict[bytes, bytes]:
+    """The ``wanted`` tags of a profile's tag table, each as its bytes (only those are copied: a profile's
+    tags may all name the whole of it); none for a table of more than 100 tags or past the profile's end."""
+    (count,) = struct.unpack_from(">I", icc, 128)
+    if count > 100 or 132 + 12 * count > len(icc):
+        return {}
+    tags: dict[bytes, bytes] = {}
+    for i in range(count):
+        sig, offset, size = struct.unpack_from(">4sII", icc, 132 + 12 * i)
+        if sig in wanted and offset + size <= len(icc):
+            tags[sig] = icc[offset:offset + size]
+    return tags
 
 
 def _from_info(info: Mapping[Any, Any]) -> Transform | None:
@@ -110,7 +121,7 @@ def _from_info(info: Mapping[Any, Any]) -> Transform | None:
 
 @lru_cache(maxsize=1)
 def _p3() -> Transform | None:
-    curve = _curve_table(_srgb_curve)
+    curve = _srgb_tables()[0]
     return _build(_P3_D50, (curve, curve, curve))
 
 
@@ -143,15 +154,22 @@ def _transform_of(icc: bytes) -> Transform | None:
 
 
 def _build(colorants: np.ndarray, tables: tuple[np.ndarray, ...]) -> Transform | None:
-    srgb = _curve_table(_srgb_curve)
-    if np.abs(colorants - _SRGB_D50).max() <= _SAME and all(np.abs(t - srgb).max() <= 0.002 for t in tables):
+    srgb_curve, encode = _srgb_tables()
+    if np.abs(colorants - _SRGB_D50).max() <= _SAME and all(np.abs(t - srgb_curve).max() <= 0.002 for t in tables):
         return None
     matrix = np.linalg.inv(_SRGB_D50) @ colorants
     if not np.all(np.isfinite(matrix)) or np.abs(matrix).max() > 10:
         return None
     decode = np.round(np.stack(tables, axis=-1) * 65535.0).astype(np.uint16).reshape(1, 256, 3)
-    encode = np.clip(np.round(_srgb_encode(np.arange(65536) / 65535.0) * 255.0), 0, 255).astype(np.uint8)
     return decode, matrix.astype(np.float32), encode
+
+
+@lru_cache(maxsize=1)
+def _srgb_tables() -> tuple[np.ndarray, npt.NDArray[np.uint8]]:
+    """sRGB's tone curve at the 256 8-bit values, and the table from 16-bit linear light to 8-bit sRGB (every
+    transform shares it)."""
+    encode = np.clip(np.round(_srgb_encode(np.arange(65536) / 65535.0) * 255.0), 0, 255).astype(np.uint8)
+    return _curve_table(_srgb_curve), encode
 
 
 def _srgb_curve(v: np.ndarray) -> np.ndarray:
@@ -175,19 +193,11 @@ def _parse(icc: bytes) -> tuple[np.ndarray, tuple[Any, Any, Any]] | None:
     RGB profile; None for any other profile."""
     if len(icc) < 132 or icc[36:40] != b"acsp" or icc[16:20] != b"RGB " or icc[20:24] != b"XYZ ":
         return None
-    (count,) = struct.unpack_from(">I", icc, 128)
-    if count > 100 or 132 + 12 * count > len(icc):
-        return None
-    needed = (b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC")
-    tags: dict[bytes, bytes] = {}
-    for i in range(count):
-        sig, offset, size = struct.unpack_from(">4sII", icc, 132 + 12 * i)
-        if sig in needed and offset + size <= len(icc):
-            tags[sig] = icc[offset:offset + size]
-    if not all(t in tags for t in needed):
+    tags = _tags(icc, _MATRIX_TRC)
+    if len(tags) < len(_MATRIX_TRC):
         return None  # a LUT-based profile, or no profile of a display or a camera
-    colorants = np.array([_xyz(tags[t]) for t in needed[:3]]).T
-    r, g, b = (_trc(tags[t]) for t in needed[3:])
+    colorants = np.array([_xyz(tags[t]) for t in _MATRIX_TRC[:3]]).T
+    r, g, b = (_trc(tags[t]) for t in _MATRIX_TRC[3:])
     return colorants, (r, g, b)
 
 
