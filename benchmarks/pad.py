@@ -9,12 +9,14 @@ whole frames, card photos, bona fide only) are read in place from
 come from cross-set fits made here with the shipped model's own rule
 (``tools.fit_pad.fit_on``: fit on one real set, report on the other) and from
 the shipped artefact on the sets it was not fitted on; every in-sample figure
-is marked so. ``--loso``: each real attack source left out in turn
+is marked so. ``--loso``: each real attack source left out in turn, read as stored and saved as JPEG,
+by the shipped rule and by the rule without JPEG twins
 (``pad_loso.json``); ``--own-limit``: the same folds with the limit picked on
 the left-out source's own live frames (``facematch pad-limit``; ``pad_own_limit.json``); ``--subsets``: the cross-set folds on feature subsets
 (``pad_subsets.json``); ``--quality``: blur, noise and presentation_attack
-rates (``pad_quality.json``); ``--robust``: code 10 on turned and shrunk bona
-fide faces (``pad_robust.json``).
+rates (``pad_quality.json``); ``--robust``: code 10 on turned, shrunk and
+recompressed bona fide faces (``pad_robust.json``; ``--artefact FILE``: another
+artefact at its own limit, ``pad_robust-<FILE's stem>.json``).
 """
 
 from __future__ import annotations
@@ -108,7 +110,8 @@ def _line(name: str, r: dict[str, object], note: str) -> str:
 
 #: Sets the shipped model never saw, and those it was fitted on or its limit was picked on (in-sample).
 SHIPPED_TESTS = ("synth_lfw_test", "synth_clean_face", "synth_card_test", "synth_selfie_test", "lfw_test",
-                 "clean_face", "yale", "casia_test", "attributes_occluded")
+                 "clean_face", "yale", "casia_test", "attributes_occluded", "casia_test_jpeg", "clean_face_jpeg",
+                 "lfw_test_jpeg")
 IN_SAMPLE = (*REAL, "casia_fit")
 HELD_OUT = {"fit-a": "replay_b", "fit-b": "replay_a"}
 
@@ -143,8 +146,9 @@ def report(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out
         for k, v in cr.items():
             print(_line(f"card {test} {k}", v, "held out"))  # type: ignore[arg-type]
     sweep: dict[str, object] = {}
-    # 0.8411: the default of the seven-feature model fitted on replay_a and replay_b (before 2026-12-06).
-    for limit in (0.5, 0.7, 0.8, 0.8411, 0.9, round(float(shipped["limit"]), 4), 0.95, 0.97):  # type: ignore[arg-type]
+    # 0.8411: the default of the seven-feature model fitted on replay_a and replay_b (before 2026-12-06); 0.9216:
+    # the default of the model fitted on the files as stored (2026-12-06 to 2026-12-07).
+    for limit in (0.5, 0.7, 0.8, 0.8411, 0.9, 0.9216, round(float(shipped["limit"]), 4), 0.95, 0.97):  # type: ignore[arg-type]
         row: dict[str, dict[str, object]] = {}
         for test in SHIPPED_TESTS:
             x, y, t = bench.matrix(cache, all_sets[test])
@@ -180,6 +184,10 @@ SUBSETS = (("cool", "glare"), ("cool", "glare", "moire"), ("cool", "glare", "moi
 
 
 REAL_SOURCES = ("replay_a", "replay_b", "replay_c", "replay_d", "nuaa_print")
+#: The left-out source is read again saved as JPEG at these qualities (``--loso``).
+LOSO_QUALITIES = (60, 40)
+#: Bona fide sets no fit sees, as stored and saved as JPEG (``tools/pad_data.py``).
+ELSEWHERE = ("clean_face", "clean_face_jpeg", "lfw_test", "lfw_test_jpeg", "casia_test", "casia_test_jpeg", "yale")
 
 
 def leave_one_source_out(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out: Path) -> int:
@@ -192,23 +200,34 @@ def leave_one_source_out(all_sets: dict[str, list[bench.Item]], cache: bench.Fea
     shipped = json.loads(ARTEFACT.read_text())
     rows: dict[str, object] = {}
     for held in sources:
-        model = fit_on(cache, [all_sets[s] for s in sources if s != held], synth, lfw_fit, webcam)
         row: dict[str, object] = {"fitted_on": [s for s in sources if s != held]}
-        for label, m in (("left_out_fit", model), ("shipped_model", shipped)):
-            r, s, y = evaluate(cache, all_sets[held], m)
-            r["bpcer_at_apcer_10pct_curve"] = iso.bpcer_at_apcer(s, y, 0.10)
-            bona = {n: evaluate(cache, all_sets[n], m)[0]["bona_fide_flagged"]
-                    for n in ("clean_face", "lfw_test", "casia_test", "yale")}
-            row[label] = {"limit": m["limit"], "test": r, "bona_fide_flagged_elsewhere": bona}
-            kinds = " ".join(f"APCER {k} {r[f'{k}_missed']}/{r[f'{k}_attacks']}" for k in ("replay", "print")
-                             if f"{k}_attacks" in r)
-            print(f"{held:10s} {label:13s} limit {float(m['limit']):.3f}: {kinds} BPCER "  # type: ignore[arg-type]
-                  f"{r['bona_fide_flagged']}/{r['bona_fide']} | curve: APCER@BPCER5% "
-                  f"{r['apcer_at_bpcer_5pct_curve']:.2f} BPCER@APCER10% {r['bpcer_at_apcer_10pct_curve']:.2f} | "
-                  f"flagged: clean_face {bona['clean_face']}/218, LFW test {bona['lfw_test']}, CASIA test "
-                  f"{bona['casia_test']}, Yale {bona['yale']}", flush=True)
+        fits = {rule: fit_on(cache, [all_sets[s] for s in sources if s != held], synth, lfw_fit, webcam,
+                             recompressed=rule == "left_out_fit")
+                for rule in ("left_out_fit", "left_out_fit_as_stored")}
+        for label, m in (*fits.items(), ("shipped_model", shipped)):
+            entry: dict[str, object] = {"limit": m["limit"]}
+            # The left-out source as stored and saved again as JPEG, as a client's app would send it.
+            for name, items in ((held, all_sets[held]), *((f"{held} JPEG q{q}", bench.recompressed_twins(
+                    all_sets[held], (q,))) for q in LOSO_QUALITIES)):
+                r, s, y = evaluate(cache, items, m)
+                r["bpcer_at_apcer_10pct_curve"] = iso.bpcer_at_apcer(s, y, 0.10)
+                entry["test" if name == held else name.split(" ", 1)[1]] = r
+                kinds = " ".join(f"APCER {k} {r[f'{k}_missed']}/{r[f'{k}_attacks']}" for k in ("replay", "print")
+                                 if f"{k}_attacks" in r)
+                print(f"{name:18s} {label:22s} limit {float(m['limit']):.3f}: {kinds} BPCER "  # type: ignore[arg-type]
+                      f"{r['bona_fide_flagged']}/{r['bona_fide']} | curve: APCER@BPCER5% "
+                      f"{r['apcer_at_bpcer_5pct_curve']:.2f} BPCER@APCER10% {r['bpcer_at_apcer_10pct_curve']:.2f}",
+                      flush=True)
+            bona = {n: evaluate(cache, all_sets[n], m)[0]["bona_fide_flagged"] for n in ELSEWHERE}
+            entry["bona_fide_flagged_elsewhere"] = bona
+            print(f"{'':18s} {label:22s} flagged elsewhere: "
+                  + ", ".join(f"{n} {v}/{len(all_sets[n])}" for n, v in bona.items()), flush=True)
+            row[label] = entry
         rows[held] = row
-    return _write(out, "--loso", {"sources": rows})
+    return _write(out, "--loso", {"sources": rows, "jpeg_qualities": list(LOSO_QUALITIES),
+                                  "rules": {"left_out_fit": "the shipped rule: fitted with the JPEG twins",
+                                            "left_out_fit_as_stored": "the rule before 2026-12-07: images as "
+                                                                      "stored only"}})
 
 
 def own_limit(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out: Path) -> int:
@@ -384,34 +403,62 @@ TURNS = (0, 1, 2, 3)
 SHRINK = (1.0, 0.5, 0.3)
 
 
-def robust(data: Path, out: Path) -> None:
+#: Bona fide photos as a client's app sends them (``--robust``): (long side or None for as it is, JPEG quality).
+SENT = ((None, 75), (None, 60), (None, 40), (960, 60), (640, 50), (480, 40))
+
+
+def robust(data: Path, out: Path, artefact: Path | None = None) -> None:
     """Code 10 on bona fide sets no fit saw (clean_face, CASIA's test half), each image turned by 0-3 quarter
     turns and shrunk to 50 % and 30 %, the face found on the turned image (the image centre without one), scored by
-    the shipped artefact at the default limit."""
+    the shipped artefact at the default limit (``artefact``: another one at its own limit); and the same sets with
+    every 10th image of LFW's test half scaled down (never up) and saved as JPEG (``SENT``)."""
     import cv2
 
     from benchmarks.machine import write_result
     from facematch.checks.fraud import FraudLimits
     from facematch.models.pad import RecaptureDetector
 
-    det, limit = RecaptureDetector.load(), FraudLimits().max_attack_score
+    det = RecaptureDetector.load(artefact)
+    limit = det.limit if artefact else FraudLimits().max_attack_score
     all_sets = bench.sets(data)
-    result: dict[str, object] = {"limit": limit}
+    result: dict[str, object] = {"limit": limit, "artefact": str(artefact or "packaged pad-v1.json")}
+
+    def measure(key: str, items: list[bench.Item], change: object) -> None:
+        flagged = faces = 0
+        for it in items:
+            rgb = change(bench.image(it))  # type: ignore[operator]
+            dets = bench._detect(rgb)
+            faces += bool(dets)
+            flagged += det.score(rgb, dets[0].box if dets else None) > limit
+        result[key] = {"images": len(items), "faces": faces, "flagged": flagged}
+        print(key, result[key], flush=True)
+
+    def turned(turns: int, k: float) -> object:
+        def change(rgb: np.ndarray) -> np.ndarray:
+            rgb = np.ascontiguousarray(np.rot90(rgb, turns))
+            if k != 1.0:
+                rgb = cv2.resize(rgb, (max(8, int(rgb.shape[1] * k)), max(8, int(rgb.shape[0] * k))),
+                                 interpolation=cv2.INTER_AREA)
+            return rgb
+        return change
+
+    def sent(side: int | None, quality: int) -> object:
+        def change(rgb: np.ndarray) -> np.ndarray:
+            h, w = rgb.shape[:2]
+            if side and max(h, w) > side:
+                k = side / max(h, w)
+                rgb = cv2.resize(rgb, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
+            return bench.recompressed(rgb, quality)
+        return change
+
     for name in ("clean_face", "casia_test"):
         for turns in TURNS:
             for k in SHRINK:
-                flagged = faces = 0
-                for it in all_sets[name]:
-                    rgb = np.ascontiguousarray(np.rot90(bench.image(it), turns))
-                    if k != 1.0:
-                        rgb = cv2.resize(rgb, (max(8, int(rgb.shape[1] * k)), max(8, int(rgb.shape[0] * k))),
-                                         interpolation=cv2.INTER_AREA)
-                    dets = bench._detect(rgb)
-                    faces += bool(dets)
-                    flagged += det.score(rgb, dets[0].box if dets else None) > limit
-                key = f"{name} turned {90 * turns} shrunk {k}"
-                result[key] = {"images": len(all_sets[name]), "faces": faces, "flagged": flagged}
-                print(key, result[key], flush=True)
+                measure(f"{name} turned {90 * turns} shrunk {k}", all_sets[name], turned(turns, k))
+    for name, items in (("clean_face", all_sets["clean_face"]), ("casia_test", all_sets["casia_test"]),
+                        ("lfw_test every 10th", all_sets["lfw_test"][::10])):
+        for side, quality in SENT:
+            measure(f"{name} long side {side or 'as it is'} JPEG {quality}", items, sent(side, quality))
     write_result(out, result, indent=2)
     print(f"wrote {out}")
 
@@ -428,7 +475,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loso", action="store_true", help="leave one real attack source out (REAL_SOURCES) only")
     ap.add_argument("--own-limit", action="store_true",
                     help="the --loso folds with the limit picked on the left-out source's own live frames only")
-    ap.add_argument("--robust", action="store_true", help="code 10 on turned and shrunk bona fide faces, then stop")
+    ap.add_argument("--robust", action="store_true",
+                    help="code 10 on turned, shrunk and recompressed bona fide faces, then stop")
+    ap.add_argument("--artefact", type=Path, help="--robust with this pad artefact at its own limit (e.g. a former "
+                                                  "one: git show REV:src/facematch/data/pad-v1.json > FILE)")
     args = ap.parse_args(argv)
     if args.examples:
         examples(args.examples)
@@ -440,7 +490,8 @@ def main(argv: list[str] | None = None) -> int:
         quality(args.data, args.out.with_name("pad_quality.json"))
         return 0
     if args.robust:
-        robust(args.data, args.out.with_name("pad_robust.json"))
+        name = f"pad_robust-{args.artefact.stem}.json" if args.artefact else "pad_robust.json"
+        robust(args.data, args.out.with_name(name), args.artefact)
         return 0
     all_sets = bench.sets(args.data)
     cache = bench.FeatureCache()

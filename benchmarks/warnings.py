@@ -104,7 +104,10 @@ def portrait_attacks(data: Path) -> list[dict[str, Any]]:
     cache = pad_data.FeatureCache()
     rows = []
     fitted_on = {*REAL, "casia_fit", "lfw_fit"}  # the shipped model's fitting data (its provenance)
-    names = ("replay_a", "replay_b", "replay_c", "replay_d", "nuaa_print", "clean_face", "casia_test", "yale")
+    names = ("replay_a", "replay_b", "replay_c", "replay_d", "nuaa_print", "clean_face", "casia_test", "yale",
+             "clean_face_jpeg", "casia_test_jpeg")
+    shown = {"clean_face_jpeg": "clean_face saved as JPEG at 60 and 40",
+             "casia_test_jpeg": "casia_test saved as JPEG at 75, 60 and 40"}  # tools/pad_data.py: recompressed_twins
     for name in names:
         items = sets.get(name)
         if not items:
@@ -115,7 +118,7 @@ def portrait_attacks(data: Path) -> list[dict[str, Any]]:
         for label, role in ((0, "false alarm"), (1, "recall")):
             sel = y == label
             if sel.any():
-                rows.append({"side": "portrait", "warning": "10", "set": f"{name} ({'attacks' if label else 'bona fide'})",
+                rows.append({"side": "portrait", "warning": "10", "set": f"{shown.get(name, name)} ({'attacks' if label else 'bona fide'})",
                              "images": int(sel.sum()), "faces": int(faces[sel].sum()),
                              "flagged": int(flagged[sel].sum()), "role": role, "in_sample": name in fitted_on})
     cache.save()

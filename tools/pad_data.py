@@ -35,6 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 LFW_ATTACK_PEOPLE = 300
 #: Whole-frame synthetic cards and selfies (LFW test half), each genuine, replayed and printed.
 FRAMES = 100
+#: JPEG qualities of the recompressed twins (``recompressed_twins``): what phones and apps send, from a
+#: camera's own file to a messaging app's.
+JPEG_QUALITIES = (40, 50, 60, 70, 80, 90)
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,27 @@ class Item:
     """One image of a set: ``make`` turns the decoded source into the image
     scored, steps separated by ``|`` (``card:SEED``: a photographed synthetic
     ID card around it, ``selfie:SEED``: a 1280x960 selfie, ``replay:SEED``,
-    ``print:SEED``: the attacks; empty: the image itself); ``label`` 1 = attack."""
+    ``print:SEED``: the attacks, ``jpeg:Q``: saved as JPEG at quality Q; empty: the image itself);
+    ``label`` 1 = attack."""
 
     key: str
     path: Path
     label: int
     attack: str  # "none", "replay" or "print"
-    make: str  # "", "replay:SEED" or "print:SEED"
+    make: str  # "", or steps such as "replay:SEED" and "jpeg:Q"
+
+
+def recompressed_twins(items: list[Item], qualities: tuple[int, ...] | None = None) -> list[Item]:
+    """Each item saved once more as JPEG (``jpeg:Q``, after its own steps): at each of ``qualities``, or
+    at one of ``JPEG_QUALITIES`` picked by a hash of its key. A client never sends an uncompressed
+    bitmap; CASIA's BMP crops and the replay sets' PNG crops are read as stored, and JPEG alone moves
+    the hue texture by several standard deviations."""
+    out = []
+    for it in items:
+        for q in qualities or (JPEG_QUALITIES[zlib.crc32(it.key.encode()) % len(JPEG_QUALITIES)],):
+            out.append(Item(f"{it.key}#jpeg{q}", it.path, it.label, it.attack,
+                            "|".join(filter(None, (it.make, f"jpeg:{q}")))))
+    return out
 
 
 def lfw_split(person: str) -> str:
@@ -93,6 +110,10 @@ def sets(data: Path) -> dict[str, list[Item]]:
     for half in ("fit", "test"):  # East-Asian webcam bona fide, split by person like LFW
         out[f"casia_{half}"] = [Item(f"casia/{p.parent.name}/{p.name}", p, 0, "none", "")
                                 for p in _files(data / "asian" / "casia_v5") if lfw_split(p.parent.name) == half]
+    # Bona fide sets no fit sees, saved again as JPEG as a client's app would send them.
+    out["casia_test_jpeg"] = recompressed_twins(out["casia_test"], (75, 60, 40))
+    out["clean_face_jpeg"] = recompressed_twins(out["clean_face"], (60, 40))
+    out["lfw_test_jpeg"] = recompressed_twins(out["lfw_test"][::10], (60,))
     # Real public specimen ID documents (bona fide as a card photo) and a synthetic screen replay and
     # print of each: the card-side rule (benchmarks/pad.py: card_rates).
     specimens = _files(data / "documents" / "specimens")
@@ -140,6 +161,18 @@ def _detect(rgb: np.ndarray) -> list[Any]:
         return bundle.detector.detect(rgb)
 
 
+def recompressed(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """``rgb`` saved as JPEG at ``quality`` with 4:2:0 chroma (libjpeg's default, what phones and
+    apps send) and decoded again."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
 def image(item: Item) -> np.ndarray:
     from facematch.imaging.decode import decode_image
     from tools.synth import cards
@@ -153,6 +186,8 @@ def image(item: Item) -> np.ndarray:
             rgb = cards.photograph(cards.render_card(rgb, rng)[0], rng)
         elif kind == "selfie":
             rgb = cards.render_portrait_selfie(rgb, np.random.default_rng(int(seed)))
+        elif kind == "jpeg":
+            rgb = recompressed(rgb, int(seed))
         else:
             rgb = (screen_replay if kind == "replay" else print_attack)(rgb, int(seed))
     return rgb

@@ -16,6 +16,7 @@ from facematch.checks.fraud import FraudLimits
 from facematch.models.pad import FEATURES, HUE_BINS, RecaptureDetector, features, hue_texture
 from facematch.models.protocols import AttackDetector
 from facematch.types import ImageKind
+from tools.pad_data import JPEG_QUALITIES, Item, image, recompressed, recompressed_twins
 from tools.synth import cards
 from tools.synth.recapture import print_attack, screen_replay
 
@@ -39,6 +40,38 @@ def test_packaged_artefact_loads_with_provenance(det):
     assert len(det.model.weights) == len(FEATURES)
     assert {"fitted_on", "command", "date", "not_fitted_on"} <= set(det.model.provenance)
     assert any("replay_a" in s for s in det.model.provenance["fitted_on"])  # type: ignore[union-attr]
+
+
+def test_the_artefact_was_fitted_on_jpeg_twins_too(det):
+    """A client sends JPEG: the fit and its limit saw every image saved as JPEG as well (tools/fit_pad.py)."""
+    fitted_on = " ".join(det.model.provenance["fitted_on"])  # type: ignore[arg-type]
+    assert "JPEG" in fitted_on and "recompressed_twins" in fitted_on
+    assert "JPEG twins" in str(det.model.provenance["method"])
+
+
+@pytest.mark.parametrize("quality", [90, 75, 60, 40])
+def test_a_camera_photo_saved_again_as_jpeg_is_not_an_attack(det, head, quality):
+    small = cv2.resize(head, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)  # a 65 px face, as CASIA's
+    for img, box in ((head, BOX), (small, tuple(v / 2 for v in BOX))):
+        assert det.score(recompressed(img, quality), box) < FraudLimits().max_attack_score
+
+
+def test_recompressed_twins_are_jpeg_copies_under_their_own_keys(tmp_path, head):
+    src = tmp_path / "face.png"
+    cv2.imwrite(str(src), cv2.cvtColor(head, cv2.COLOR_RGB2BGR))
+    items = [Item(f"set/{i}", src, i % 2, "none" if i % 2 == 0 else "replay", "") for i in range(12)]
+    twins = recompressed_twins(items)
+    assert len(twins) == len(items) and len({t.key for t in twins} | {i.key for i in items}) == 2 * len(items)
+    assert all(t.make == f"jpeg:{t.key.rsplit('#jpeg', 1)[1]}" for t in twins)
+    assert {int(t.make.split(":")[1]) for t in twins} <= set(JPEG_QUALITIES)
+    assert [t.label for t in twins] == [i.label for i in items]
+    assert twins == recompressed_twins(items)  # the quality is the key's, not a draw
+    pair = recompressed_twins(items[:1], (75, 40))
+    assert [t.make for t in pair] == ["jpeg:75", "jpeg:40"]
+    stored, saved = image(items[0]), image(pair[1])
+    assert stored.shape == saved.shape and 0 < np.abs(stored.astype(int) - saved.astype(int)).mean() < 8
+    after_steps = Item("set/0#replay", src, 1, "replay", "replay:3")
+    assert recompressed_twins([after_steps], (60,))[0].make == "replay:3|jpeg:60"
 
 
 def test_it_is_an_attack_detector(det):
