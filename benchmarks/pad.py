@@ -26,6 +26,7 @@ import datetime
 import json
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -423,17 +424,17 @@ def robust(data: Path, out: Path, artefact: Path | None = None) -> None:
     all_sets = bench.sets(data)
     result: dict[str, object] = {"limit": limit, "artefact": str(artefact or "packaged pad-v1.json")}
 
-    def measure(key: str, items: list[bench.Item], change: object) -> None:
+    def measure(key: str, items: list[bench.Item], change: Callable[[np.ndarray], np.ndarray]) -> None:
         flagged = faces = 0
         for it in items:
-            rgb = change(bench.image(it))  # type: ignore[operator]
+            rgb = change(bench.image(it))
             dets = bench._detect(rgb)
             faces += bool(dets)
             flagged += det.score(rgb, dets[0].box if dets else None) > limit
         result[key] = {"images": len(items), "faces": faces, "flagged": flagged}
         print(key, result[key], flush=True)
 
-    def turned(turns: int, k: float) -> object:
+    def turned(turns: int, k: float) -> Callable[[np.ndarray], np.ndarray]:
         def change(rgb: np.ndarray) -> np.ndarray:
             rgb = np.ascontiguousarray(np.rot90(rgb, turns))
             if k != 1.0:
@@ -442,7 +443,7 @@ def robust(data: Path, out: Path, artefact: Path | None = None) -> None:
             return rgb
         return change
 
-    def sent(side: int | None, quality: int) -> object:
+    def sent(side: int | None, quality: int) -> Callable[[np.ndarray], np.ndarray]:
         def change(rgb: np.ndarray) -> np.ndarray:
             h, w = rgb.shape[:2]
             if side and max(h, w) > side:

@@ -37,7 +37,7 @@ REAL = ("replay_a", "replay_b", "replay_c", "replay_d", "nuaa_print")
 
 
 #: Every LFW_TWIN_STEP-th image of LFW's fit half gets a recompressed twin for the limit (a twin of each of
-#: its 6,600 images would double the detection a fit runs on an empty cache).
+#: its 3,850 images would double the detection a fit runs on an empty cache).
 LFW_TWIN_STEP = 4
 #: The qualities CASIA's fit half is saved at for the limit (the limit binds on those webcam photos).
 WEBCAM_TWIN_QUALITIES = (40, 60, 80)
