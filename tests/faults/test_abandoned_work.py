@@ -232,3 +232,70 @@ def test_a_client_that_leaves_is_logged_as_gone_never_as_an_error_and_its_work_s
     assert gone_after < 0.5  # the handler returned when the client left, not when the match would have ended
     assert calls == [] and freed < 1.0  # detection finished (0.6 s), nothing after it ran
     assert store.get(info.api_key).used == 0  # never charged
+
+
+def test_a_client_that_leaves_while_its_urls_download_stops_the_downloads(tmp_path, caplog):
+    """URL mode has no body to read: before, the service noticed a client that had left only once both
+    images had downloaded (a slow host: up to the fetch timeout) and their match was queued. Now the
+    downloads stop when the client leaves, logged as 499 ``client_gone`` ``fetching``, never charged."""
+    import base64
+    import gc
+    import logging
+
+    store = SqliteKeyStore(tmp_path / "k.db")
+    info, secret = store.create_key(quota=5)
+    token = base64.b64encode(f"{info.api_key}:{secret}".encode())
+    started: list[str] = []
+    stopped: list[str] = []
+
+    async def slow_host(request: httpx.Request) -> httpx.Response:
+        started.append(request.url.path)
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            stopped.append(request.url.path)
+            raise
+        return httpx.Response(200, content=png((200, 40, 40)), headers={"content-type": "image/png"})
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"]
+
+    calls: list[float] = []
+    app = create_app(Settings(data_dir=tmp_path, workers=1), store=store, pool=slow_pool(0.0, calls),
+                     transport=httpx.MockTransport(slow_host), resolver=resolve)
+    query = b"type1=portrait&format_type=url&img1=http://a.example/1.png&img2=http://a.example/2.png"
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": PATH, "raw_path": PATH.encode(), "query_string": query, "root_path": "",
+             "client": ("127.0.0.1", 50000), "server": ("t", 80),
+             "headers": [(b"host", b"t"), (b"authorization", b"Basic " + token)]}
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict:
+        if messages:
+            return messages.pop()
+        await asyncio.sleep(0.2)  # the client gives up
+        return {"type": "http.disconnect"}
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def scenario() -> tuple[float, str]:
+        async with app.router.lifespan_context(app):
+            t0 = time.monotonic()
+            await app(scope, receive, send)
+            took = time.monotonic() - t0
+            taken = app.state.services.admission.taken
+            return took, app.state.metrics.render().decode() + f"\ntaken {taken}"
+
+    with caplog.at_level(logging.INFO):
+        took, metrics = asyncio.run(scenario())
+        gc.collect()  # a future whose exception nobody read is logged by asyncio when it is collected
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
+    lines = [r.fields for r in caplog.records if r.name == "facematch.api" and r.getMessage() == "request"]
+    assert [(f["status"], f["reason"], f["during"]) for f in lines] == [(499, "client_gone", "fetching")]
+    assert 'facematch_client_gone_total{during="fetching"} 1.0' in metrics and metrics.endswith("taken 0")
+    assert took < 2.0  # when the client left, not after the 10 s downloads
+    assert sorted(started) == sorted(stopped) == ["/1.png", "/2.png"]  # both downloads began and were stopped
+    assert calls == [] and store.get(info.api_key).used == 0

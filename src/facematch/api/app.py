@@ -64,8 +64,9 @@ T = TypeVar("T")
 
 
 class ClientGone(Exception):
-    """The client closed the connection before its answer: while sending its images (``reading``), or while
-    its match waited for a thread or ran (``matching``, which then stops: ``facematch.cancel``). Nobody is
+    """The client closed the connection before its answer: while sending its images (``reading``), while
+    the service downloaded them from its URLs (``fetching``: the downloads stop), or while its match waited
+    for a thread or ran (``matching``, which then stops: ``facematch.cancel``). Nobody is
     left to answer: logged with status 499 (nginx's "client closed request"), counted in
     ``facematch_client_gone_total``, never charged, and not an error of the service."""
 
@@ -406,12 +407,20 @@ async def _read_images(request: Request, svc: Services, mode: str) -> tuple[byte
         if any(len(u) != 1 or not u[0].strip() for u in urls):
             raise UrlUnavailableError("missing_url")
         fetches = [asyncio.ensure_future(svc.fetcher.fetch(u[0].strip())) for u in urls]
+        both = asyncio.gather(*fetches)
+        gone = asyncio.ensure_future(_disconnected(request))  # no body to read: the client can leave at once
         try:
-            raw1, raw2 = await asyncio.gather(*fetches)
+            await asyncio.wait((both, gone), return_when=asyncio.FIRST_COMPLETED)
+            if not both.done() and gone.exception() is None:
+                raise ClientGone("fetching")
+            raw1, raw2 = await both  # done, or the watch failed (no word of the client): wait for the downloads
         finally:  # when one fails, gather leaves the other downloading: stop it, let it close
+            gone.cancel()
             for f in fetches:
                 f.cancel()
             await asyncio.gather(*fetches, return_exceptions=True)
+            if both.done() and not both.cancelled():
+                both.exception()  # read: a stopped download's CancelledError, which asyncio would log as an error
         return raw1, raw2, ChipInput()
     body = await _read_body(request, limits.max_body_bytes)
     if mode == "file":
@@ -491,6 +500,7 @@ async def _run_limited(svc: Services, slot: Any, fn: Callable[[], T], request: R
 
 async def _disconnected(request: Request) -> None:
     """Returns when the client has closed the connection (ASGI ``http.disconnect``). Called once the body
-    has been read: the server answers ``receive`` only when the connection closes (or the response is sent)."""
+    has been read, or where there is none (URL mode): the server then answers ``receive`` only when the
+    connection closes (or the response is sent)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass

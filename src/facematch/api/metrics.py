@@ -19,8 +19,10 @@ Exposed (besides the standard ``process_*``/``python_*`` collectors):
   ``deadline``, ``auth_busy``, ``auth_rate_limited``, ``sqlite_*`` and
   ``postgres_*`` (the database).
 - ``facematch_client_gone_total{during}``: v2 requests whose client closed the
-  connection before the answer, ``reading`` (while sending its images) or
-  ``matching`` (while its match waited or ran; the work stops): not answered,
+  connection before the answer, ``reading`` (while sending its images),
+  ``fetching`` (while the service downloaded them from their URLs; the
+  downloads stop) or ``matching`` (while its match waited or ran; the work
+  stops): not answered,
   not in ``facematch_requests_total``. Many ``matching``: clients give up
   sooner than the service answers (their timeout is below its deadline, or it
   is overloaded).
@@ -90,7 +92,8 @@ class Metrics:
             "auth_busy, auth_rate_limited, sqlite_* and postgres_*: the database).", ["reason"], registry=r)
         self.gone = Counter(
             "facematch_client_gone", "v2 requests whose client closed the connection before the answer, while "
-            "sending its images (reading) or while its match waited or ran (matching).", ["during"], registry=r)
+            "sending its images (reading), while they were downloaded from their URLs (fetching) or while its match "
+            "waited or ran (matching).", ["during"], registry=r)
         self.admitted = Gauge(
             "facematch_admitted_requests", "Requests admitted now: reading images, waiting for or running on a "
             "matching thread (503 when all FACEMATCH_WORKERS + FACEMATCH_QUEUE_LIMIT slots are taken).", registry=r)
@@ -132,7 +135,8 @@ def observe(request: Request, body: Envelope, status: int, result: MatchResult |
 
 
 def client_gone(request: Request, during: str) -> None:
-    """Record a v2 request whose client left before its answer (``during``: ``reading`` or ``matching``)."""
+    """Record a v2 request whose client left before its answer (``during``: ``reading``, ``fetching`` or
+    ``matching``)."""
     m: Metrics | None = getattr(request.app.state, "metrics", None)
     if m is not None:
         m.gone.labels(during).inc()
