@@ -408,14 +408,9 @@ async def _read_images(request: Request, svc: Services, mode: str) -> tuple[byte
             raise UrlUnavailableError("missing_url")
         fetches = [asyncio.ensure_future(svc.fetcher.fetch(u[0].strip())) for u in urls]
         both = asyncio.gather(*fetches)
-        gone = asyncio.ensure_future(_disconnected(request))  # no body to read: the client can leave at once
-        try:
-            await asyncio.wait((both, gone), return_when=asyncio.FIRST_COMPLETED)
-            if not both.done() and gone.exception() is None:
-                raise ClientGone("fetching")
-            raw1, raw2 = await both  # done, or the watch failed (no word of the client): wait for the downloads
+        try:  # no body to read: the client can leave at once
+            raw1, raw2 = await _unless_client_leaves(both, request, "fetching")
         finally:  # when one fails, gather leaves the other downloading: stop it, let it close
-            gone.cancel()
             for f in fetches:
                 f.cancel()
             await asyncio.gather(*fetches, return_exceptions=True)
@@ -485,17 +480,26 @@ async def _run_limited(svc: Services, slot: Any, fn: Callable[[], T], request: R
     future = svc.executor.submit(slot.owner, run)
     slot.hold_until(future)
     work = asyncio.wrap_future(future)
+    try:
+        return await _unless_client_leaves(work, request, "matching")
+    finally:
+        if not work.done():  # the deadline or the client: nothing will read the result
+            abandoned.set()
+            work.cancel()  # and the pool's future with it, if it is still queued
+
+
+async def _unless_client_leaves(work: asyncio.Future[T], request: Request, during: str) -> T:
+    """``work``'s result, or ``ClientGone(during)`` as soon as the client closes the connection (``work`` is
+    left running: the caller stops it). Where the watch itself fails (no word of the client), the work is
+    awaited as before."""
     gone = asyncio.ensure_future(_disconnected(request))
     try:
         await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
         if not work.done() and gone.exception() is None:
-            raise ClientGone("matching")
-        return await work  # done, or the watch failed (no word of the client): wait for the work as before
+            raise ClientGone(during)
+        return await work
     finally:
         gone.cancel()
-        if not work.done():  # the deadline or the client: nothing will read the result
-            abandoned.set()
-            work.cancel()  # and the pool's future with it, if it is still queued
 
 
 async def _disconnected(request: Request) -> None:
