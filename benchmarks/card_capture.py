@@ -21,7 +21,10 @@ phone does, one condition at a time:
 - the card small in the frame (about a third of the width), tilted 35
   degrees away from the camera, a half-size photo (800x600), a 3200x2400
   photo, the card cropped to its own edges (what capture apps with a card
-  guide send), glare over the portrait, a thumb over the card's corner.
+  guide send), glare over the portrait, a thumb over the card's corner;
+- the same card printed with its Vietnamese diacritics (``MARKED``: "CỘNG
+  HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "NGUYỄN VĂN ĐỨC"; the other rows print
+  plain ASCII), under ten of the conditions.
 
 Each photo goes through ``Matcher.analyze`` as ``type1=card`` with the
 shipped settings. Counted per condition: faces found, and cards raising each
@@ -243,14 +246,21 @@ CONDITIONS: dict[str, Condition] = {
     "mirrored (front camera, web preview)": mirrored,
 }
 LARGE = "3200x2400 photo"
+#: Conditions also read on the same cards printed with their Vietnamese diacritics (``render_card(marked=True)``):
+#: a CCCD's real letters, whose marks thicken its header lines.
+MARKED = ("as photographed", "out of focus (2.5 px)", "phone processing (sharpened, JPEG 50)", "card small in the frame",
+          "tilted 35 degrees", "half-size photo (800x600)", "cropped to the card", "upside down",
+          "turned a quarter clockwise", "mirrored (front camera, web preview)")
+MARKED_SUFFIX = ", Vietnamese diacritics"
 #: The conditions that need the card's corners; the attacks' photos (a screen, a copy) are read without them.
 ON_THE_CARD = ("cropped to the card", "glare over the portrait", "thumb over a corner")
 VARIANTS = ("genuine", "screen recapture (code 10)", "photocopy (code 2)")
 
 
-def photographs(face: np.ndarray, seed: int) -> tuple[Photo, Photo, np.ndarray, np.ndarray]:
+def photographs(face: np.ndarray, seed: int) -> tuple[Photo, Photo, np.ndarray, np.ndarray, Photo]:
     """The card photographed at 1600x1200 and 3200x2400 (each with the card's corners), the 1600x1200 photo
-    shown on a screen and photographed, and a greyscale copy of the card photographed."""
+    shown on a screen and photographed, a greyscale copy of the card photographed, and the same card printed
+    with its Vietnamese diacritics photographed at 1600x1200 as the first."""
     card, _ = cards.render_card(face, seed)
     ch, cw = card.shape[:2]
     corners = np.float64([[0, 0], [cw, 0], [cw, ch], [0, ch]])
@@ -260,7 +270,8 @@ def photographs(face: np.ndarray, seed: int) -> tuple[Photo, Photo, np.ndarray, 
         out.append((img, np.asarray(cv2.perspectiveTransform(corners[None], hm)).reshape(4, 2)))
     screen = cards.screen_recapture(out[0][0], seed + 3)
     copy = cards.photograph(cards.photocopy(card, seed + 4), seed + 5)
-    return out[0], out[1], screen, copy
+    marked, hm = cards.photograph_with_homography(cards.render_card(face, seed, marked=True)[0], seed + 1)
+    return out[0], out[1], screen, copy, (marked, np.asarray(cv2.perspectiveTransform(corners[None], hm)).reshape(4, 2))
 
 
 def empty(conditions: list[str]) -> dict[str, dict[str, Any]]:
@@ -288,12 +299,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     t0 = time.time()
     matcher = build_matcher(Settings(), pool_size=1, parallel=False)
-    rows = {v: empty([*CONDITIONS, LARGE] if v == VARIANTS[0] else [c for c in CONDITIONS if c not in ON_THE_CARD])
+    rows = {v: empty([*CONDITIONS, LARGE, *(c + MARKED_SUFFIX for c in MARKED)] if v == VARIANTS[0]
+                     else [c for c in CONDITIONS if c not in ON_THE_CARD])
             for v in VARIANTS}
     for s, source in enumerate(SOURCES):
         for k, path in enumerate(people(args.data, source, args.people)):
             seed = 130_000 + 1_000 * s + 10 * k
-            (photo, quad), (large, _), screen, copy = photographs(load(path), seed)
+            (photo, quad), (large, _), screen, copy, (marked, marked_quad) = photographs(load(path), seed)
             name = f"{source}/{path.name}"
             for variant, img in zip(VARIANTS, (photo, screen, copy), strict=True):
                 for c, (label, condition) in enumerate(CONDITIONS.items()):
@@ -301,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
                         count(rows[variant][label], matcher, name,
                               condition(img, quad, np.random.default_rng(seed + 10_000 * c)))
             count(rows[VARIANTS[0]][LARGE], matcher, name, large)
+            for c, (label, condition) in enumerate(CONDITIONS.items()):
+                if label in MARKED:
+                    count(rows[VARIANTS[0]][label + MARKED_SUFFIX], matcher, name,
+                          condition(marked, marked_quad, np.random.default_rng(seed + 10_000 * c)))
         print(f"{source}: done ({time.time() - t0:.0f} s)", flush=True)
     matcher.close()
     for variant, by in rows.items():

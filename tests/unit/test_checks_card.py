@@ -221,3 +221,23 @@ def test_a_mirrored_card_is_read_facing_the_right_way(card_photo, copy_photo):
     # The mirrored copy is still a copy and the mirrored colour card still a colour card, read facing.
     for (p, f), copy in ((copy_photo, True), (card_photo, False)):
         assert [x.code for x in photocopy(*facing(*mirrored(p, f), LIM), "img1", LIM)] == ([2] if copy else [])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_cccd_printed_with_its_diacritics_is_a_document(head, seed):
+    """The fields of a CCCD start right beside its portrait, and the detector's box on a printed portrait
+    reaches the portrait's edges: the lines beside it (their centre well to the portrait's right) count.
+    Printed with its diacritics ("CỘNG HÒA XÃ HỘI...", "NGUYỄN"), the header's lines are too thick to count,
+    and these are what is left; they used to be dropped with the face."""
+    flat, portrait = cards.render_card(head, np.random.default_rng(seed), marked=True)
+    photo, homography = cards.photograph_with_homography(flat, np.random.default_rng(seed + 100))
+    x1, y1, x2, y2 = cards.map_box(portrait, homography)
+    face = (x1, y1 + 0.05 * (y2 - y1), x2, y2 - 0.05 * (y2 - y1))
+    assert text_lines(photo, face, LIM) >= LIM.min_text_lines
+    assert card_presence(photo, face, "img1", LIM) == []
+
+
+def test_vietnamese_marks_the_renderer_text():
+    assert cards.vietnamese("CONG HOA XA HOI CHU NGHIA VIET NAM") == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    assert cards.vietnamese("So 15, Ngo 2, Phuong Dich Vong, Cau Giay") == "Số 15, Ngõ 2, Phường Dịch Vọng, Cầu Giấy"
+    assert cards.vietnamese("Unknown Words") == "Unknown Words"

@@ -178,6 +178,48 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=max(6, int(size)))
 
 
+@functools.lru_cache(maxsize=64)
+def _font_vietnamese(size: int) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans, which has every Vietnamese letter (Pillow's default font has none of the marked ones),
+    from matplotlib's own copy: matplotlib is one of the service's dependencies."""
+    import matplotlib
+
+    return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf"), max(6, int(size)))
+
+
+#: The card's words as a CCCD prints them, with their diacritics (``vietnamese``): phrases first, then words.
+_VIETNAMESE_PHRASES = {"CONG HOA XA HOI CHU NGHIA VIET NAM": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+                       "Doc lap - Tu do - Hanh phuc": "Độc lập - Tự do - Hạnh phúc",
+                       "CAN CUOC CONG DAN": "CĂN CƯỚC CÔNG DÂN", "So / No.:": "Số / No.:",
+                       "Ho va ten": "Họ và tên", "Ngay sinh": "Ngày sinh", "Gioi tinh": "Giới tính",
+                       "Quoc tich": "Quốc tịch", "Que quan": "Quê quán", "Noi thuong tru": "Nơi thường trú",
+                       "Co gia tri den": "Có giá trị đến", "Khong thoi han": "Không thời hạn",
+                       "Viet Nam": "Việt Nam", "Dong Nai": "Đồng Nai", "Thanh Hoa": "Thanh Hóa",
+                       "Ngo Quyen": "Ngô Quyền", "An Dong": "An Đồng",
+                       "Hai Phong": "Hải Phòng", "Bien Hoa": "Biên Hòa"}
+_VIETNAMESE_PAIRS = (
+    "NGUYEN=NGUYỄN TRAN=TRẦN LE=LÊ PHAM=PHẠM HOANG=HOÀNG HUYNH=HUỲNH VU=VŨ VO=VÕ DANG=ĐẶNG BUI=BÙI DO=ĐỖ HO=HỒ "
+    "NGO=NGÔ DUONG=DƯƠNG LY=LÝ VAN=VĂN DUC=ĐỨC QUOC=QUỐC HUU=HỮU THANH=THÀNH CONG=CÔNG XUAN=XUÂN THI=THỊ "
+    "NGOC=NGỌC BICH=BÍCH HONG=HỒNG PHUONG=PHƯƠNG KHANH=KHÁNH BINH=BÌNH CUONG=CƯỜNG DUNG=DŨNG HAI=HẢI HIEU=HIẾU "
+    "HUNG=HÙNG PHUC=PHÚC SON=SƠN THANG=THẮNG TUAN=TUẤN HA=HÀ HANH=HẠNH HUONG=HƯƠNG THAO=THẢO UYEN=UYÊN YEN=YẾN "
+    "Nu=Nữ So=Số Ngo=Ngõ To=Tổ Phuong=Phường Xa=Xã Quan=Quận Dich=Dịch Vong=Vọng Cau=Cầu Giay=Giấy Ma=Mã "
+    "Dinh=Đình Dong=Đông Hang=Hàng Bai=Bài Hoan=Hoàn Kiem=Kiếm Ha=Hà Noi=Nội Ho=Hồ Chi=Chí Tan=Tân Go=Gò "
+    "Vap=Vấp Binh=Bình Tho=Thọ Thu=Thủ Duc=Đức Hai=Hải Lach=Lạch Duong=Dương Da=Đà Nang=Nẵng "
+    "Chau=Châu Bac=Bắc Son=Sơn Tra=Trà Can=Cần Xuan=Xuân Khanh=Khánh Kieu=Kiều Le=Lê Cai=Cái Rang=Răng "
+    "Hau=Hậu Loc=Lộc Quang=Quảng Xuong=Xương Ve=Vệ Nghe=Nghệ Dan=Đàn Hung=Hưng Thua=Thừa Thien=Thiên Hue=Huế "
+    "Phu=Phú Hoi=Hội Huong=Hương Toan=Toàn Bien=Biên Nhon=Nhơn Trach=Trạch")
+_VIETNAMESE_WORDS = {plain: marked for plain, marked in (pair.split("=") for pair in _VIETNAMESE_PAIRS.split())}
+
+
+def vietnamese(text: str) -> str:
+    """``text`` (the renderer's ASCII Vietnamese) with the diacritics a CCCD prints: known phrases and words
+    are replaced, anything else is kept as it is."""
+    for ascii_, marked in _VIETNAMESE_PHRASES.items():
+        text = text.replace(ascii_, marked)
+    return " ".join(_VIETNAMESE_WORDS.get(w.rstrip(","), w.rstrip(",")) + ("," if w.endswith(",") else "")
+                    for w in text.split(" "))
+
+
 def _text(
     draw: ImageDraw.ImageDraw,
     xy: tuple[float, float],
@@ -188,14 +230,18 @@ def _text(
     bold: bool = False,
     anchor: str = "la",
     max_width: float | None = None,
+    marked: bool = False,
 ) -> tuple[int, int, int, int]:
     size0 = size
-    font = _font(size)
+    font_of = _font_vietnamese if marked else _font
+    if marked:
+        text = vietnamese(text)
+    font = font_of(size)
     stroke = max(1, int(round(size / 28))) if bold else 0
     if max_width is not None:  # shrink to fit (down to 70 %)
         while size > 7 and draw.textlength(text, font=font) + 2 * stroke > max_width and size > 0.7 * size0:
             size -= 1
-            font = _font(size)
+            font = font_of(size)
     draw.text(xy, text, font=font, fill=fill, anchor=anchor, stroke_width=stroke, stroke_fill=fill)
     return draw.textbbox(xy, text, font=font, anchor=anchor, stroke_width=stroke)
 
@@ -408,8 +454,13 @@ def render_card(
     width: int = 1012,
     name: str | None = None,
     ghost: bool = False,
+    marked: bool = False,
 ) -> tuple[np.ndarray, Box]:
     """Render the front side of a CCCD-like card with ``face`` as its portrait.
+
+    With ``marked``, the text is printed with its Vietnamese diacritics, as a CCCD prints it ("CỘNG HÒA XÃ
+    HỘI CHỦ NGHĨA VIỆT NAM", "NGUYỄN VĂN ĐỨC"), in DejaVu Sans (``vietnamese``); else in plain ASCII in
+    Pillow's default font. The same ``rng`` gives the same card either way, but for the letters.
 
     With ``ghost``, the card also prints a smaller, faded second copy of the
     portrait at its lower right (the "ghost" image of ICAO 9303 documents and
@@ -460,49 +511,50 @@ def render_card(
 
     pil = Image.fromarray(card)
     d = ImageDraw.Draw(pil)
+    put = functools.partial(_text, marked=marked)
     hx = (px2 + (w - qr - 0.035 * w)) / 2  # header centred between portrait column and QR
     f = lambda v: max(7, int(round(v * s)))  # noqa: E731 - font size in card pixels
 
-    _text(d, (hx, 0.045 * h), "CONG HOA XA HOI CHU NGHIA VIET NAM", f(25), _DARK, bold=True, anchor="mt")
-    bb = _text(d, (hx, 0.045 * h + 34 * s), "Doc lap - Tu do - Hanh phuc", f(23), _DARK, bold=True, anchor="mt")
+    put(d, (hx, 0.045 * h), "CONG HOA XA HOI CHU NGHIA VIET NAM", f(25), _DARK, bold=True, anchor="mt")
+    bb = put(d, (hx, 0.045 * h + 34 * s), "Doc lap - Tu do - Hanh phuc", f(23), _DARK, bold=True, anchor="mt")
     d.line([(bb[0] + 4 * s, bb[3] + 4 * s), (bb[2] - 4 * s, bb[3] + 4 * s)], fill=_DARK, width=max(1, int(2 * s)))
     ty = 0.045 * h + 78 * s
-    bb = _text(d, (hx, ty), "CAN CUOC CONG DAN", f(40), _RED, bold=True, anchor="mt")
-    bb = _text(d, (hx, bb[3] + 6 * s), "CITIZEN IDENTITY CARD", f(21), _RED, bold=True, anchor="mt")
+    bb = put(d, (hx, ty), "CAN CUOC CONG DAN", f(40), _RED, bold=True, anchor="mt")
+    bb = put(d, (hx, bb[3] + 6 * s), "CITIZEN IDENTITY CARD", f(21), _RED, bold=True, anchor="mt")
 
     fx = px2 + 0.028 * w  # field column
     ny = bb[3] + 14 * s
-    lb = _text(d, (fx, ny + 10 * s), "So / No.:", f(20), _LABEL)
-    _text(d, (lb[2] + 12 * s, ny), ident["number"], f(34), (20, 20, 20), bold=True)
+    lb = put(d, (fx, ny + 10 * s), "So / No.:", f(20), _LABEL)
+    put(d, (lb[2] + 12 * s, ny), ident["number"], f(34), (20, 20, 20), bold=True)
 
     lab, val = f(18), f(22)
     y = max(ny + 52 * s, py1 + 6 * s)
     step = 32 * s
-    _text(d, (fx, y), "Ho va ten / Full name:", lab, _LABEL)
+    put(d, (fx, y), "Ho va ten / Full name:", lab, _LABEL)
     y += step - 4 * s
-    _text(d, (fx, y), ident["name"], f(29), (16, 16, 16), bold=True, max_width=w - fx - 0.03 * w)
+    put(d, (fx, y), ident["name"], f(29), (16, 16, 16), bold=True, max_width=w - fx - 0.03 * w)
     y += step + 12 * s
-    lb = _text(d, (fx, y), "Ngay sinh / Date of birth:", lab, _LABEL)
-    _text(d, (lb[2] + 10 * s, y - 3 * s), ident["dob"], val, (16, 16, 16), bold=True)
+    lb = put(d, (fx, y), "Ngay sinh / Date of birth:", lab, _LABEL)
+    put(d, (lb[2] + 10 * s, y - 3 * s), ident["dob"], val, (16, 16, 16), bold=True)
     y += step + 4 * s
-    lb = _text(d, (fx, y), "Gioi tinh / Sex:", lab, _LABEL)
-    _text(d, (lb[2] + 10 * s, y - 3 * s), ident["sex"], val, (16, 16, 16), bold=True)
-    lb = _text(d, (fx + 0.30 * w, y), "Quoc tich / Nationality:", lab, _LABEL)
-    _text(d, (lb[2] + 10 * s, y - 3 * s), ident["nationality"], val, (16, 16, 16), bold=True)
+    lb = put(d, (fx, y), "Gioi tinh / Sex:", lab, _LABEL)
+    put(d, (lb[2] + 10 * s, y - 3 * s), ident["sex"], val, (16, 16, 16), bold=True)
+    lb = put(d, (fx + 0.30 * w, y), "Quoc tich / Nationality:", lab, _LABEL)
+    put(d, (lb[2] + 10 * s, y - 3 * s), ident["nationality"], val, (16, 16, 16), bold=True)
     y += step + 4 * s
-    _text(d, (fx, y), "Que quan / Place of origin:", lab, _LABEL)
+    put(d, (fx, y), "Que quan / Place of origin:", lab, _LABEL)
     y += step - 4 * s
-    _text(d, (fx, y), ident["origin"], val, (16, 16, 16), bold=True, max_width=w - fx - 0.03 * w)
+    put(d, (fx, y), ident["origin"], val, (16, 16, 16), bold=True, max_width=w - fx - 0.03 * w)
     y += step + 6 * s
-    lb = _text(d, (fx, y), "Noi thuong tru / Place of residence:", lab, _LABEL)
+    lb = put(d, (fx, y), "Noi thuong tru / Place of residence:", lab, _LABEL)
     y += step - 4 * s
-    _text(d, (fx, y), ident["residence"], val, (16, 16, 16), bold=True, max_width=w - fx - 0.03 * w)
+    put(d, (fx, y), ident["residence"], val, (16, 16, 16), bold=True, max_width=w - fx - 0.03 * w)
 
     # Expiry under the portrait, as on the card.
     ey = py2 + 0.018 * h
-    lb = _text(d, (px1, ey), "Co gia tri den:", f(15), _LABEL)
-    _text(d, (lb[2] + 6 * s, ey - 1 * s), ident["expiry"], f(17), (16, 16, 16), bold=True)
-    _text(d, (px1, ey + 19 * s), "Date of expiry", f(15), _LABEL)
+    lb = put(d, (px1, ey), "Co gia tri den:", f(15), _LABEL)
+    put(d, (lb[2] + 6 * s, ey - 1 * s), ident["expiry"], f(17), (16, 16, 16), bold=True)
+    put(d, (px1, ey + 19 * s), "Date of expiry", f(15), _LABEL)
 
     card = np.asarray(pil, dtype=np.uint8).copy()
     return card, (px1, py1, px2, py2)

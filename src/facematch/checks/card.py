@@ -103,8 +103,9 @@ def _resize_grey(rgb: np.ndarray, scale: float) -> np.ndarray:
 
 
 def text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, limits: CardLimits) -> int:
-    """Number of text-line-like blobs outside the face and within a few face
-    sizes of it (the whole image without a face): morphological gradient,
+    """Number of text-line-like blobs centred outside the face (its box and a
+    margin of 0.3 face widths) and within a few face sizes of it (the whole
+    image without a face): morphological gradient,
     Otsu threshold, letters joined along the line (a 9x1 closing), then blobs
     whose minimum-area rectangle (so that a tilted card's lines count) is
     4-24 px thick, at least 3 times as long and at least 40 % filled.
@@ -160,12 +161,15 @@ def facing(rgb: np.ndarray, box: Box | None, limits: CardLimits) -> tuple[np.nda
 
 def _text_lines(rgb: np.ndarray, box: tuple[float, float, float, float] | None, limits: CardLimits,
                 long_side: int = 0) -> int:
-    return len(_line_centres(rgb, box, limits, long_side))
+    return len(_line_centres(rgb, box, limits, long_side, beside=True))
 
 
 def _line_centres(rgb: np.ndarray, box: tuple[float, float, float, float] | None, limits: CardLimits,
-                  long_side: int = 0) -> list[float]:
-    """The x of each text-line blob's centre, in pixels of ``rgb`` (``text_lines``)."""
+                  long_side: int = 0, beside: bool = False) -> list[float]:
+    """The x of each text-line blob's centre, in pixels of ``rgb`` (``text_lines``). Blobs on the face are
+    left out: with ``beside``, those centred within the face's box and a margin of 0.3 face widths (a line
+    of text beside the portrait may start within the margin: a CCCD prints its fields right beside it);
+    else every blob that reaches into that margin (``text_sides``: ``facing``'s rule was chosen so)."""
     h, w = rgb.shape[:2]
     if box is not None:
         scale = limits.text_face_height / max(box[3] - box[1], 1.0)
@@ -188,7 +192,8 @@ def _line_centres(rgb: np.ndarray, box: tuple[float, float, float, float] | None
         span = max(bw_, bh_)
         if area < 48 or span < 12 or not 1.6 <= area / span <= 24:  # no line of text: too small, or too thick
             continue
-        if face is not None and x + bw_ > face[0] and x < face[2] and y + bh_ > face[1] and y < face[3]:
+        if face is not None and (face[0] <= x + bw_ / 2 <= face[2] and face[1] <= y + bh_ / 2 <= face[3] if beside
+                                 else x + bw_ > face[0] and x < face[2] and y + bh_ > face[1] and y < face[3]):
             continue
         centre = (x + bw_ / 2) / scale
         if 4 <= bh_ <= 24 and bw_ >= 3 * bh_ and area >= 0.4 * bw_ * bh_:  # a level line
