@@ -264,14 +264,15 @@ def photographs(face: np.ndarray, seed: int) -> tuple[Photo, Photo, np.ndarray, 
     card, _ = cards.render_card(face, seed)
     ch, cw = card.shape[:2]
     corners = np.float64([[0, 0], [cw, 0], [cw, ch], [0, ch]])
-    out = []
-    for size in ((1600, 1200), (3200, 2400)):
-        img, hm = cards.photograph_with_homography(card, seed + 1, out_size=size)
-        out.append((img, np.asarray(cv2.perspectiveTransform(corners[None], hm)).reshape(4, 2)))
-    screen = cards.screen_recapture(out[0][0], seed + 3)
+
+    def photo(printed: np.ndarray, size: tuple[int, int] = (1600, 1200)) -> Photo:
+        img, hm = cards.photograph_with_homography(printed, seed + 1, out_size=size)
+        return img, np.asarray(cv2.perspectiveTransform(corners[None], hm)).reshape(4, 2)
+
+    small, large = photo(card), photo(card, (3200, 2400))
+    screen = cards.screen_recapture(small[0], seed + 3)
     copy = cards.photograph(cards.photocopy(card, seed + 4), seed + 5)
-    marked, hm = cards.photograph_with_homography(cards.render_card(face, seed, marked=True)[0], seed + 1)
-    return out[0], out[1], screen, copy, (marked, np.asarray(cv2.perspectiveTransform(corners[None], hm)).reshape(4, 2))
+    return small, large, screen, copy, photo(cards.render_card(face, seed, marked=True)[0])
 
 
 def empty(conditions: list[str]) -> dict[str, dict[str, Any]]:

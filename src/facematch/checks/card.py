@@ -192,9 +192,13 @@ def _line_centres(rgb: np.ndarray, box: tuple[float, float, float, float] | None
         span = max(bw_, bh_)
         if area < 48 or span < 12 or not 1.6 <= area / span <= 24:  # no line of text: too small, or too thick
             continue
-        if face is not None and (face[0] <= x + bw_ / 2 <= face[2] and face[1] <= y + bh_ / 2 <= face[3] if beside
-                                 else x + bw_ > face[0] and x < face[2] and y + bh_ > face[1] and y < face[3]):
-            continue
+        if face is not None:
+            if beside:  # centred on the face
+                on_face = face[0] <= x + bw_ / 2 <= face[2] and face[1] <= y + bh_ / 2 <= face[3]
+            else:  # reaching into it
+                on_face = x + bw_ > face[0] and x < face[2] and y + bh_ > face[1] and y < face[3]
+            if on_face:
+                continue
         centre = (x + bw_ / 2) / scale
         if 4 <= bh_ <= 24 and bw_ >= 3 * bh_ and area >= 0.4 * bw_ * bh_:  # a level line
             centres.append(centre)
