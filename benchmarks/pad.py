@@ -377,8 +377,8 @@ def quality(data: Path, out: Path) -> None:
         variants.setdefault("clean_face_blurred_3pct", []).append((cv2.GaussianBlur(rgb, (0, 0), 0.03 * width), it))
         noisy = np.clip(rgb + rng.normal(0, 20, rgb.shape), 0, 255).astype(np.uint8)
         variants.setdefault("clean_face_noise_20", []).append((noisy, it))
-    for name in ("replay_a", "replay_b"):
-        for it in all_sets[name]:
+    for name in REAL_SOURCES:
+        for it in all_sets.get(name, []):
             variants.setdefault(f"{name}_{'live' if it.label == 0 else 'replay'}", []).append((bench.image(it), it))
     result: dict[str, object] = {}
     for name, pairs in variants.items():

@@ -29,8 +29,12 @@ class QualityLimits:
     #: Blur: the chip loses less than this fraction of its gradient energy
     #: when blurred again with a Gaussian of ``reblur_sigma`` pixels. A sharp
     #: face loses 0.33-0.63 (attributes/clean_face); blurred by 3 % of the face
-    #: width it keeps all but 0.06-0.13.
-    min_sharpness: float = 0.2
+    #: width it keeps all but 0.06-0.13. The limit is the attack model's
+    #: false-alarm budget (blur is invalidCode 10 too): at most 1 % of LFW's fit
+    #: half and 5 % of CASIA's fit half as JPEG flagged, rounded down
+    #: (``tools/pick_blur_limit.py``, since 2026-12-08; 0.2 before, which
+    #: flagged 8 % of LFW's fit half and a fifth of two webcams' live frames).
+    min_sharpness: float = 0.158
     reblur_sigma: float = 1.5
     #: Noise: Immerkaer's estimate of the noise's standard deviation in grey
     #: levels, over the flatter half of the face (``noise_sigma``): 0.4-3.1 on
