@@ -52,6 +52,7 @@ from benchmarks.same_photo import genuine_pairs, jpeg, load
 from facematch.matcher import Face, ImageAnalysis, Matcher, build_matcher
 from facematch.settings import Settings
 from facematch.types import ImageKind
+from tools.pad_data import recompressed
 
 CODES = (7, 8, 9, 10, 11, 12)
 CHECKS = ("presentation_attack", "blur", "noise")
@@ -75,12 +76,6 @@ def _encoded(lin: np.ndarray) -> np.ndarray:
     return _u8(255.0 * np.clip(lin, 0.0, 1.0) ** (1 / 2.2))
 
 
-def _recompressed(rgb: np.ndarray, quality: int) -> np.ndarray:
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-
-
 def _eyes(face: Face) -> tuple[np.ndarray, np.ndarray, float]:
     p = np.asarray(face.landmarks, np.float64)
     left, right = p[0:2].mean(0), p[2:4].mean(0)
@@ -101,32 +96,35 @@ def _face_mask(rgb: np.ndarray, face: Face, grow: float = 1.0) -> np.ndarray:
     return _ellipse(rgb.shape, c, (w, h), 0.15 * w)
 
 
+def _sensed(rgb: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Linear light at ``fraction`` of the exposure as a small sensor records it: shot noise at 4,000
+    electrons for white and read noise of 3 electrons, in units of the full exposure's white."""
+    electrons = _linear(rgb) * fraction * 4000.0
+    seen = rng.poisson(electrons).astype(np.float32) + rng.normal(0.0, 3.0, rgb.shape).astype(np.float32)
+    return seen / 4000.0
+
+
 def low_light(fraction: float) -> Condition:
-    """``fraction`` of the light: shot noise of a sensor with 4,000 electrons at white, read noise of 3, the
-    exposure gained back, a phone's noise reduction (bilateral on luma, Gaussian on chroma), JPEG 85."""
+    """``fraction`` of the light, as ``_sensed``, the exposure gained back, a phone's noise reduction
+    (bilateral on luma, Gaussian on chroma), JPEG 85."""
     def apply(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
-        electrons = _linear(rgb) * fraction * 4000.0
-        seen = rng.poisson(electrons).astype(np.float32) + rng.normal(0.0, 3.0, rgb.shape).astype(np.float32)
-        out = _encoded(seen / (4000.0 * fraction))
+        out = _encoded(_sensed(rgb, fraction, rng) / fraction)
         ycc = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb)
         ycc[:, :, 0] = cv2.bilateralFilter(ycc[:, :, 0], 5, 25, 3)
         ycc[:, :, 1:] = cv2.GaussianBlur(ycc[:, :, 1:], (0, 0), 2.0)
-        return _recompressed(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), 85)
+        return recompressed(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), 85)
     return apply
 
 
 def window_behind(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
     """Against a bright window: auto-exposure set by the window leaves the whole person at 0.35 of the light
-    (1.5 stops under), with the sensor's shot noise at that exposure (4,000 electrons at white), JPEG 90.
-    (The window itself is not drawn: without the person's outline, a brightened background would cut
-    through the hair.)"""
-    electrons = _linear(rgb) * 0.35 * 4000.0
-    seen = rng.poisson(electrons).astype(np.float32) + rng.normal(0.0, 3.0, rgb.shape).astype(np.float32)
-    return _recompressed(_encoded(seen / 4000.0), 90)
+    (1.5 stops under), with the sensor's noise at that exposure (``_sensed``), JPEG 90. (The window itself
+    is not drawn: without the person's outline, a brightened background would cut through the hair.)"""
+    return recompressed(_encoded(_sensed(rgb, 0.35, rng)), 90)
 
 
 def overexposed(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
-    return _recompressed(_encoded(_linear(rgb) * 2.0), 90)
+    return recompressed(_encoded(_linear(rgb) * 2.0), 90)
 
 
 def side_light(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
@@ -138,7 +136,7 @@ def side_light(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndar
     if rng.random() < 0.5:
         ramp = 1.0 - ramp
     gain = 0.25 + 0.75 * ramp
-    return _recompressed(_encoded(_linear(rgb) * gain[None, :, None]), 90)
+    return recompressed(_encoded(_linear(rgb) * gain[None, :, None]), 90)
 
 
 def downlight(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
@@ -148,12 +146,12 @@ def downlight(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarr
     for c in (left, right):
         shade = np.maximum(shade, _ellipse(rgb.shape, c + [0, -0.05 * eyes], (0.38 * eyes, 0.26 * eyes),
                                            0.12 * eyes))
-    return _recompressed(_encoded(_linear(rgb) * (1.0 - 0.6 * shade)[:, :, None]), 90)
+    return recompressed(_encoded(_linear(rgb) * (1.0 - 0.6 * shade)[:, :, None]), 90)
 
 
 def tint(gains: tuple[float, float, float]) -> Condition:
     def apply(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
-        return _recompressed(_u8(rgb.astype(np.float32) * np.array(gains, np.float32)), 90)
+        return recompressed(_u8(rgb.astype(np.float32) * np.array(gains, np.float32)), 90)
     return apply
 
 
@@ -163,7 +161,7 @@ def hand_shake(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndar
     k[n // 2, :] = 1.0 / n
     rot = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), float(rng.uniform(0, 180)), 1.0)
     k = cv2.warpAffine(k, rot, (n, n))
-    return _recompressed(cv2.filter2D(rgb, -1, k / k.sum()), 90)
+    return recompressed(cv2.filter2D(rgb, -1, k / k.sum()), 90)
 
 
 def beauty(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
@@ -176,7 +174,7 @@ def beauty(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
     out = rgb.astype(np.float32) * (1 - m) + smooth.astype(np.float32) * m
     lin = _linear(_u8(out)) * 1.15
     grey = lin.mean(axis=2, keepdims=True)
-    return _recompressed(_encoded(grey + (lin - grey) * 0.9), 90)
+    return recompressed(_encoded(grey + (lin - grey) * 0.9), 90)
 
 
 def front_camera(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
@@ -184,13 +182,13 @@ def front_camera(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.nd
     sharp = f + 1.0 * (f - cv2.GaussianBlur(f, (0, 0), 1.2))
     ycc = cv2.cvtColor(_u8(sharp), cv2.COLOR_RGB2YCrCb)
     ycc[:, :, 1:] = cv2.GaussianBlur(ycc[:, :, 1:], (0, 0), 1.5)
-    return _recompressed(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), 75)
+    return recompressed(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), 75)
 
 
 def messaging_app(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
     h, w = rgb.shape[:2]
-    once = _recompressed(cv2.resize(rgb, (round(w * 0.9), round(h * 0.9)), interpolation=cv2.INTER_AREA), 70)
-    return _recompressed(once, 70)
+    once = recompressed(cv2.resize(rgb, (round(w * 0.9), round(h * 0.9)), interpolation=cv2.INTER_AREA), 70)
+    return recompressed(once, 70)
 
 
 def as_taken(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
