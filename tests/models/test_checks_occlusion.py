@@ -90,6 +90,23 @@ def test_a_cap_raises_the_hat_score(bundle, portrait, mesh):
     assert bare < 0 < capped
 
 
+@pytest.mark.parametrize("capped", [False, True])
+def test_a_face_and_its_mirror_image_get_one_hat_score(bundle, portrait, mesh, capped):
+    """A head covering is one in a mirror, and front cameras and web pages send selfies mirrored: the score
+    is the same for the face view and its mirror image (the model fitted on photos as they are was not
+    symmetric: docs/checks.md, code 8)."""
+    from facematch.checks.occlusion import hat
+
+    rgb = occluders.draw_cap(portrait, mesh, 3) if capped else portrait
+    view = _view(bundle, rgb)
+    every = OcclusionLimits(hat_min_score=-100.0, embedding_models=False)  # every face reports its score
+    [as_is] = hat(view, rgb.shape, "img2", every)
+    [mirrored] = hat(view.mirrored(), rgb.shape, "img2", every)
+    assert mirrored.value == pytest.approx(as_is.value, abs=1e-9)
+    assert (as_is.value > 0) == capped
+    assert np.array_equal(view.mirrored().mirrored().rgb, view.rgb)
+
+
 def _view(bundle, rgb: np.ndarray) -> FaceView:
     return FaceView.from_points(rgb, bundle.detector.detect(rgb)[0].mesh.points)
 

@@ -34,14 +34,18 @@ def _hats(ctx: FaceContext, limits: CheckLimits | None = None):
     return [f for f in run_checks(ctx, limits or CheckLimits()) if int(f.code) == 8]
 
 
+def _both(view: occlusion.FaceView) -> tuple[np.ndarray, np.ndarray]:
+    """The image features of the view and of its mirror image, whose scores the check averages."""
+    return hat_features(view), hat_features(view.mirrored())
+
+
 def _scores(ctx: FaceContext) -> tuple[float, float]:
     """(hat-v3's score with the embedding, the sum with the top of the chip) of the context's face."""
     assert ctx.face is not None and ctx.taps is not None and ctx.embedding is not None
-    view = occlusion.FaceView.from_points(ctx.rgb, ctx.face.mesh.points)
-    x = hat_features(view)
+    both = _both(occlusion.FaceView.from_points(ctx.rgb, ctx.face.mesh.points))
     base = hat_model()
-    return base.score(x, ctx.embedding, ctx.embedder), hat_top_model().score(base.log_odds(x, ctx.embedding),
-                                                                            ctx.taps)
+    v3 = sum(base.score(x, ctx.embedding, ctx.embedder) for x in both) / 2
+    return v3, hat_top_model().score(sum(base.log_odds(x, ctx.embedding) for x in both) / 2, ctx.taps)
 
 
 def test_the_model_reads_the_default_embedders_own_tensor(bundle, portrait):
@@ -79,7 +83,7 @@ def test_without_the_tensor_another_network_or_the_models_off_hat_v3_decides(bun
     assert [f.value for f in _hats(untapped)] == [pytest.approx(v3)]
     assert tapped.face is not None
     view = occlusion.FaceView.from_points(rgb, tapped.face.mesh.points)
-    image_alone = hat_model().score(hat_features(view))
+    image_alone = sum(hat_model().score(x) for x in _both(view)) / 2
     other = face_context(bundle, rgb, "dlib-resnet-v1", taps=True)
     off = CheckLimits(occlusion=OcclusionLimits(embedding_models=False))
     for ctx, limits in ((other, None), (tapped, off)):

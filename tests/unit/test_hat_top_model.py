@@ -70,6 +70,11 @@ def test_the_packaged_model_reads_sfaces_tensor_and_records_its_fit():
     assert held["positives"] > 0 and held["negatives"] > 0
 
 
+def _both(view: occlusion.FaceView) -> tuple[np.ndarray, np.ndarray]:
+    """The image features of the view and of its mirror image: the check averages their scores."""
+    return occlusion.hat_features(view), occlusion.hat_features(view.mirrored())
+
+
 def _drawn_face(top: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A drawn face (skin ellipse, dark eyes and mouth) and mesh points at the indices the face view reads;
     with ``top``, the image cut across ``top`` px from its top (the head top then lies outside it)."""
@@ -109,10 +114,11 @@ def test_the_check_adds_it_only_for_a_head_neither_cut_nor_turned_with_the_netwo
         return found[0].value
 
     rgb, points = _drawn_face()
-    x = occlusion.hat_features(occlusion.FaceView.from_points(rgb, points))
-    v3, image_alone = base.score(x, embedding, base.embedder), base.score(x)
+    both = _both(occlusion.FaceView.from_points(rgb, points))
+    v3 = sum(base.score(x, embedding, base.embedder) for x in both) / 2
+    image_alone = sum(base.score(x) for x in both) / 2
     assert v3 != image_alone
-    assert value(rgb, points, taps) == pytest.approx(base.log_odds(x, embedding) + 5.0 - 0.5)
+    assert value(rgb, points, taps) == pytest.approx(sum(base.log_odds(x, embedding) for x in both) / 2 + 5.0 - 0.5)
     assert value(rgb, points, taps) == pytest.approx(v3 + base.with_embedding.threshold + 4.5)
     assert value(rgb, points, None) == pytest.approx(v3)
     assert value(rgb, points, {}) == value(rgb, points, {"t9": tap}) == pytest.approx(v3)
@@ -125,8 +131,8 @@ def test_the_check_adds_it_only_for_a_head_neither_cut_nor_turned_with_the_netwo
     cut, shifted = _drawn_face(top=125)
     view = occlusion.FaceView.from_points(cut, shifted)
     assert view.outside(occlusion.HEAD_TOP, cut.shape) > always.hat_max_outside
-    cut_x = occlusion.hat_features(view)
-    assert value(cut, shifted, taps) == pytest.approx(base.score(cut_x, embedding, base.embedder))
+    assert value(cut, shifted, taps) == pytest.approx(sum(base.score(x, embedding, base.embedder)
+                                                          for x in _both(view)) / 2)
 
 
 def test_the_limit_reported_is_the_models_own_where_it_adds():
@@ -148,5 +154,5 @@ def test_the_limit_reported_is_the_models_own_where_it_adds():
         assert bool(found) is warns
         if found:
             assert found[0].limit == OcclusionLimits().hat_min_score and found[0].value is not None
-            assert found[0].value == pytest.approx(top.score(base.log_odds(occlusion.hat_features(view), embedding),
-                                                             {top.tap: tap}))
+            log_odds = sum(base.log_odds(x, embedding) for x in _both(view)) / 2
+            assert found[0].value == pytest.approx(top.score(log_odds, {top.tap: tap}))
