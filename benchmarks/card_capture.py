@@ -54,7 +54,7 @@ import numpy as np
 from benchmarks import machine
 from benchmarks.ghost import ASIAN, people
 from benchmarks.same_photo import jpeg, load
-from facematch.matcher import Matcher, build_matcher
+from facematch.matcher import ImageAnalysis, Matcher, build_matcher
 from facematch.settings import Settings
 from facematch.types import ImageKind
 from tools.synth import cards
@@ -281,7 +281,11 @@ def empty(conditions: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def count(row: dict[str, Any], matcher: Matcher, name: str, img: np.ndarray) -> None:
-    a = matcher.analyze(jpeg(img), ImageKind.CARD, "img1")
+    record(row, matcher.analyze(jpeg(img), ImageKind.CARD, "img1"), name)
+
+
+def record(row: dict[str, Any], a: ImageAnalysis, name: str) -> None:
+    """Count one analysed photo in ``row``: the photo, its face, each code it raised (with its name)."""
     row["images"] += 1
     row["face_found"] += a.face is not None
     for code in sorted({int(f.code) for f in a.findings}):

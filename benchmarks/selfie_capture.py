@@ -48,6 +48,7 @@ import cv2
 import numpy as np
 
 from benchmarks import machine
+from benchmarks.card_capture import record
 from benchmarks.same_photo import genuine_pairs, jpeg, load
 from facematch.matcher import Face, ImageAnalysis, Matcher, build_matcher
 from facematch.settings import Settings
@@ -244,11 +245,7 @@ def empty() -> dict[str, Any]:
 def count(row: dict[str, Any], matcher: Matcher, name: str, img: np.ndarray, reference: ImageAnalysis | None,
           base: float | None) -> None:
     a = matcher.analyze(jpeg(img), ImageKind.PORTRAIT, "img2")
-    row["images"] += 1
-    row["face_found"] += a.face is not None
-    for code in sorted({int(f.code) for f in a.findings}):
-        row["code"][str(code)] = row["code"].get(str(code), 0) + 1
-        row["flagged"].setdefault(str(code), []).append(name)
+    record(row, a, name)
     for check in sorted({f.check for f in a.findings if f.check in CHECKS}):
         row["check"][check] += 1
     if reference is None or reference.face is None:
