@@ -16,7 +16,9 @@ the left-out source's own live frames (``facematch pad-limit``; ``pad_own_limit.
 (``pad_subsets.json``); ``--quality``: blur, noise and presentation_attack
 rates (``pad_quality.json``); ``--robust``: code 10 on turned, shrunk and
 recompressed bona fide faces (``pad_robust.json``; ``--artefact FILE``: another
-artefact at its own limit, ``pad_robust-<FILE's stem>.json``).
+artefact at its own limit, ``pad_robust-<FILE's stem>.json``); ``--loso-service``: code 10 as a client sees
+it, each source left out: the fold model at its limit or the blur check, at the shipped limit and at the
+former 0.2 (``pad_loso_service.json``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facematch.checks.quality import QualityLimits
 from facematch.eval import pad as iso
 from facematch.fit.pad import probability
 from tools import pad_data as bench
@@ -229,6 +232,54 @@ def leave_one_source_out(all_sets: dict[str, list[bench.Item]], cache: bench.Fea
                                   "rules": {"left_out_fit": "the shipped rule: fitted with the JPEG twins",
                                             "left_out_fit_as_stored": "the rule before 2026-12-07: images as "
                                                                       "stored only"}})
+
+
+#: The blur limits ``--loso-service`` reads: the shipped one and the one before 2026-12-08.
+BLUR_LIMITS = (QualityLimits().min_sharpness, 0.2)
+
+
+def loso_service(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out: Path) -> int:
+    """Code 10 on a portrait as a client sees it, each real source left out: flagged when the fold model
+    (``leave_one_source_out``'s shipped rule, fitted without the source) passes its limit or when the blur
+    check, through the pipeline (the image as stored, sent as PNG), reads the face below ``BLUR_LIMITS``.
+    The blur limit is fitted on no attack set (``tools/pick_blur_limit.py``), so both parts are out of
+    sample for every source."""
+    import math
+    from dataclasses import replace
+
+    import cv2
+
+    from facematch.matcher import build_matcher
+    from facematch.settings import Settings
+    from facematch.types import ImageKind
+
+    matcher = build_matcher(Settings(), pool_size=1, parallel=False)
+    # Every judged face reports its sharpness: a limit no face reaches.
+    matcher.checks = replace(matcher.checks, quality=replace(matcher.checks.quality, min_sharpness=math.inf))
+
+    def sharpness(it: bench.Item) -> float:
+        ok, buf = cv2.imencode(".png", cv2.cvtColor(bench.image(it), cv2.COLOR_RGB2BGR))
+        a = matcher.analyze(buf.tobytes(), ImageKind.PORTRAIT, "img2")
+        return next((f.value for f in a.findings if f.check == "blur" and f.value is not None), math.inf)
+
+    sources = [s for s in REAL_SOURCES if s in all_sets]
+    rows: dict[str, object] = {}
+    for held in sources:
+        model = fit_on(cache, [all_sets[s] for s in sources if s != held], all_sets["synth_lfw_fit"],
+                       all_sets["lfw_fit"], all_sets["casia_fit"])
+        x, y, _ = bench.matrix(cache, all_sets[held])
+        flagged = probability(x, model) > float(model["limit"])  # type: ignore[arg-type]
+        values = np.array([sharpness(it) for it in all_sets[held]])
+        row: dict[str, object] = {"model_limit": model["limit"]}
+        for name, code_10 in (("model alone", flagged),
+                              *((f"model or blur below {lim}", flagged | (values < lim)) for lim in BLUR_LIMITS)):
+            row[name] = {"attacks_missed": int((~code_10[y == 1]).sum()), "attacks": int((y == 1).sum()),
+                         "bona_fide_flagged": int(code_10[y == 0].sum()), "bona_fide": int((y == 0).sum())}
+            print(f"{held:11s} {name:28s} APCER {row[name]['attacks_missed']}/{row[name]['attacks']} "  # type: ignore[index]
+                  f"BPCER {row[name]['bona_fide_flagged']}/{row[name]['bona_fide']}", flush=True)  # type: ignore[index]
+        rows[held] = row
+    matcher.close()
+    return _write(out, "--loso-service", {"sources": rows, "blur_limits": list(BLUR_LIMITS)})
 
 
 def own_limit(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out: Path) -> int:
@@ -474,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quality", action="store_true", help="blur, noise and presentation_attack rates, then stop")
     ap.add_argument("--subsets", action="store_true", help="the cross-set folds on feature subsets (SUBSETS) only")
     ap.add_argument("--loso", action="store_true", help="leave one real attack source out (REAL_SOURCES) only")
+    ap.add_argument("--loso-service", action="store_true",
+                    help="code 10 as a client sees it (fold model or blur), each source left out, only")
     ap.add_argument("--own-limit", action="store_true",
                     help="the --loso folds with the limit picked on the left-out source's own live frames only")
     ap.add_argument("--robust", action="store_true",
@@ -507,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.loso:
         return leave_one_source_out(all_sets, cache, args.out.with_name("pad_loso.json"))
+    if args.loso_service:
+        return loso_service(all_sets, cache, args.out.with_name("pad_loso_service.json"))
     if args.own_limit:
         return own_limit(all_sets, cache, args.out.with_name("pad_own_limit.json"))
     if args.subsets:
