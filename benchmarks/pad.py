@@ -245,22 +245,10 @@ def loso_service(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCach
     The blur limit is fitted on no attack set (``tools/pick_blur_limit.py``), so both parts are out of
     sample for every source."""
     import math
-    from dataclasses import replace
 
-    import cv2
+    from tools.pick_blur_limit import judging_every_face, sharpness_of
 
-    from facematch.matcher import build_matcher
-    from facematch.settings import Settings
-    from facematch.types import ImageKind
-
-    matcher = build_matcher(Settings(), pool_size=1, parallel=False)
-    # Every judged face reports its sharpness: a limit no face reaches.
-    matcher.checks = replace(matcher.checks, quality=replace(matcher.checks.quality, min_sharpness=math.inf))
-
-    def sharpness(it: bench.Item) -> float:
-        ok, buf = cv2.imencode(".png", cv2.cvtColor(bench.image(it), cv2.COLOR_RGB2BGR))
-        a = matcher.analyze(buf.tobytes(), ImageKind.PORTRAIT, "img2")
-        return next((f.value for f in a.findings if f.check == "blur" and f.value is not None), math.inf)
+    matcher = judging_every_face()
 
     sources = [s for s in REAL_SOURCES if s in all_sets]
     rows: dict[str, object] = {}
@@ -269,7 +257,8 @@ def loso_service(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCach
                        all_sets["lfw_fit"], all_sets["casia_fit"])
         x, y, _ = bench.matrix(cache, all_sets[held])
         flagged = probability(x, model) > float(model["limit"])  # type: ignore[arg-type]
-        values = np.array([sharpness(it) for it in all_sets[held]])
+        values = np.array([v if (v := sharpness_of(matcher, bench.image(it))) is not None else math.inf
+                           for it in all_sets[held]])
         row: dict[str, object] = {"model_limit": model["limit"]}
         for name, code_10 in (("model alone", flagged),
                               *((f"model or blur below {lim}", flagged | (values < lim)) for lim in BLUR_LIMITS)):

@@ -48,6 +48,14 @@ def sharpness_of(matcher: Matcher, rgb: np.ndarray) -> float | None:
     return next((f.value for f in a.findings if f.check == "blur" and f.value is not None), None)
 
 
+def judging_every_face() -> Matcher:
+    """The service's matcher with the shipped settings but a blur limit no face reaches, so that every face
+    the check judges reports its sharpness (``sharpness_of``)."""
+    matcher = build_matcher(Settings(), pool_size=1, parallel=False)
+    matcher.checks = replace(matcher.checks, quality=replace(matcher.checks.quality, min_sharpness=math.inf))
+    return matcher
+
+
 def design_blurred(rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
     return cv2.GaussianBlur(rgb, (0, 0), 0.03 * (box[2] - box[0]))
 
@@ -60,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "lfw").exists():
         print(f"{args.data} has no lfw/: this tool needs ../shared/data")
         return 0
-    matcher = build_matcher(Settings(), pool_size=1, parallel=False)
-    # Every judged face reports its value: a limit no face reaches.
-    matcher.checks = replace(matcher.checks, quality=replace(matcher.checks.quality, min_sharpness=math.inf))
+    matcher = judging_every_face()
     sets = pad_data.sets(args.data)
     budgets = {"lfw_fit": TRAIN_LFW_FA, "casia_fit_jpeg": TRAIN_WEBCAM_FA}
     items = {"lfw_fit": sets["lfw_fit"],
