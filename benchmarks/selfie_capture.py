@@ -31,7 +31,7 @@ few faces that do wear a hat or glasses in the East-Asian show photos, which the
 of docs/checks.md measure). The conditions are simulations on photos that were already processed once:
 they map which check breaks under which capture, they are no rates for real phones.
 
-    .venv/bin/python -m benchmarks.selfie_capture --data ../shared/data [--people 30]
+    .venv/bin/python -m benchmarks.selfie_capture --data ../shared/data [--people 40]
 
 Writes benchmarks/results/selfie_capture.json. Reads ../shared/data in place.
 """
@@ -263,7 +263,7 @@ def count(row: dict[str, Any], matcher: Matcher, name: str, img: np.ndarray, ref
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
-    ap.add_argument("--people", type=int, default=30, help="people per source")
+    ap.add_argument("--people", type=int, default=40, help="people per source")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/selfie_capture.json"))
     args = ap.parse_args(argv)
     if not (args.data / "lfw").exists():
