@@ -241,7 +241,7 @@ BLUR_LIMITS = (QualityLimits().min_sharpness, 0.2)
 def loso_service(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out: Path) -> int:
     """Code 10 on a portrait as a client sees it, each real source left out: flagged when the fold model
     (``leave_one_source_out``'s shipped rule, fitted without the source) passes its limit or when the blur
-    check, through the pipeline (the image as stored, sent as PNG), reads the face below ``BLUR_LIMITS``.
+    check, through the pipeline (the image as stored), reads the face below ``BLUR_LIMITS``.
     The blur limit is fitted on no attack set (``tools/pick_blur_limit.py``), so both parts are out of
     sample for every source."""
     import math

@@ -50,13 +50,13 @@ import numpy as np
 from benchmarks import machine
 from benchmarks.card_capture import record
 from benchmarks.same_photo import genuine_pairs, jpeg, load
+from benchmarks.warnings import CODE_10_CHECKS
 from facematch.matcher import Face, ImageAnalysis, Matcher, build_matcher
 from facematch.settings import Settings
 from facematch.types import ImageKind
 from tools.pad_data import recompressed
 
 CODES = (7, 8, 9, 10, 11, 12)
-CHECKS = ("presentation_attack", "blur", "noise")
 PAIRED = {"lfw": "lfw/pairs_dev_test.txt", "casia_v5": "asian/casia_v5/pairs.txt",
           "p101jp_s2": "asian/p101jp_s2/pairs.txt", "boysplanet": "asian/boysplanet/pairs.txt",
           "kpop_idols": "asian/kpop_idols/pairs.txt"}
@@ -238,7 +238,7 @@ def subjects(data: Path, source: str, n: int) -> list[tuple[Path, Path | None]]:
 
 
 def empty() -> dict[str, Any]:
-    return {"images": 0, "face_found": 0, "code": {str(c): 0 for c in CODES}, "check": {c: 0 for c in CHECKS},
+    return {"images": 0, "face_found": 0, "code": {str(c): 0 for c in CODES}, "check": {c: 0 for c in CODE_10_CHECKS},
             "pairs": 0, "match": 0, "review": 0, "no_match": 0, "matching_change": [], "flagged": {}}
 
 
@@ -246,7 +246,7 @@ def count(row: dict[str, Any], matcher: Matcher, name: str, img: np.ndarray, ref
           base: float | None) -> None:
     a = matcher.analyze(jpeg(img), ImageKind.PORTRAIT, "img2")
     record(row, a, name)
-    for check in sorted({f.check for f in a.findings if f.check in CHECKS}):
+    for check in sorted({f.check for f in a.findings if f.check in CODE_10_CHECKS}):
         row["check"][check] += 1
     if reference is None or reference.face is None:
         return
@@ -291,14 +291,14 @@ def main(argv: list[str] | None = None) -> int:
                 count(rows[source][label], matcher, name, condition(photo, stored.face, rng), reference, base)
         print(f"{source}: done ({time.time() - t0:.0f} s)", flush=True)
     matcher.close()
-    head = " ".join(f"{c:>4d}" for c in CODES) + " " + " ".join(f"{c[:5]:>5s}" for c in CHECKS)
+    head = " ".join(f"{c:>4d}" for c in CODES) + " " + " ".join(f"{c[:5]:>5s}" for c in CODE_10_CHECKS)
     for source, by in rows.items():
         print(f"== {source}\n{'condition':34s} {'imgs':>4s} {'face':>4s} {head}  match/review/no  dmatch")
         for label, r in by.items():
             change = float(np.median(r["matching_change"])) if r["matching_change"] else float("nan")
             print(f"{label:34s} {r['images']:4d} {r['face_found']:4d} "
                   + " ".join(f"{r['code'][str(c)]:4d}" for c in CODES) + " "
-                  + " ".join(f"{r['check'][c]:5d}" for c in CHECKS)
+                  + " ".join(f"{r['check'][c]:5d}" for c in CODE_10_CHECKS)
                   + f"  {r['match']:3d}/{r['review']:3d}/{r['no_match']:3d}  {change:+.2f}", flush=True)
     result = {"people_per_source": args.people, "sources": list(sources), "rows": rows,
               "no_face_as_stored": skipped, "seconds": round(time.time() - t0)}

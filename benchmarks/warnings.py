@@ -16,8 +16,8 @@ Three parts, each through the real pipeline with the shipped settings:
   where that module is present);
 - presentation attacks on portraits (code 10): each real attack source
   (``tools/pad_data.py``) and the bona fide sets, scored by the shipped model
-  at its shipped limit, and sent through the pipeline as a portrait (the
-  pixels as the model read them, PNG): "code 10 through the service" counts
+  at its shipped limit, and analysed by the pipeline as a portrait (the
+  pixels as the model read them): "code 10 through the service" counts
   the images with any code-10 finding, the model's, ``blur`` or ``noise``,
   which is what a client sees;
 - the pair (code 10 ``same_photo``): real pairs of one printed portrait
@@ -141,14 +141,10 @@ CODE_10_CHECKS = ("presentation_attack", "blur", "noise")
 
 
 def code_10(matcher: Any, rgb: Any) -> set[str]:
-    """The code-10 findings of ``rgb`` sent as a portrait (PNG: the pixels the model read)."""
-    import cv2
-
+    """The code-10 findings of ``rgb`` (the pixels the model read) analysed as a portrait."""
     from facematch.types import ImageKind
 
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    assert ok
-    a = matcher.analyze(buf.tobytes(), ImageKind.PORTRAIT, "img2")
+    a = matcher.analyze_image(rgb, ImageKind.PORTRAIT, "img2")
     return {f.check for f in a.findings if f.check in CODE_10_CHECKS}
 
 

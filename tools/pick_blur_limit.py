@@ -40,11 +40,9 @@ OUT = pad_data.ROOT / "benchmarks" / "results" / "blur_limit.json"
 
 
 def sharpness_of(matcher: Matcher, rgb: np.ndarray) -> float | None:
-    """The blur check's value on ``rgb`` sent as a portrait (PNG), or None where the check does not judge
+    """The blur check's value on ``rgb`` analysed as a portrait, or None where the check does not judge
     the face (no face, a face below the size limit, a face the attack model flags)."""
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    assert ok
-    a = matcher.analyze(buf.tobytes(), ImageKind.PORTRAIT, "img2")
+    a = matcher.analyze_image(rgb, ImageKind.PORTRAIT, "img2")
     return next((f.value for f in a.findings if f.check == "blur" and f.value is not None), None)
 
 
@@ -87,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     blurred = []
     for it in sets["clean_face"]:
         rgb = pad_data.image(it)
-        face = matcher.analyze(cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes(),
-                               ImageKind.PORTRAIT, "img2").face
+        face = matcher.analyze_image(rgb, ImageKind.PORTRAIT, "img2", checks=False).face
         if face is not None:
             value = sharpness_of(matcher, design_blurred(rgb, face.box))
             if value is not None:
