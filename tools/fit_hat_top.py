@@ -115,7 +115,7 @@ def features(path: str) -> tuple[str, int, float, np.ndarray | None]:
             chip = bundle.embedder.align(image, alignment_points(bundle.embedder.points, points, pts))
             embedding, taps = bundle.embedder.embed_tapped(chip)
             rows.append(np.concatenate([occlusion.hat_features(copy_view), embedding,
-                                        box_features(taps[EYE_TAP], BOX, CHIP)]))
+                                        box_features(taps[EYE_TAP][0], BOX, CHIP)]))  # own run
     return path, JUDGED, yaw, np.stack(rows)
 
 

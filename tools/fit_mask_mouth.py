@@ -108,7 +108,7 @@ def mouth_vector(job: tuple[str, str]) -> tuple[list[float], float] | None:
         landmarks = b.landmarker(rgb, found[0].box)
         chip = b.embedder.align(rgb, alignment_points(b.embedder.points, landmarks, mesh))
         _, taps = b.embedder.embed_tapped(chip)
-    x = region_features(taps[model.tap], POINTS, REACH, CHIP)
+    x = region_features(taps[model.tap][0], POINTS, REACH, CHIP)  # the chip's own run (views: own, mirrored)
     return x.tolist(), mouth_outside(mesh, rgb.shape, model)
 
 

@@ -89,7 +89,7 @@ def tap_vector(rgb: np.ndarray, points: tuple[tuple[float, float], ...]) -> list
         mesh = found[0].mesh.points if isinstance(found[0].mesh, Mesh) else None
         chip = b.embedder.align(rgb, alignment_points(b.embedder.points, landmarks, mesh))
         _, taps = b.embedder.embed_tapped(chip)
-    return region_features(taps[EYE_TAP], points, REACH, CHIP).tolist()
+    return region_features(taps[EYE_TAP][0], points, REACH, CHIP).tolist()  # the chip's own run
 
 
 def eye_vector(job: tuple[str, str]) -> list[float] | None:

@@ -46,7 +46,32 @@ def test_the_tapped_run_gives_the_embedding_itself(bundle, astronaut, mesh):
                                                              bundle.landmarker(astronaut, best.box), mesh))
     embedding, taps = bundle.embedder.embed_tapped(chip)
     assert np.array_equal(embedding, bundle.embedder.embed(chip))
-    assert taps[sunglasses_model().tap].shape == sunglasses_model().tap_shape
+    # one view per run: the chip's own and its mirror image's
+    assert taps[sunglasses_model().tap].shape == (2, *sunglasses_model().tap_shape)
+
+
+def test_a_face_and_its_mirror_image_get_one_score(bundle, astronaut, mesh):
+    """The readers average over the chip's own run and its mirror image's, so the chip mirrored (what a
+    front camera sends) is judged exactly as the chip: its views are the same two, swapped."""
+    from facematch.checks.occlusion import mouth_model
+    from facematch.models.alignment import alignment_points
+
+    shaded = occluders.draw_sunglasses(astronaut, mesh, 1, tint=(70, 46, 28))
+    best = bundle.detector.detect(shaded)[0]
+    chip = bundle.embedder.align(shaded, alignment_points(bundle.embedder.points,
+                                                          bundle.landmarker(shaded, best.box), mesh))
+    _, taps = bundle.embedder.embed_tapped(chip)
+    _, mirrored = bundle.embedder.embed_tapped(np.ascontiguousarray(chip[:, ::-1]))
+    tap = sunglasses_model().tap
+    assert np.array_equal(mirrored[tap][0], taps[tap][1]) and np.array_equal(mirrored[tap][1], taps[tap][0])
+    for model in (sunglasses_model(), mouth_model()):
+        one = model.score({tap: taps[tap][0]})  # a single view is read as it is
+        assert model.score(taps) == pytest.approx(model.score(mirrored), abs=1e-9)
+        assert model.score(taps) == pytest.approx((one + model.score({tap: taps[tap][1]})) / 2, abs=1e-9)
+    from facematch.checks.occlusion import hat_top_model
+
+    assert hat_top_model().score(0.0, taps) == pytest.approx(hat_top_model().score(0.0, mirrored), abs=1e-9)
+    assert sunglasses_model().score(taps) > 0  # the drawn lenses are found
 
 
 @pytest.mark.parametrize("tint", [(38, 38, 42), (70, 46, 28)])

@@ -56,3 +56,14 @@ def test_the_model_decides_only_for_its_own_network_and_tensor():
     assert sunglasses_by_model({"t10": tap[:, :7]}, "net", "img2", on, model) is None
     assert sunglasses_by_model(None, "net", "img2", on, model) is None
     assert sunglasses_by_model({"t10": tap}, "net", "img2", OcclusionLimits(embedding_models=False), model) is None
+
+
+def test_views_of_the_tensor_are_averaged():
+    """``embed_tapped`` stacks the chip's own run and its mirror image's: the score is their mean."""
+    model = artifacts.parse(SunglassesModel, json.dumps(doc()))
+    tap = np.zeros((2, 14, 14), np.float32)
+    tap[0, 5:8, 3:6] = 2.0  # one view reads 2 - 0.5, the other -0.5: the mean 0.5 over the threshold
+    both = np.stack([tap, tap * 0])
+    assert model.reads("net", {"t10": both}) and model.score({"t10": both}) == pytest.approx(0.5)
+    assert model.score({"t10": both[:1]}) == pytest.approx(1.5) == model.score({"t10": tap})
+    assert not model.reads("net", {"t10": both[:, :, :7]}) and not model.reads("net", {"t10": both[None]})

@@ -24,7 +24,7 @@ import numpy as np
 
 from facematch.artifacts import Source
 from facematch.artifacts.logistic import Logistic
-from facematch.artifacts.sunglasses import holds_tensor
+from facematch.artifacts.sunglasses import holds_tensor, views
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,8 +120,10 @@ class HatTopModel:
 
     def score(self, base_log_odds: float, taps: dict[str, np.ndarray]) -> float:
         """The base model's log-odds (with the embedding, threshold not taken off) plus this model's, of the
-        tensor in ``taps`` (``reads`` must hold), less the threshold of the sum (positive: warn)."""
-        return base_log_odds + self.logistic.score(box_features(taps[self.tap], self.box, self.chip))
+        tensor in ``taps`` (``reads`` must hold; averaged over its ``views``, the chip's own run and its mirror
+        image's), less the threshold of the sum (positive: warn)."""
+        return base_log_odds + float(np.mean([self.logistic.score(box_features(v, self.box, self.chip))
+                                              for v in views(taps[self.tap])]))
 
 
 def box_features(tap: np.ndarray, box: tuple[float, float, float, float], chip: int) -> np.ndarray:

@@ -62,8 +62,10 @@ class SunglassesModel:
         return holds_tensor(embedder, taps, self.embedder, self.tap, self.tap_shape)
 
     def score(self, taps: dict[str, np.ndarray]) -> float:
-        """Log-odds less the threshold (positive: warn) of the tensor in ``taps`` (``reads`` must hold)."""
-        return self.logistic.score(region_features(taps[self.tap], self.points, self.reach, self.chip))
+        """Log-odds less the threshold (positive: warn) of the tensor in ``taps`` (``reads`` must hold),
+        averaged over its views (``views``: the chip's own run and its mirror image's)."""
+        return float(np.mean([self.logistic.score(region_features(v, self.points, self.reach, self.chip))
+                              for v in views(taps[self.tap])]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,9 +84,20 @@ class MaskMouthModel(SunglassesModel):
 
 def holds_tensor(embedder: str | None, taps: dict[str, np.ndarray] | None, fitted_for: str, tap: str,
                  shape: tuple[int, int, int]) -> bool:
-    """Whether ``taps`` (inner tensors from the network ``embedder``) hold the tensor ``tap`` of ``shape``
-    that a model fitted for the network ``fitted_for`` reads."""
-    return embedder == fitted_for and taps is not None and tap in taps and np.asarray(taps[tap]).shape == shape
+    """Whether ``taps`` (inner tensors from the network ``embedder``) hold the tensor ``tap`` of ``shape``,
+    one view or several (``views``), that a model fitted for the network ``fitted_for`` reads."""
+    if embedder != fitted_for or taps is None or tap not in taps:
+        return False
+    got = np.asarray(taps[tap]).shape
+    return got == shape or (len(got) == len(shape) + 1 and got[0] > 0 and got[1:] == shape)
+
+
+def views(tensor: np.ndarray) -> np.ndarray:
+    """An inner tensor as views along a first axis: ``(channels, rows, columns)`` is one view;
+    ``OnnxFaceEmbedder.embed_tapped`` gives ``(views, channels, rows, columns)``, the chip's own run first,
+    then its mirror image's (whose left is the face's right: a model read on it judges the mirrored face)."""
+    t = np.asarray(tensor)
+    return t[None] if t.ndim == 3 else t
 
 
 def cells(point: tuple[float, float], reach: float, chip: int, rows: int, cols: int) -> tuple[int, int, int, int]:

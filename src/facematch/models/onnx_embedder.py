@@ -44,7 +44,8 @@ class OnnxEmbedderConfig:
     output ``output_index``, ``(N, dim)``. With ``mirror`` the chip and its
     mirror image are embedded and the result is the normalised mean of the two
     unit vectors. ``taps`` names other outputs (inner tensors) that
-    ``embed_tapped`` returns, of the chip itself. ``name`` (what calibration and adaptation artefacts record)
+    ``embed_tapped`` returns, of the chip and of its mirror image (with
+    ``mirror``). ``name`` (what calibration and adaptation artefacts record)
     (empty: the default) is ``onnx-<file stem>-<digest>``, the digest covering
     the model file and every setting here that changes the vectors. Lists
     (from settings) are taken for ``mean`` and ``std``: one number or three.
@@ -229,15 +230,19 @@ class OnnxFaceEmbedder:
         return _unit_mean(np.concatenate([self.raw(chip[None]), self.raw(chip[None, :, ::-1])]))
 
     def embed_tapped(self, chip: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """``embed(chip)`` and the tensors ``config.taps`` names (without the batch axis), read from the
-        chip's own run (not its mirror image's): no more computation than ``embed``."""
+        """``embed(chip)`` and the tensors ``config.taps`` names, one per view along a first axis: the
+        chip's own run first, then, with ``mirror``, its mirror image's (``(views, ...)``; the readers
+        average their scores over the views, so that a face and its mirror image are judged alike). The
+        same runs as ``embed``: no more computation."""
         if not self.config.taps:
             return self.embed(chip), {}
         self._check_chip(chip)
-        outs = self._session.run([self._output, *self.config.taps], {self._input: self.prepare(chip[None])})
-        vecs = [np.asarray(outs[0], np.float32)] + ([self.raw(chip[None, :, ::-1])] if self.config.mirror else [])
-        taps = {name: np.asarray(t, np.float32)[0] for name, t in zip(self.config.taps, outs[1:], strict=True)}
-        return _unit_mean(np.concatenate(vecs)), taps
+        views = [chip[None], chip[None, :, ::-1]] if self.config.mirror else [chip[None]]
+        runs = [self._session.run([self._output, *self.config.taps], {self._input: self.prepare(v)}) for v in views]
+        vecs = np.concatenate([np.asarray(run[0], np.float32) for run in runs])
+        taps = {name: np.concatenate([np.asarray(run[1 + i], np.float32) for run in runs])
+                for i, name in enumerate(self.config.taps)}
+        return _unit_mean(vecs), taps
 
 
 def _unit_mean(vecs: npt.NDArray[np.float32]) -> Vector:
