@@ -190,8 +190,15 @@ SUBSETS = (("cool", "glare"), ("cool", "glare", "moire"), ("cool", "glare", "moi
 REAL_SOURCES = ("replay_a", "replay_b", "replay_c", "replay_d", "nuaa_print")
 #: The left-out source is read again saved as JPEG at these qualities (``--loso``).
 LOSO_QUALITIES = (60, 40)
-#: Bona fide sets no fit sees, as stored and saved as JPEG (``tools/pad_data.py``).
-ELSEWHERE = ("clean_face", "clean_face_jpeg", "lfw_test", "lfw_test_jpeg", "casia_test", "casia_test_jpeg", "yale")
+#: The exposures, in stops, the left-out source is also read at (``tools.pad_data.exposure_twins``).
+LOSO_STOPS = (1.0, -1.0)
+#: Bona fide sets no fit sees, as stored, saved as JPEG and taken a stop over (``tools/pad_data.py``).
+ELSEWHERE = ("clean_face", "clean_face_jpeg", "clean_face_over", "lfw_test", "lfw_test_jpeg", "lfw_test_over",
+             "casia_test", "casia_test_jpeg", "casia_test_over", "yale")
+#: The fitting rules ``--loso`` compares: ``tools.fit_pad.fit_on``'s twins (JPEG, exposure) on or off.
+LOSO_RULES = {"left_out_fit": {"recompressed": True, "exposed": True},
+              "left_out_fit_jpeg_only": {"recompressed": True, "exposed": False},
+              "left_out_fit_as_stored": {"recompressed": False, "exposed": False}}
 
 
 def leave_one_source_out(all_sets: dict[str, list[bench.Item]], cache: bench.FeatureCache, out: Path) -> int:
@@ -205,14 +212,17 @@ def leave_one_source_out(all_sets: dict[str, list[bench.Item]], cache: bench.Fea
     rows: dict[str, object] = {}
     for held in sources:
         row: dict[str, object] = {"fitted_on": [s for s in sources if s != held]}
-        fits = {rule: fit_on(cache, [all_sets[s] for s in sources if s != held], synth, lfw_fit, webcam,
-                             recompressed=rule == "left_out_fit")
-                for rule in ("left_out_fit", "left_out_fit_as_stored")}
+        fits = {rule: fit_on(cache, [all_sets[s] for s in sources if s != held], synth, lfw_fit, webcam, **how)
+                for rule, how in LOSO_RULES.items()}
         for label, m in (*fits.items(), ("shipped_model", shipped)):
             entry: dict[str, object] = {"limit": m["limit"]}
-            # The left-out source as stored and saved again as JPEG, as a client's app would send it.
-            for name, items in ((held, all_sets[held]), *((f"{held} JPEG q{q}", bench.recompressed_twins(
-                    all_sets[held], (q,))) for q in LOSO_QUALITIES)):
+            # The left-out source as stored, saved again as JPEG as a client's app would send it, and taken
+            # a stop over and under.
+            for name, items in ((held, all_sets[held]),
+                                *((f"{held} JPEG q{q}", bench.recompressed_twins(all_sets[held], (q,)))
+                                  for q in LOSO_QUALITIES),
+                                *((f"{held} exposure {s:+g}", bench.exposure_twins(all_sets[held], (s,)))
+                                  for s in LOSO_STOPS)):
                 r, s, y = evaluate(cache, items, m)
                 r["bpcer_at_apcer_10pct_curve"] = iso.bpcer_at_apcer(s, y, 0.10)
                 entry["test" if name == held else name.split(" ", 1)[1]] = r
@@ -229,7 +239,11 @@ def leave_one_source_out(all_sets: dict[str, list[bench.Item]], cache: bench.Fea
             row[label] = entry
         rows[held] = row
     return _write(out, "--loso", {"sources": rows, "jpeg_qualities": list(LOSO_QUALITIES),
-                                  "rules": {"left_out_fit": "the shipped rule: fitted with the JPEG twins",
+                                  "exposure_stops": list(LOSO_STOPS),
+                                  "rules": {"left_out_fit": "the shipped rule (since 2026-12-08): fitted with the "
+                                                            "JPEG and the exposure twins",
+                                            "left_out_fit_jpeg_only": "the rule of 2026-12-07 to 2026-12-08: "
+                                                                      "the JPEG twins only",
                                             "left_out_fit_as_stored": "the rule before 2026-12-07: images as "
                                                                       "stored only"}})
 

@@ -41,11 +41,14 @@ REAL = ("replay_a", "replay_b", "replay_c", "replay_d", "nuaa_print")
 LFW_TWIN_STEP = 4
 #: The qualities CASIA's fit half is saved at for the limit (the limit binds on those webcam photos).
 WEBCAM_TWIN_QUALITIES = (40, 60, 80)
+#: The exposures CASIA's fit half is also taken at for the limit, in stops (``tools.pad_data.exposure_twins``).
+WEBCAM_TWIN_STOPS = (-1.0, 1.0)
 
 
 def fit_on(cache: bench.FeatureCache, real: list[list[bench.Item]], synth: list[bench.Item],
            lfw_bona: list[bench.Item], webcam_bona: list[bench.Item],
-           only: tuple[str, ...] | None = None, recompressed: bool = True) -> dict[str, object]:
+           only: tuple[str, ...] | None = None, recompressed: bool = True, exposed: bool = True
+           ) -> dict[str, object]:
     """The model and its limit; ``only``: the features allowed a weight (the others get 0).
 
     ``recompressed`` (the shipped rule since 2026-12-07): every fitting image enters as stored and once
@@ -53,14 +56,27 @@ def fit_on(cache: bench.FeatureCache, real: list[list[bench.Item]], synth: list[
     (CASIA's fit half at ``WEBCAM_TWIN_QUALITIES``, every ``LFW_TWIN_STEP``-th of LFW's). CASIA's crops
     are BMP and the replay crops PNG; no client sends those, and a JPEG of them moves the hue texture
     by several standard deviations: fitted without the twins, the model flagged 17 of CASIA's 98 test
-    faces saved at quality 75 and 32 at 60 (2 as stored)."""
+    faces saved at quality 75 and 32 at 60 (2 as stored).
+
+    ``exposed`` (the shipped rule since 2026-12-08, with ``recompressed``): every fitting image, bona fide
+    and attack, also enters taken at another exposure (``tools.pad_data.exposure_twins``: -1 to +1 stop
+    by a hash of its name), and the limit is picked over those too (CASIA's fit half at
+    ``WEBCAM_TWIN_STOPS``, another quarter of LFW's). A stop of overexposure moves the hue texture as a
+    replay does: fitted without them, the fold models flagged up to 52 of CASIA's 100 test faces
+    overexposed by a stop (1 as taken), and 49 of replay_a's 80 live frames (docs/presentation-attacks.md,
+    "Exposure")."""
     from facematch.models.pad import FEATURES
 
     if recompressed:
-        real = [items + bench.recompressed_twins(items) for items in real]
-        synth = synth + bench.recompressed_twins(synth)
-        lfw_bona = lfw_bona + bench.recompressed_twins(lfw_bona[::LFW_TWIN_STEP])
-        webcam_bona = webcam_bona + bench.recompressed_twins(webcam_bona, WEBCAM_TWIN_QUALITIES)
+        def more(items: list[bench.Item], stops: tuple[float, ...] | None = None) -> list[bench.Item]:
+            return bench.exposure_twins(items, stops) if exposed else []
+
+        real = [items + bench.recompressed_twins(items) + more(items) for items in real]
+        synth = synth + bench.recompressed_twins(synth) + more(synth)
+        lfw_bona = (lfw_bona + bench.recompressed_twins(lfw_bona[::LFW_TWIN_STEP])
+                    + more(lfw_bona[1::LFW_TWIN_STEP]))
+        webcam_bona = (webcam_bona + bench.recompressed_twins(webcam_bona, WEBCAM_TWIN_QUALITIES)
+                       + more(webcam_bona, WEBCAM_TWIN_STOPS))
     xr, yr = [], []
     for items in real:
         x, y, _ = bench.matrix(cache, items)
@@ -91,7 +107,9 @@ def provenance() -> dict[str, object]:
             "asian/casia_v5, the 'fit' half of the people (tools/pad_data.py: lfw_split), bona fide (to pick the "
             "limit only)",
             "each of the above once more saved as JPEG at quality 40-90 (tools/pad_data.py: recompressed_twins; "
-            f"CASIA's at {WEBCAM_TWIN_QUALITIES}, every {LFW_TWIN_STEP}th of LFW's)"],
+            f"CASIA's at {WEBCAM_TWIN_QUALITIES}, every {LFW_TWIN_STEP}th of LFW's)",
+            "each of the above once more taken at -1 to +1 stop of exposure, saved as JPEG 90 (tools/pad_data.py: "
+            f"exposure_twins; CASIA's at {WEBCAM_TWIN_STOPS} stops, every {LFW_TWIN_STEP}th of LFW's, offset by one)"],
         "not_fitted_on": ["LFW 'test' half", "attributes/clean_face", "yale", "asian/casia_v5 'test' half",
                           "attributes/mask", "attributes/sunglasses"],
         "command": "nice -n 10 .venv/bin/python -m tools.fit_pad --write",
@@ -99,7 +117,7 @@ def provenance() -> dict[str, object]:
         "method": "logistic regression, the physics features' signs fixed, the hue-texture bins' free "
                   "(facematch.fit.pad: SIGNS, PENALTY); limit: at most "
                   "5 % of the real bona fide, 1 % of LFW's fit half and 5 % of CASIA's fit half above it, "
-                  "their JPEG twins included",
+                  "their JPEG and exposure twins included",
         "terms": "fitted weights only (17 + 1 numbers, their standardisation and the limit); no image or "
                  "image-derived data ships"}
 

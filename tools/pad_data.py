@@ -38,6 +38,9 @@ FRAMES = 100
 #: JPEG qualities of the recompressed twins (``recompressed_twins``): what phones and apps send, from a
 #: camera's own file to a messaging app's.
 JPEG_QUALITIES = (40, 50, 60, 70, 80, 90)
+#: Exposures of the exposure twins (``exposure_twins``), in stops: a window behind, a dim room, a face lit
+#: by a lamp or the screen, one overexposed.
+EXPOSURE_STOPS = (-1.0, -0.5, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,25 @@ class Item:
     label: int
     attack: str  # "none", "replay" or "print"
     make: str  # "", or steps such as "replay:SEED" and "jpeg:Q"
+
+
+def exposed(rgb: np.ndarray, stops: float) -> np.ndarray:
+    """``rgb`` exposed ``stops`` more (negative: less), in linear light (sRGB taken as a 2.2 power), clipped
+    as a sensor clips: the camera's auto-exposure set by a window, a lamp or a dark room."""
+    lin = (np.asarray(rgb, np.float32) / 255.0) ** 2.2 * np.float32(2.0 ** stops)
+    return np.clip(np.round(255.0 * np.clip(lin, 0.0, 1.0) ** (1 / 2.2)), 0, 255).astype(np.uint8)
+
+
+def exposure_twins(items: list[Item], stops: tuple[float, ...] | None = None) -> list[Item]:
+    """Each item exposed once more (``exposure:S``, S tenths of a stop, then ``jpeg:90`` as a camera saves
+    it): at each of ``stops``, or at one of ``EXPOSURE_STOPS`` picked by a hash of its key."""
+    out = []
+    for it in items:
+        for s in stops or (EXPOSURE_STOPS[zlib.crc32(it.key.encode()) % len(EXPOSURE_STOPS)],):
+            tenths = round(10 * s)
+            out.append(Item(f"{it.key}#exposure{tenths:+d}", it.path, it.label, it.attack,
+                            "|".join(filter(None, (it.make, f"exposure:{tenths}", "jpeg:90")))))
+    return out
 
 
 def recompressed_twins(items: list[Item], qualities: tuple[int, ...] | None = None) -> list[Item]:
@@ -114,6 +136,10 @@ def sets(data: Path) -> dict[str, list[Item]]:
     out["casia_test_jpeg"] = recompressed_twins(out["casia_test"], (75, 60, 40))
     out["clean_face_jpeg"] = recompressed_twins(out["clean_face"], (60, 40))
     out["lfw_test_jpeg"] = recompressed_twins(out["lfw_test"][::10], (60,))
+    # ... and taken a stop over (a window, a lamp in front; ``exposure_twins``).
+    out["casia_test_over"] = exposure_twins(out["casia_test"], (1.0,))
+    out["clean_face_over"] = exposure_twins(out["clean_face"], (1.0,))
+    out["lfw_test_over"] = exposure_twins(out["lfw_test"][::8], (1.0,))
     # Real public specimen ID documents (bona fide as a card photo) and a synthetic screen replay and
     # print of each: the card-side rule (benchmarks/pad.py: card_rates).
     specimens = _files(data / "documents" / "specimens")
@@ -188,6 +214,8 @@ def image(item: Item) -> np.ndarray:
             rgb = cards.render_portrait_selfie(rgb, np.random.default_rng(int(seed)))
         elif kind == "jpeg":
             rgb = recompressed(rgb, int(seed))
+        elif kind == "exposure":
+            rgb = exposed(rgb, int(seed) / 10)
         else:
             rgb = (screen_replay if kind == "replay" else print_attack)(rgb, int(seed))
     return rgb

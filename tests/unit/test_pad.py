@@ -16,7 +16,16 @@ from facematch.checks.fraud import FraudLimits
 from facematch.models.pad import FEATURES, HUE_BINS, RecaptureDetector, features, hue_texture
 from facematch.models.protocols import AttackDetector
 from facematch.types import ImageKind
-from tools.pad_data import JPEG_QUALITIES, Item, image, recompressed, recompressed_twins
+from tools.pad_data import (
+    EXPOSURE_STOPS,
+    JPEG_QUALITIES,
+    Item,
+    exposed,
+    exposure_twins,
+    image,
+    recompressed,
+    recompressed_twins,
+)
 from tools.synth import cards
 from tools.synth.recapture import print_attack, screen_replay
 
@@ -42,11 +51,34 @@ def test_packaged_artefact_loads_with_provenance(det):
     assert any("replay_a" in s for s in det.model.provenance["fitted_on"])  # type: ignore[union-attr]
 
 
-def test_the_artefact_was_fitted_on_jpeg_twins_too(det):
-    """A client sends JPEG: the fit and its limit saw every image saved as JPEG as well (tools/fit_pad.py)."""
+def test_the_artefact_was_fitted_on_jpeg_and_exposure_twins_too(det):
+    """A client sends JPEG, taken at whatever exposure the camera chose: the fit and its limit saw every image
+    saved as JPEG and taken at another exposure as well (tools/fit_pad.py)."""
     fitted_on = " ".join(det.model.provenance["fitted_on"])  # type: ignore[arg-type]
-    assert "JPEG" in fitted_on and "recompressed_twins" in fitted_on
-    assert "JPEG twins" in str(det.model.provenance["method"])
+    assert "JPEG" in fitted_on and "recompressed_twins" in fitted_on and "exposure_twins" in fitted_on
+    assert "JPEG and exposure twins" in str(det.model.provenance["method"])
+
+
+@pytest.mark.parametrize("stops", [-1.0, 1.0])
+def test_a_camera_photo_taken_a_stop_under_or_over_is_not_an_attack(det, head, stops):
+    small = cv2.resize(head, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)  # a 65 px face, as CASIA's
+    for img, box in ((head, BOX), (small, tuple(v / 2 for v in BOX))):
+        assert det.score(recompressed(exposed(img, stops), 90), box) < FraudLimits().max_attack_score
+
+
+def test_exposure_twins_are_exposed_jpeg_copies_under_their_own_keys(tmp_path, head):
+    src = tmp_path / "face.png"
+    cv2.imwrite(str(src), cv2.cvtColor(head, cv2.COLOR_RGB2BGR))
+    items = [Item(f"set/{i}", src, i % 2, "none", "replay:3" if i % 2 else "") for i in range(12)]
+    twins = exposure_twins(items)
+    assert len({t.key for t in twins} | {i.key for i in items}) == 2 * len(items) and twins == exposure_twins(items)
+    assert {t.make.split("|")[-2] for t in twins} <= {f"exposure:{round(10 * s)}" for s in EXPOSURE_STOPS}
+    assert all(t.make.endswith("|jpeg:90") and t.make.startswith(i.make) for t, i in zip(twins, items, strict=True))
+    over, under = image(exposure_twins(items[:1], (1.0,))[0]), image(exposure_twins(items[:1], (-1.0,))[0])
+    assert over.mean() > head.mean() > under.mean()
+    # a stop doubles the light: a mid-grey's linear value doubles, white stays white
+    assert exposed(np.full((2, 2, 3), 128, np.uint8), 1.0)[0, 0, 0] == round(255 * min(1.0, 2 * (128 / 255) ** 2.2) ** (1 / 2.2))
+    assert exposed(np.full((2, 2, 3), 255, np.uint8), 1.0).min() == 255
 
 
 @pytest.mark.parametrize("quality", [90, 75, 60, 40])

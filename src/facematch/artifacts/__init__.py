@@ -44,7 +44,7 @@ PACKAGED: dict[str, str] = {
     "hat-v3.json": "4e1c94538499859e6ca6c100058f3e331ab3526a0aff588899bc680bee89c6af",
     "hattop-v1.json": "6561538e3e6f388f9598fb378d8d03b4df4f103469c2131b89ff5d88466a5c21",
     "occlusion-v1.json": "fe478bfed1ab2139ed72c2e1ef5572f12cd751605406c77f5e5db0f70b24acac",
-    "pad-v1.json": "7c608714702fc76b735270f2ae89a4c1110f659cbb485d0371ac16f83aba9498",
+    "pad-v1.json": "3c3f457d628182021bb7b4ed9e3d9acda54e6ca066be34b58229943bed491f9e",
     "sunglasses-v1.json": "053d40e62307bd3672142ac9c56559d3f82c025ea21553ae316219b0c811a137",
 }
 
