@@ -14,7 +14,8 @@ phone does, one condition at a time:
   white balance, the warm cast an automatic white balance leaves (blue down
   by a tenth), a phone's processing (strong sharpening, chroma smoothing,
   JPEG 50), a washed-out photo (contrast cut to 0.6 and 0.45), a shadow
-  over part of the photo;
+  over part of the photo; a stop over and a stop under, and a flash or lamp
+  hot spot on the card (genuine cards only), since the nineteenth session;
 - the photo upside down and turned a quarter clockwise (a card lying on a
   desk, the phone held from another side), and mirrored (a front camera, or
   a web page that saves its mirrored preview);
@@ -57,6 +58,7 @@ from benchmarks.same_photo import jpeg, load
 from facematch.matcher import ImageAnalysis, Matcher, build_matcher
 from facematch.settings import Settings
 from facematch.types import ImageKind
+from tools.pad_data import exposed
 from tools.synth import cards
 
 CODES = (1, 2, 3, 6, 10, 11)
@@ -215,6 +217,26 @@ def mirrored(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.
     return np.ascontiguousarray(img[:, ::-1])
 
 
+def exposure(stops: float) -> Condition:
+    """The photo taken ``stops`` more exposed (negative: less), in linear light, clipped as a sensor clips, JPEG
+    90: auto-exposure set by a dark desk or a bright window (``tools.pad_data.exposed``)."""
+    def apply(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return _jpeg_cycle(exposed(img, stops), 90)
+    return apply
+
+
+def flash(img: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A phone's flash or a desk lamp close to the card: light up to 2.5 stops brighter (x5.6) at a point near the
+    card's centre, falling off as a Gaussian of a third of the card's size, clipped, JPEG 90."""
+    h, w = img.shape[:2]
+    span = quad.max(0) - quad.min(0)
+    c = quad.mean(0) + rng.uniform(-0.25, 0.25, 2) * span
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = np.hypot(xx - c[0], yy - c[1]) / (0.35 * float(span.mean()))
+    lin = (img.astype(np.float32) / 255.0) ** 2.2 * (1.0 + 4.6 * np.exp(-r ** 2))[:, :, None].astype(np.float32)
+    return _jpeg_cycle(_u8(255.0 * np.clip(lin, 0.0, 1.0) ** (1 / 2.2)), 90)
+
+
 def turned(quarters: int) -> Condition:
     """The photo turned ``quarters`` quarter turns anticlockwise, as a card lying on a desk comes out when the
     phone is held from another side (EXIF holds how the phone was held, not how the card lay)."""
@@ -244,6 +266,10 @@ CONDITIONS: dict[str, Condition] = {
     "upside down": turned(2),
     "turned a quarter clockwise": turned(3),
     "mirrored (front camera, web preview)": mirrored,
+    # Since the nineteenth session (appended: the conditions above keep their seeds).
+    "a stop over": exposure(1.0),
+    "a stop under": exposure(-1.0),
+    "flash hot spot (up to 2.5 stops)": flash,
 }
 LARGE = "3200x2400 photo"
 #: Conditions also read on the same cards printed with their Vietnamese diacritics (``render_card(marked=True)``):
@@ -253,7 +279,7 @@ MARKED = ("as photographed", "out of focus (2.5 px)", "phone processing (sharpen
           "turned a quarter clockwise", "mirrored (front camera, web preview)")
 MARKED_SUFFIX = ", Vietnamese diacritics"
 #: The conditions that need the card's corners; the attacks' photos (a screen, a copy) are read without them.
-ON_THE_CARD = ("cropped to the card", "glare over the portrait", "thumb over a corner")
+ON_THE_CARD = ("cropped to the card", "glare over the portrait", "thumb over a corner", "flash hot spot (up to 2.5 stops)")
 VARIANTS = ("genuine", "screen recapture (code 10)", "photocopy (code 2)")
 
 
