@@ -10,8 +10,9 @@ CASIA's ``fit`` half of the people
 (East-Asian webcam photos: the population served, under the cool office light
 that the ``cool`` feature mistakes for a display's white). Real and synthetic
 parts weigh alike, and in each bona fide and attacks weigh alike. Every
-image enters as stored and once more saved as JPEG (``fit_on``:
-``recompressed``), as a client's app sends it. What it is
+image enters as stored, once more saved as JPEG (``fit_on``:
+``recompressed``), as a client's app sends it, and once more taken at another
+exposure, -1 to +1 stop (``exposed``), as a phone's auto-exposure leaves it. What it is
 measured on, held out: ``python -m benchmarks.pad``. ``--write`` rewrites the
 artefact and prints the sha256 to pin in ``facematch.artifacts.PACKAGED``.
 """
