@@ -54,7 +54,7 @@ from benchmarks.warnings import CODE_10_CHECKS
 from facematch.matcher import Face, ImageAnalysis, Matcher, build_matcher
 from facematch.settings import Settings
 from facematch.types import ImageKind
-from tools.pad_data import recompressed
+from tools.pad_data import exposed, recompressed
 
 CODES = (7, 8, 9, 10, 11, 12)
 PAIRED = {"lfw": "lfw/pairs_dev_test.txt", "casia_v5": "asian/casia_v5/pairs.txt",
@@ -125,7 +125,7 @@ def window_behind(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.n
 
 
 def overexposed(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
-    return recompressed(_encoded(_linear(rgb) * 2.0), 90)
+    return recompressed(exposed(rgb, 1.0), 90)
 
 
 def side_light(rgb: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:

@@ -48,7 +48,8 @@ class Item:
     """One image of a set: ``make`` turns the decoded source into the image
     scored, steps separated by ``|`` (``card:SEED``: a photographed synthetic
     ID card around it, ``selfie:SEED``: a 1280x960 selfie, ``replay:SEED``,
-    ``print:SEED``: the attacks, ``jpeg:Q``: saved as JPEG at quality Q; empty: the image itself);
+    ``print:SEED``: the attacks, ``jpeg:Q``: saved as JPEG at quality Q, ``exposure:S``: S tenths of a stop
+    more exposed, ``exposed``; empty: the image itself);
     ``label`` 1 = attack."""
 
     key: str
@@ -136,7 +137,7 @@ def sets(data: Path) -> dict[str, list[Item]]:
     out["casia_test_jpeg"] = recompressed_twins(out["casia_test"], (75, 60, 40))
     out["clean_face_jpeg"] = recompressed_twins(out["clean_face"], (60, 40))
     out["lfw_test_jpeg"] = recompressed_twins(out["lfw_test"][::10], (60,))
-    # ... and taken a stop over (a window, a lamp in front; ``exposure_twins``).
+    # ... and taken a stop over (a lamp or a bright screen in front, a dark background; ``exposure_twins``).
     out["casia_test_over"] = exposure_twins(out["casia_test"], (1.0,))
     out["clean_face_over"] = exposure_twins(out["clean_face"], (1.0,))
     out["lfw_test_over"] = exposure_twins(out["lfw_test"][::8], (1.0,))
